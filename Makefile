@@ -1,0 +1,39 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench serve clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+PORT ?= 5000
+run: export SCREENING_BASE_URL ?= http://127.0.0.1:$(PORT)
+run: install
+	$(BIN)/screening db upgrade
+	$(BIN)/screening demo
+	$(BIN)/screening run --port $(PORT)
+
+test: install
+	$(BIN)/screening lint questionnaires/*.yaml
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+serve: install
+	$(BIN)/screening db upgrade
+	$(BIN)/screening serve
+
+lint: install
+	$(BIN)/ruff check screening tests
+
+bench: install
+	$(BIN)/python -m pytest tests/bench --benchmark-only --benchmark-columns=min,median,mean,max,rounds
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .benchmarks

@@ -1,0 +1,325 @@
+"""The questionnaire language as immutable dataclasses.
+
+Built by `load.py` from YAML and validated there; everything downstream (the engine, the forms, the
+PDF, the exports) reads these objects and never the YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+QUESTION_TYPES = (
+    "choice",
+    "multi_choice",
+    "yes_no",
+    "integer",
+    "number",
+    "text",
+    "date",
+    "height",
+    "weight",
+)
+NUMERIC_TYPES = frozenset({"integer", "number", "height", "weight"})
+ORDERED_TYPES = NUMERIC_TYPES | {"date"}
+CATEGORIES = ("surgery", "history", "habits", "mental_health", "psychosocial")
+CATEGORY_LABELS = {
+    "surgery": "Planned surgery",
+    "history": "Medical history",
+    "habits": "Habits",
+    "mental_health": "Mental health",
+    "psychosocial": "Psychosocial",
+}
+URGENCIES = ("emergency", "same_day", "review")
+TEXT_MAX_DEFAULT = 2000
+
+OptionValue = str | int
+
+
+# --- conditions -------------------------------------------------------------------------------
+
+LeafOp = Literal[
+    "equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "answered"
+]
+LEAF_OPS: tuple[str, ...] = (
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "contains",
+    "answered",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """`{question: ID, op: operand}` or `{value: ID, op: operand}`."""
+
+    kind: Literal["question", "value"]
+    ref: str
+    op: str
+    operand: Any
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Condition
+
+
+Condition = Leaf | All | AnyOf | Not
+
+
+# --- questions and steps ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    system: str
+    code: str
+    display: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: OptionValue
+    label: str
+    code: Coding | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    label: str
+    step_id: str
+    help: str | None = None
+    options: tuple[Option, ...] = ()
+    required: bool = True
+    min: Any = None
+    max: Any = None
+    unit: str | None = None
+    show_if: Condition | None = None
+    code: Coding | None = None
+    line: int = 0
+
+    @cached_property
+    def option_by_key(self) -> dict[str, Option]:
+        """Options keyed by the string spelling of their value ("2" and 2 are the same option)."""
+        return {str(o.value): o for o in self.options}
+
+    def option_label(self, value: Any) -> str | None:
+        option = self.option_by_key.get(str(value))
+        return option.label if option else None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    questions: tuple[Question, ...]
+    intro: str | None = None
+    show_if: Condition | None = None
+
+
+# --- derived values ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Computed:
+    id: str
+    label: str
+    kind: Literal["sum", "bmi"]
+    inputs: tuple[str, ...]  # sum: the questions; bmi: (height, weight)
+
+
+@dataclass(frozen=True)
+class Band:
+    label: str
+    max: int
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    label: str
+    items: tuple[str, ...]
+    bands: tuple[Band, ...]
+    source: str | None = None
+    code: Coding | None = None
+
+    def band_for(self, score: int) -> str:
+        for band in self.bands:
+            if score <= band.max:
+                return band.label
+        return self.bands[-1].label
+
+
+# --- scoring rules ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    citation: str
+    doi: str | None = None
+    pmid: str | None = None
+    url: str | None = None
+
+    @property
+    def link(self) -> str:
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        if self.pmid:
+            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        return self.url or ""
+
+    @property
+    def short(self) -> str:
+        """The citation with its identifier, as printed on the PDF."""
+        if self.doi:
+            return f"{self.citation}, doi:{self.doi}"
+        if self.pmid:
+            return f"{self.citation}, PMID {self.pmid}"
+        return f"{self.citation}, {self.url}"
+
+
+@dataclass(frozen=True)
+class RiskFactor:
+    id: str
+    label: str
+    category: str
+    points: int
+    when: Condition
+    modifiable: bool
+    patient_text: str
+    clinician_text: str
+    action: str
+    evidence: tuple[Evidence, ...]
+    patient_action: str | None = None
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    id: str
+    when: Condition
+    patient_message: str
+    clinician_message: str
+    urgency: str = "same_day"
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class DomainAlert:
+    id: str
+    categories: tuple[str, ...]
+    min_points: int
+    clinician_message: str
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: str
+    label: str
+    max: int | None  # None for the last tier
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    answers: dict[str, Any]
+    expect: dict[str, Any]
+    line: int
+
+
+@dataclass(frozen=True)
+class ScoreRange:
+    """What totals the rules can produce, found by the linter's exhaustive analysis."""
+
+    lowest: int
+    highest: int
+    reachable_tiers: tuple[str, ...]
+    exact: bool  # False when a part was too large to enumerate and a bound was used
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    id: str
+    version: str
+    title: str
+    steps: tuple[Step, ...]
+    tiers: tuple[Tier, ...]
+    description: str | None = None
+    estimated_minutes: int | None = None
+    computed: tuple[Computed, ...] = ()
+    instruments: tuple[Instrument, ...] = ()
+    risk_factors: tuple[RiskFactor, ...] = ()
+    red_flags: tuple[RedFlag, ...] = ()
+    domain_alerts: tuple[DomainAlert, ...] = ()
+    examples: tuple[Example, ...] = ()
+    source_name: str = "<string>"
+    content_hash: str = ""
+    score_range: ScoreRange | None = field(default=None, compare=False)
+
+    @cached_property
+    def questions(self) -> dict[str, Question]:
+        return {q.id: q for step in self.steps for q in step.questions}
+
+    @cached_property
+    def step_by_id(self) -> dict[str, Step]:
+        return {s.id: s for s in self.steps}
+
+    @cached_property
+    def computed_by_id(self) -> dict[str, Computed]:
+        return {c.id: c for c in self.computed}
+
+    @cached_property
+    def instrument_by_id(self) -> dict[str, Instrument]:
+        return {i.id: i for i in self.instruments}
+
+    @cached_property
+    def factor_by_id(self) -> dict[str, RiskFactor]:
+        return {f.id: f for f in self.risk_factors}
+
+    @cached_property
+    def red_flag_by_id(self) -> dict[str, RedFlag]:
+        return {f.id: f for f in self.red_flags}
+
+    @cached_property
+    def visibility_order(self) -> tuple[str, ...]:
+        """Question ids, each after every question its visibility depends on."""
+        from .load import visibility_order
+
+        return tuple(visibility_order(self))
+
+    def value_inputs(self, value_id: str) -> tuple[str, ...]:
+        """The questions a computed value or an instrument score is made from."""
+        computed = self.computed_by_id.get(value_id)
+        return computed.inputs if computed is not None else self.instrument_by_id[value_id].items
+
+    @property
+    def max_points(self) -> int:
+        """The highest total the rules can produce (the sum of all points when not analysed)."""
+        if self.score_range is not None:
+            return self.score_range.highest
+        return sum(f.points for f in self.risk_factors)
+
+    def tier_for(self, total: int) -> Tier:
+        for tier in self.tiers:
+            if tier.max is None or total <= tier.max:
+                return tier
+        return self.tiers[-1]

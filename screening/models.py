@@ -1,0 +1,273 @@
+"""The database: screenings, their answers, and the definitions they were answered against."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from .extensions import db
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+STATUSES = ("invited", "in_progress", "submitted", "expired", "revoked")
+OPEN_STATUSES = ("invited", "in_progress")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+NAME_KEY_TYPE = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
+
+
+def name_key(name: str) -> str:
+    """A name as searched: lower case, single spaces."""
+    return " ".join(name.lower().split())
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Definition(db.Model):
+    """The exact text of a questionnaire a screening was answered against, pinned by its hash."""
+
+    __tablename__ = "definitions"
+
+    content_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(sa.String(100))
+    version: Mapped[str] = mapped_column(sa.String(50))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Screening(db.Model):
+    __tablename__ = "screenings"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('invited', 'in_progress', 'submitted', 'expired', 'revoked')",
+            name="status_known",
+        ),
+        sa.Index("ix_screenings_status_created", "status", "created_at"),
+        sa.Index("ix_screenings_created", "created_at", "id"),
+        sa.Index("ix_screenings_submitted", "submitted_at"),
+        sa.Index("ix_screenings_flag_queue", "has_red_flag", "acknowledged_at"),
+        sa.Index("ix_screenings_tier", "tier"),
+        sa.Index("ix_screenings_surgeon", "surgeon"),
+        sa.Index("ix_screenings_mrn", "patient_mrn"),
+        sa.Index("ix_screenings_name_key", "name_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="invited")
+    questionnaire_id: Mapped[str] = mapped_column(sa.String(100))
+    questionnaire_version: Mapped[str] = mapped_column(sa.String(50))
+    definition_hash: Mapped[str] = mapped_column(sa.ForeignKey("definitions.content_hash"))
+
+    # What the clinic tells us about the patient.
+    patient_name: Mapped[str] = mapped_column(sa.String(200))
+    # The name folded for searching by its start; byte order ("C") so an index serves prefixes.
+    name_key: Mapped[str] = mapped_column(NAME_KEY_TYPE, default="")
+    patient_dob: Mapped[dt.date | None] = mapped_column(sa.Date)
+    patient_mrn: Mapped[str | None] = mapped_column(sa.String(64))
+    patient_email: Mapped[str | None] = mapped_column(sa.String(254))
+    patient_phone: Mapped[str | None] = mapped_column(sa.String(40))
+    surgeon: Mapped[str | None] = mapped_column(sa.String(200))
+    planned_surgery: Mapped[str | None] = mapped_column(sa.String(200))
+    surgery_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    language: Mapped[str] = mapped_column(sa.String(10), default="en")
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    # Filled in at submission, from the engine's assessment.
+    total: Mapped[int | None] = mapped_column()
+    tier: Mapped[str | None] = mapped_column(sa.String(50))
+    has_red_flag: Mapped[bool] = mapped_column(default=False)
+    assessment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    # The clinic's follow-up.
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    # Loaded only when asked for: its text is large, and pages find the parsed questionnaire by
+    # definition_hash in the process's cache.
+    definition: Mapped[Definition] = relationship()
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="screening", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+    steps_done: Mapped[list[StepDone]] = relationship(
+        back_populates="screening", cascade="all, delete-orphan"
+    )
+
+    @validates("patient_name")
+    def _keep_name_key(self, key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
+    def effective_status(self, now: dt.datetime | None = None) -> str:
+        """The status, with an open screening whose link ran out shown as expired."""
+        now = now or utcnow()
+        if self.status in OPEN_STATUSES and self.expires_at <= now:
+            return "expired"
+        return self.status
+
+    @property
+    def reference(self) -> str:
+        """A short id printed on paper (never the token)."""
+        return f"S-{self.id:06d}"
+
+
+class Answer(db.Model):
+    """One answer to one question, as saved (kept even if later hidden; scoring ignores those)."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        sa.UniqueConstraint("screening_id", "question_id", name="screening_question"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("screenings.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(sa.String(100))
+    value: Mapped[Any] = mapped_column(JSONType)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    screening: Mapped[Screening] = relationship(back_populates="answers")
+
+
+class StepDone(db.Model):
+    """A step the patient has completed (its answers were valid and saved)."""
+
+    __tablename__ = "steps_done"
+
+    screening_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("screenings.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    completed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    screening: Mapped[Screening] = relationship(back_populates="steps_done")
+
+
+class Document(db.Model):
+    """A rendered PDF, kept so later downloads are the same document, byte for byte."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        sa.UniqueConstraint("screening_id", "kind", name="screening_kind"),
+        sa.CheckConstraint("kind IN ('summary', 'patient_copy')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(sa.ForeignKey("screenings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+ROLES = ("intake", "clinician", "admin")
+
+
+class User(db.Model):
+    """A member of the clinic's staff."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(300))
+    roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Changes on password change or disabling: sessions carrying an older value end.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in (self.roles or []) for role in roles)
+
+    # Flask-Login
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class AuditEvent(db.Model):
+    """Append-only record of what staff did with patients' data. Never answers or free text."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(sa.String(50), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    user_email: Mapped[str | None] = mapped_column(sa.String(254))
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    screening_id: Mapped[int | None] = mapped_column(index=True)
+    detail: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class Message(db.Model):
+    """An e-mail the application sent (or failed to send) about a screening."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('invitation', 'reminder', 'red_flag')", name="kind_known"),
+        sa.Index("ix_messages_screening_kind", "screening_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(sa.ForeignKey("screenings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(default=True)
+    error: Mapped[str | None] = mapped_column(sa.String(300))

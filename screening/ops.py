@@ -1,0 +1,81 @@
+"""Operations: health and readiness probes, and the friendly page when the database is away."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from flask import Blueprint, current_app, jsonify, render_template
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .extensions import db
+
+bp = Blueprint("ops", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.route("/healthz")
+def healthz():
+    """The process is up (no database call: a load balancer's liveness check)."""
+    return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+def readyz():
+    """The database answers and its schema is at the newest migration."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            rows = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            current = frozenset(row[0] for row in rows)
+    except (OperationalError, DBAPIError):
+        return jsonify(status="unavailable", database="unreachable"), 503
+    heads = migration_heads(current_app.extensions["migrate"].directory)
+    if current != heads:
+        return jsonify(status="unavailable", database="ok", migrations="behind"), 503
+    return jsonify(status="ok", database="ok", migrations="current")
+
+
+@functools.lru_cache(maxsize=4)
+def migration_heads(directory: str) -> frozenset[str]:
+    """The newest revisions of the migration scripts (read once per process)."""
+    return frozenset(ScriptDirectory(str(directory)).get_heads())
+
+
+def database_unavailable(exc: Exception):
+    """A request that could not reach the database: nothing was saved; ask to try again."""
+    db.session.rollback()
+    log.warning("database unavailable: %s", type(exc).__name__)
+    body = render_template(
+        "errors/error.html",
+        code=503,
+        title="Please try again in a moment",
+        message="We could not finish this just now. Your answers from earlier pages are safe. "
+        "Please go back, check this page and try again in a minute.",
+    )
+    return body, 503, {"Retry-After": "30"}
+
+
+def _safe_session_teardown(app) -> None:
+    """Flask-SQLAlchemy closes the session after the response is made; if the database went away
+    meanwhile, that rollback fails. The response (a saved step's redirect) must still go out."""
+    funcs = app.teardown_appcontext_funcs
+    for index, func in enumerate(funcs):
+        if getattr(func, "__name__", "") == "_teardown_session":
+
+            def safe(exc, _close=func):
+                try:
+                    _close(exc)
+                except (OperationalError, sa.exc.InterfaceError, DBAPIError) as error:
+                    log.warning("closing a session failed: %s", type(error).__name__)
+
+            funcs[index] = safe
+
+
+def init_app(app) -> None:
+    _safe_session_teardown(app)
+    app.register_blueprint(bp)
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(sa.exc.InterfaceError, database_unavailable)

@@ -1,0 +1,200 @@
+"""One WTForms form per step, generated from the questionnaire.
+
+Fields are named `q_<question id>` and keep exactly what the patient typed, so a page shown again
+after an error holds the patient's own words. Typing and range checks are the engine's own
+(`scoring.normalize`), so the browser and `screening score` agree on what an answer means.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms.fields import Field
+from wtforms.utils import unset_value
+
+from ..definition import model as m
+from ..definition.conditions import MISSING
+from ..scoring import AnswerError, normalize
+
+CM_PER_INCH = 2.54
+KG_PER_POUND = 0.45359237
+
+
+class QuestionField(Field):
+    """A question of the YAML. `data` is the patient's raw text (or list of option values)."""
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Any = None,
+        *,
+        question: m.Question,
+        **kwargs: Any,
+    ):
+        super().__init__(label, validators, **kwargs)
+        self.question = question
+
+    @property
+    def input_id(self) -> str:
+        """The id of the element the label and the error summary point at."""
+        return self.id
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = valuelist[0] if valuelist else ""
+
+    def process_data(self, value: Any) -> None:
+        self.data = "" if value is None else value
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+    def raw_answer(self) -> Any:
+        return self.data
+
+    def typed(self, today: Any = None) -> Any:
+        """The engine's value for the posted text; AnswerError if it cannot be used."""
+        return normalize(self.question, self.raw_answer(), today)
+
+
+class ChoiceField(QuestionField):
+    @property
+    def input_id(self) -> str:
+        return f"{self.id}-0"
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """(posted value, label) for each radio button."""
+        if self.question.type == "yes_no":
+            return [("yes", "Yes"), ("no", "No")]
+        return [(str(o.value), o.label) for o in self.question.options]
+
+    def process_data(self, value: Any) -> None:
+        if value is True:
+            value = "yes"
+        elif value is False:
+            value = "no"
+        super().process_data(value)
+
+    def is_checked(self, value: Any) -> bool:
+        return self.data is not None and self.data != "" and str(self.data) == str(value)
+
+
+class MultiChoiceField(QuestionField):
+    @property
+    def input_id(self) -> str:
+        return f"{self.id}-0"
+
+    pairs = ChoiceField.pairs
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = list(valuelist)
+
+    def process_data(self, value: Any) -> None:
+        self.data = list(value) if isinstance(value, list | tuple) else []
+
+    def is_checked(self, value: Any) -> bool:
+        return str(value) in {str(v) for v in self.data or ()}
+
+
+class MeasureField(QuestionField):
+    """Height or weight, in metric or US units; the stored value is always cm or kg.
+
+    Inputs: `<name>` (cm or kg), and `<name>_ft` + `<name>_in` for a height or `<name>_lb` for a
+    weight. The metric box wins when both are filled in.
+    """
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self.process_errors = []
+        if data is unset_value:
+            data = self.default
+        self.object_data = data
+        metric = "" if data in (None, unset_value) else _fmt_number(data)
+        self.data = {"metric": metric, "ft": "", "in": "", "lb": ""}
+        if formdata is not None:
+            keys = [self.name, *(f"{self.name}_{k}" for k in ("ft", "in", "lb"))]
+            if any(k in formdata for k in keys):
+                self.data = {
+                    "metric": formdata.get(self.name, ""),
+                    "ft": formdata.get(f"{self.name}_ft", ""),
+                    "in": formdata.get(f"{self.name}_in", ""),
+                    "lb": formdata.get(f"{self.name}_lb", ""),
+                }
+
+    def raw_answer(self) -> Any:
+        d = self.data
+        if d["metric"].strip():
+            return d["metric"]
+        if self.question.type == "height":
+            feet, inches = d["ft"].strip(), d["in"].strip()
+            if not feet and not inches:
+                return ""
+            try:
+                total = float(feet or 0) * 12 + float((inches or "0").replace(",", "."))
+            except ValueError:
+                raise AnswerError("Please enter feet and inches as numbers.") from None
+            return round(total * CM_PER_INCH, 1)
+        pounds = d["lb"].strip()
+        if not pounds:
+            return ""
+        try:
+            return round(float(pounds.replace(",", ".")) * KG_PER_POUND, 1)
+        except ValueError:
+            raise AnswerError("Please enter your weight in pounds as a number.") from None
+
+
+def _fmt_number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+FIELD_TYPES: dict[str, type[QuestionField]] = {
+    "choice": ChoiceField,
+    "yes_no": ChoiceField,
+    "multi_choice": MultiChoiceField,
+    "height": MeasureField,
+    "weight": MeasureField,
+}
+
+
+class StepForm(FlaskForm):
+    """Base of the generated step forms.
+
+    CSRF is checked for every POST by Flask-WTF's CSRFProtect before a view runs (so an expired
+    token can re-show the page with what was typed); the templates render the token.
+    """
+
+    class Meta:
+        csrf = False
+
+    step: m.Step
+
+    def question_fields(self) -> list[QuestionField]:
+        return [self[f"q_{q.id}"] for q in self.step.questions]
+
+    def typed_answers(self, today: Any = None) -> tuple[dict[str, Any], dict[str, str]]:
+        """The typed value of each question on the page, and a message for each unusable one."""
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for field in self.question_fields():
+            try:
+                values[field.question.id] = field.typed(today)
+            except AnswerError as exc:
+                values[field.question.id] = MISSING
+                errors[field.question.id] = str(exc)
+        return values, errors
+
+
+def build_step_form(step: m.Step) -> type[StepForm]:
+    """A fresh form class for one step (never setattr on a shared class)."""
+    attrs: dict[str, Any] = {"step": step}
+    for question in step.questions:
+        field_class = FIELD_TYPES.get(question.type, QuestionField)
+        attrs[f"q_{question.id}"] = field_class(question.label, question=question)
+    return type(f"Step_{step.id}", (StepForm,), attrs)
+
+
+def saved_form_data(step: m.Step, answers: dict[str, Any]) -> dict[str, Any]:
+    """Initial data for a step's form from the stored answers."""
+    return {f"q_{q.id}": answers[q.id] for q in step.questions if q.id in answers}

@@ -1,0 +1,498 @@
+"""The patient's side: link -> welcome -> steps -> review -> submit -> result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from .. import services
+from ..definition import model as m
+from ..definition.conditions import MISSING, questions_read, references
+from ..extensions import db
+from ..models import Screening, utcnow
+from ..scoring import type_answers, visible_questions
+from .display import display_answer
+from .forms import StepForm, build_step_form, saved_form_data
+
+bp = Blueprint("patient", __name__)
+
+SUBMITTED_KEY = "submitted"  # screening ids this browser submitted: may see their result page
+REVIEWED_KEY = "reviewed"  # the screening whose review page this browser showed last
+KIOSK_KEY = "kiosk"  # a clinic device handed to a patient: {"screening_id", "seen"}
+KIOSK_DEVICE = "kiosk_device"  # this browser is a clinic device that was handed to patients
+
+
+class LinkProblem(HTTPException):
+    """A link that does not lead to an open screening; shown as a friendly page."""
+
+    def __init__(self, code: int, kind: str):
+        super().__init__()
+        self.code, self.kind = code, kind
+
+
+class StepProblem(HTTPException):
+    """A step that cannot be opened now (not reached yet, or not part of this patient's path)."""
+
+    code = 409
+
+    def __init__(self, token: str, kind: str, code: int = 409):
+        super().__init__()
+        self.token, self.kind, self.code = token, kind, code
+
+
+@bp.app_errorhandler(LinkProblem)
+def link_problem(exc: LinkProblem):
+    if session.get(KIOSK_DEVICE):
+        return render_template("patient/kiosk_done.html"), exc.code
+    return render_template("patient/link_error.html", kind=exc.kind), exc.code
+
+
+@bp.app_errorhandler(StepProblem)
+def step_problem(exc: StepProblem):
+    return render_template("patient/step_error.html", kind=exc.kind, token=exc.token), exc.code
+
+
+@bp.before_request
+def kiosk_idle():
+    """A handed-over device left alone returns to the neutral page, showing nothing."""
+    kiosk = session.get(KIOSK_KEY)
+    if kiosk is None or request.endpoint in ("patient.kiosk_end", "patient.kiosk_done", "static"):
+        return None
+    now = int(utcnow().timestamp())
+    if now - kiosk.get("seen", 0) > current_app.config["SCREENING_KIOSK_IDLE_MINUTES"] * 60:
+        end_kiosk()
+        return redirect(url_for("patient.kiosk_done"), code=303)
+    session[KIOSK_KEY] = {**kiosk, "seen": now}
+    return None
+
+
+def end_kiosk() -> None:
+    """Close a patient's visit on a clinic device: a new link (Back shows nothing), no session."""
+    from ..staff.invitations import InvitationError, new_link
+
+    kiosk = session.get(KIOSK_KEY) or {}
+    screening = db.session.get(Screening, kiosk.get("screening_id", 0))
+    if screening is not None:
+        try:
+            new_link(screening)
+            db.session.commit()
+        except InvitationError:
+            db.session.rollback()  # submitted or revoked: its link already shows nothing
+    session.clear()
+    session[KIOSK_DEVICE] = True
+
+
+@bp.route("/kiosk/end", methods=["POST"])
+def kiosk_end():
+    if KIOSK_KEY in session:
+        end_kiosk()
+    return redirect(url_for("patient.kiosk_done"), code=303)
+
+
+@bp.route("/kiosk")
+def kiosk_done():
+    return render_template("patient/kiosk_done.html")
+
+
+@bp.after_request
+def no_store(response):
+    # Health information on possibly shared devices: never cache, never send the link onward.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _may_see_result(screening: Screening) -> bool:
+    return screening.id in session.get(SUBMITTED_KEY, [])
+
+
+DOUBLE_CLICK = dt.timedelta(minutes=2)
+
+
+def _just_submitted(screening: Screening) -> bool:
+    return screening.submitted_at is not None and utcnow() - screening.submitted_at < DOUBLE_CLICK
+
+
+def _remember_submission(screening: Screening) -> None:
+    """This browser sent the answers: it may see the result page and the patient's copy."""
+    seen = [i for i in session.get(SUBMITTED_KEY, []) if i != screening.id][-4:]
+    session[SUBMITTED_KEY] = [*seen, screening.id]
+
+
+def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
+    screening = services.find_by_token(token)
+    if screening is None:
+        raise LinkProblem(404, "unknown")
+    status = screening.effective_status()
+    if status == "submitted":
+        if submitted_ok and _may_see_result(screening):
+            return screening
+        raise LinkProblem(410, "submitted")
+    if status in ("expired", "revoked"):
+        raise LinkProblem(410, status)
+    return screening
+
+
+class Context:
+    """Everything a patient page needs about one screening, read once per request."""
+
+    def __init__(self, screening: Screening):
+        self.screening = screening
+        self.q = services.questionnaire_for(screening)
+        self.answers = services.saved_answers(screening)
+        self.progress = services.progress(self.q, self.answers, services.done_steps(screening))
+
+    def step_url(self, step_id: str, **kwargs: Any) -> str:
+        return url_for("patient.step", token=self.token, step_id=step_id, **kwargs)
+
+    @property
+    def token(self) -> str:
+        return request.view_args["token"]
+
+    def continue_url(self) -> str:
+        first = self.progress.first_unfinished
+        if first is None:
+            return url_for("patient.review", token=self.token)
+        return self.step_url(first)
+
+    def step_links(self, current: str | None) -> list[dict[str, Any]]:
+        links = []
+        for step_id in self.progress.steps:
+            links.append(
+                {
+                    "title": self.q.step_by_id[step_id].title,
+                    "url": self.step_url(step_id),
+                    "current": step_id == current,
+                    "done": step_id in self.progress.done
+                    and step_id not in self.progress.unfinished,
+                    "reachable": self.progress.reachable(step_id),
+                }
+            )
+        return links
+
+
+def raised_flags(
+    q: m.Questionnaire, assessment: Any, exclude_questions: set[str]
+) -> list[m.RedFlag]:
+    """Red flags to show the patient now: raised, and not about questions on the current page."""
+    flags = []
+    for result in assessment.red_flags:
+        reads = {ref for kind, ref in references(result.flag.when) if kind == "question"}
+        if not reads & exclude_questions:
+            flags.append(result.flag)
+    return sorted(flags, key=lambda f: m.URGENCIES.index(f.urgency))
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+def home():
+    return render_template("patient/home.html")
+
+
+@bp.route("/s/<token>")
+def welcome(token: str):
+    ctx = Context(open_screening(token))
+    return render_template(
+        "patient/welcome.html",
+        ctx=ctx,
+        q=ctx.q,
+        started=ctx.screening.status == "in_progress",
+        step_count=len(ctx.progress.steps),
+    )
+
+
+@bp.route("/s/<token>/start", methods=["POST"])
+def start(token: str):
+    ctx = Context(open_screening(token))
+    return redirect(ctx.continue_url(), code=303)
+
+
+@bp.route("/s/<token>/step/<step_id>", methods=["GET", "POST"])
+def step(token: str, step_id: str):
+    ctx = Context(open_screening(token))
+    step_def = open_step(ctx, token, step_id)
+    form_class = build_step_form(step_def)
+    if request.method == "POST":
+        return _post_step(ctx, step_def, form_class())
+    form = form_class(formdata=None, data=saved_form_data(step_def, ctx.answers))
+    return render_step(ctx, step_def, form)
+
+
+def open_step(ctx: Context, token: str, step_id: str) -> m.Step:
+    """The step, if this patient may open it now."""
+    if step_id not in ctx.q.step_by_id:
+        raise StepProblem(token, "unknown", 404)
+    if step_id not in ctx.progress.steps:
+        raise StepProblem(token, "skipped")
+    if not ctx.progress.reachable(step_id):
+        raise StepProblem(token, "not_reached")
+    return ctx.q.step_by_id[step_id]
+
+
+def _visibility(ctx: Context, step_def: m.Step, posted: dict[str, Any]) -> set[str]:
+    typed, _ = type_answers(ctx.q, ctx.answers)
+    for question in step_def.questions:
+        typed.pop(question.id, None)
+        if posted.get(question.id, MISSING) is not MISSING:
+            typed[question.id] = posted[question.id]
+    visible, _ = visible_questions(ctx.q, typed)
+    return visible
+
+
+def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
+    posted, errors = form.typed_answers()
+    visible = _visibility(ctx, step_def, posted)
+    has_errors = False
+    for field in form.question_fields():
+        question = field.question
+        if question.id not in visible:
+            continue
+        if question.id in errors:
+            field.errors = [errors[question.id]]
+        elif question.required and posted[question.id] is MISSING:
+            field.errors = [_required_message(question)]
+        else:
+            continue
+        has_errors = True
+    if has_errors:
+        return render_step(ctx, step_def, form, visible=visible), 422
+    try:
+        try:
+            services.save_step(ctx.screening, ctx.q, step_def.id, posted, visible)
+            db.session.commit()
+        except IntegrityError:
+            # The same step posted twice at once (a double click): the other request inserted
+            # first. Saving again now updates its rows.
+            db.session.rollback()
+            services.save_step(ctx.screening, ctx.q, step_def.id, posted, visible)
+            db.session.commit()
+    except services.NotAllowed:
+        db.session.rollback()
+        raise LinkProblem(410, "submitted") from None
+    after = Context(ctx.screening)
+    if request.args.get("return") == "review" or step_def.id == after.progress.steps[-1]:
+        return redirect(after.continue_url(), code=303)
+    following = after.progress.neighbour(step_def.id, 1)
+    if following is None or not after.progress.reachable(following):
+        return redirect(after.continue_url(), code=303)
+    return redirect(after.step_url(following), code=303)
+
+
+def _required_message(question: m.Question) -> str:
+    if question.type == "multi_choice":
+        return "Please choose at least one answer."
+    if question.type in ("choice", "yes_no"):
+        return "Please choose an answer."
+    return "Please answer this question."
+
+
+def render_step(
+    ctx: Context,
+    step_def: m.Step,
+    form: StepForm,
+    visible: set[str] | None = None,
+    notice: str | None = None,
+):
+    """The step page; `visible` is given when re-showing posted answers."""
+    q, prog = ctx.q, ctx.progress
+    if visible is None:
+        visible = set(prog.assessment.visible)
+    on_page = {question.id for question in step_def.questions}
+    errors = [
+        {"id": field.input_id, "label": field.question.label, "message": field.errors[0]}
+        for field in form.question_fields()
+        if field.errors
+    ]
+    previous = prog.neighbour(step_def.id, -1)
+    page_flags = []
+    order = [question.id for question in step_def.questions]
+    raised = {r.flag.id for r in prog.assessment.red_flags}
+    for flag in q.red_flags:
+        reads = set(questions_read(q, flag.when)) & on_page
+        if reads:
+            page_flags.append(
+                {"flag": flag, "shown": flag.id in raised, "after": max(reads, key=order.index)}
+            )
+    return render_template(
+        "patient/step.html",
+        ctx=ctx,
+        q=q,
+        step=step_def,
+        form=form,
+        visible=visible,
+        errors=errors,
+        notice=notice,
+        number=prog.number(step_def.id),
+        count=len(prog.steps),
+        back_url=ctx.step_url(previous)
+        if previous
+        else url_for("patient.welcome", token=ctx.token),
+        return_to=request.args.get("return") == "review",
+        steps=ctx.step_links(step_def.id),
+        page_flags=page_flags,
+        banner_flags=raised_flags(q, prog.assessment, on_page),
+        script_data=_script_data(ctx, step_def),
+    )
+
+
+def _script_data(ctx: Context, step_def: m.Step) -> dict[str, Any]:
+    """What the page's script needs to show and hide questions at once as the patient answers."""
+    q, assessment = ctx.q, ctx.progress.assessment
+    on_page = {question.id: question.type for question in step_def.questions}
+    conditions = [question.show_if for question in step_def.questions if question.show_if]
+    conditions += [
+        flag.when for flag in q.red_flags if set(questions_read(q, flag.when)) & set(on_page)
+    ]
+    known: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for condition in conditions:
+        for kind, ref in references(condition):
+            if kind == "question" and ref not in on_page and ref in assessment.answers:
+                known[ref] = services.to_json_value(assessment.answers[ref])
+            elif kind == "value":
+                inputs = q.value_inputs(ref)
+                if all(i in on_page for i in inputs):
+                    kind_name = q.computed_by_id[ref].kind if ref in q.computed_by_id else "sum"
+                    values[ref] = {"kind": kind_name, "inputs": list(inputs)}
+                else:
+                    current = (
+                        assessment.computed.get(ref)
+                        if ref in q.computed_by_id
+                        else assessment.instruments[ref].score
+                    )
+                    if current is not None and current is not MISSING:
+                        known[ref] = current
+    return {"types": on_page, "known": known, "values": values}
+
+
+@bp.route("/s/<token>/review")
+def review(token: str):
+    ctx = Context(open_screening(token))
+    if not ctx.progress.complete:
+        return redirect(ctx.continue_url(), code=303)
+    assessment = ctx.progress.assessment
+    sections = []
+    for step_id in ctx.progress.steps:
+        step_def = ctx.q.step_by_id[step_id]
+        rows = [
+            {
+                "question": question,
+                "answer": display_answer(question, assessment.answers.get(question.id, MISSING)),
+            }
+            for question in step_def.questions
+            if question.id in assessment.visible
+        ]
+        sections.append(
+            {
+                "step": step_def,
+                "rows": rows,
+                "change_url": ctx.step_url(step_id, **{"return": "review"}),
+            }
+        )
+    session[REVIEWED_KEY] = ctx.screening.id
+    return render_template(
+        "patient/review.html",
+        ctx=ctx,
+        q=ctx.q,
+        sections=sections,
+        banner_flags=raised_flags(ctx.q, assessment, set()),
+        steps=ctx.step_links(None),
+    )
+
+
+@bp.route("/s/<token>/submit", methods=["POST"])
+def submit(token: str):
+    screening = services.find_by_token(token)
+    if (
+        screening is not None
+        and screening.status == "submitted"
+        and (
+            _may_see_result(screening)
+            or (_just_submitted(screening) and session.get(REVIEWED_KEY) == screening.id)
+        )
+    ):
+        # A second click from the browser that showed the review page: the first click's cookie
+        # may not have reached it yet. Any other browser gets "already sent".
+        _remember_submission(screening)
+        return redirect(url_for("patient.result", token=token), code=303)
+    ctx = Context(open_screening(token))
+    if not ctx.progress.complete:
+        return redirect(ctx.continue_url(), code=303)
+    try:
+        submitted_now = services.submit(ctx.screening, ctx.q)
+        db.session.commit()
+    except services.NotAllowed:
+        db.session.rollback()
+        return redirect(ctx.continue_url(), code=303)
+    _remember_submission(ctx.screening)
+    if submitted_now and ctx.screening.has_red_flag:
+        from ..staff.invitations import notify_red_flag
+
+        notify_red_flag(ctx.screening)  # a failure is recorded for staff, never shown here
+        db.session.commit()
+    return redirect(url_for("patient.result", token=token), code=303)
+
+
+@bp.route("/s/<token>/result")
+def result(token: str):
+    screening = open_screening(token, submitted_ok=True)
+    if screening.status != "submitted":
+        abort(404)
+    q = services.questionnaire_for(screening)
+    assessment = services.score(q, services.saved_answers(screening))
+    work_on = [r.factor for r in assessment.factors if r.factor.modifiable]
+    flags = sorted(
+        (r.flag for r in assessment.red_flags), key=lambda f: m.URGENCIES.index(f.urgency)
+    )
+    return render_template(
+        "patient/result.html",
+        q=q,
+        screening=screening,
+        work_on=work_on,
+        flags=flags,
+        token=token,
+        kiosk=KIOSK_KEY in session,  # a clinic device: a way to finish, no copy to download
+    )
+
+
+@bp.route("/s/<token>/my-summary.pdf")
+def patient_copy(token: str):
+    """The patient's own plain-language copy (same browser that submitted)."""
+    from ..report.store import document_for, pdf_response, settings_from
+
+    screening = open_screening(token, submitted_ok=True)
+    if screening.status != "submitted":
+        abort(404)
+    document = document_for(screening, "patient_copy", settings_from(current_app.config))
+    db.session.commit()
+    return pdf_response(document.content, document.sha256, "my-pre-surgery-summary.pdf")
+
+
+def reshow_after_csrf_failure():
+    """A step posted with an expired or missing CSRF token: show it again with what was typed."""
+    token, step_id = request.view_args["token"], request.view_args["step_id"]
+    ctx = Context(open_screening(token))
+    step_def = open_step(ctx, token, step_id)
+    form = build_step_form(step_def)()
+    posted, _ = form.typed_answers()
+    visible = _visibility(ctx, step_def, posted)
+    notice = (
+        "This page was open for a long time, so for your security we could not save it yet. "
+        "Your answers are still here: please check them and press Continue again."
+    )
+    return render_step(ctx, step_def, form, visible=visible, notice=notice), 400

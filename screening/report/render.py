@@ -1,0 +1,329 @@
+"""Assessment -> HTML (templates/report/) -> PDF with WeasyPrint. No Flask and no database here."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import mimetypes
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from ..definition import model as m
+from ..definition.conditions import MISSING
+from ..paths import STATIC_DIR, TEMPLATES_DIR
+from ..patient.display import NOT_ANSWERED, display_answer, format_date
+from ..scoring import Assessment
+from ..templating import paragraphs
+from .fetcher import PackageAssetFetcher
+
+PAPER_SIZES = {"letter": "letter", "a4": "A4"}
+URGENCY_LABELS = {
+    "emergency": "Emergency: same-day emergency care",
+    "same_day": "Same-day clinician review",
+    "review": "Hold for review before surgery",
+}
+
+
+def flag_title(flag: m.RedFlag) -> str:
+    return flag.id.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    """What the clinic knows about the patient and the screening (all optional but the name)."""
+
+    name: str = ""
+    dob: dt.date | None = None
+    mrn: str | None = None
+    surgeon: str | None = None
+    planned_surgery: str | None = None
+    surgery_date: dt.date | None = None
+    reference: str = "offline"
+    screening_date: dt.datetime | None = None
+    answered_at: dict[str, dt.datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    clinic_name: str = "Spine Clinic"
+    paper: str = "letter"
+    logo: Path | None = None
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,  # every answer and name is text, never markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["paragraphs"] = paragraphs
+    env.filters["date"] = lambda d: format_date(d) if d else ""
+    env.filters["datetime"] = lambda d: f"{format_date(d)}, {d:%H:%M} UTC" if d else ""
+    return env
+
+
+@lru_cache(maxsize=1)
+def _fonts() -> FontConfiguration:
+    return FontConfiguration()
+
+
+@lru_cache(maxsize=4)
+def _stylesheet(paper: str) -> CSS:
+    css = (STATIC_DIR / "report" / "report.css").read_text(encoding="utf-8")
+    size = PAPER_SIZES.get(paper, "letter")
+    return CSS(
+        string=css + f"\n@page {{ size: {size}; }}\n",
+        font_config=_fonts(),
+        url_fetcher=PackageAssetFetcher(),  # the stylesheet, too, reads nothing from outside
+    )
+
+
+def _logo_uri(path: Path | None) -> str | None:
+    """The configured logo as a data: URI (read here, so the renderer never opens a path)."""
+    if path is None:
+        return None
+    data = Path(path).read_bytes()
+    mime = mimetypes.guess_type(str(path))[0] or "image/png"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+# --- the summary's content --------------------------------------------------------------------
+
+
+def _answer_text(q: m.Questionnaire, question_id: str, value: Any) -> str:
+    return display_answer(q.questions[question_id], value)
+
+
+def _factor_rows(a: Assessment) -> list[dict[str, Any]]:
+    q = a.questionnaire
+    groups = []
+    for category in m.CATEGORIES:
+        results = [r for r in a.factors if r.factor.category == category]
+        if not results:
+            continue
+        results.sort(key=lambda r: (not r.factor.modifiable, -r.factor.points))
+        groups.append(
+            {
+                "category": m.CATEGORY_LABELS[category],
+                "points": a.category_points[category],
+                "factors": [
+                    {
+                        "factor": r.factor,
+                        "answers": [
+                            {"label": q.questions[i].label, "answer": _answer_text(q, i, v)}
+                            for i, v in r.answers
+                        ],
+                    }
+                    for r in results
+                ],
+            }
+        )
+    return groups
+
+
+def _instrument_rows(a: Assessment) -> list[dict[str, Any]]:
+    q = a.questionnaire
+    rows = []
+    for result in a.instruments.values():
+        items = []
+        for item in result.instrument.items:
+            value = a.answers.get(item, MISSING)
+            items.append(
+                {
+                    "label": q.questions[item].label,
+                    "answer": _answer_text(q, item, value),
+                    "value": "" if value is MISSING else value,
+                }
+            )
+        rows.append(
+            {
+                "instrument": result.instrument,
+                "score": result.score,
+                "band": result.band,
+                "items": items,
+                "max": result.instrument.bands[-1].max,
+            }
+        )
+    return rows
+
+
+def _discussion(a: Assessment) -> list[dict[str, str]]:
+    points = []
+    for r in a.red_flags:
+        points.append(
+            {
+                "kind": "Red flag",
+                "text": f"{flag_title(r.flag)}: {URGENCY_LABELS[r.flag.urgency].lower()} "
+                "(see the box on page 1)",
+            }
+        )
+    for alert in a.domain_alerts:
+        points.append({"kind": "Note", "text": alert.clinician_message})
+    for r in sorted(a.factors, key=lambda r: (not r.factor.modifiable, -r.factor.points)):
+        kind = "Before surgery" if r.factor.modifiable else "For planning"
+        points.append({"kind": kind, "text": f"{r.factor.label}: {r.factor.action}"})
+    return points
+
+
+def _appendix(a: Assessment) -> list[dict[str, Any]]:
+    q = a.questionnaire
+    sections = []
+    for step_id in a.visible_steps:
+        step = q.step_by_id[step_id]
+        rows = []
+        for question in step.questions:
+            if question.id not in a.visible:
+                continue
+            value = a.answers.get(question.id, MISSING)
+            text = display_answer(question, value)
+            if value is MISSING and not question.required:
+                text = f"{NOT_ANSWERED} (optional)"
+            rows.append({"label": question.label, "answer": text, "missing": value is MISSING})
+        sections.append({"title": step.title, "rows": rows})
+    return sections
+
+
+def _flag_times(a: Assessment, info: PatientInfo) -> dict[str, dt.datetime | None]:
+    times = {}
+    for r in a.red_flags:
+        moments = [info.answered_at[i] for i, _ in r.answers if i in info.answered_at]
+        times[r.flag.id] = max(moments) if moments else info.screening_date
+    return times
+
+
+def _scale(a: Assessment) -> dict[str, Any]:
+    """Geometry of the tier scale (an SVG drawn by the template)."""
+    q = a.questionnaire
+    top = max(q.max_points, a.total, 1)
+    width = 500.0
+    segments, start = [], 0
+    for tier in q.tiers:
+        end = top if tier.max is None else min(tier.max + 1, top)
+        if end > start:
+            segments.append(
+                {
+                    "tier": tier,
+                    "x": start / top * width,
+                    "w": (end - start) / top * width,
+                    "from": start,
+                    "to": top if tier.max is None else tier.max,
+                }
+            )
+        start = end
+    marker = min(a.total, top) / top * width
+    return {"width": width, "top": top, "segments": segments, "marker": marker}
+
+
+def _categories_chart(a: Assessment) -> dict[str, Any]:
+    top = max([*a.category_points.values(), 1])
+    rows = [
+        {
+            "label": m.CATEGORY_LABELS[c],
+            "points": a.category_points[c],
+            "w": a.category_points[c] / top * 260,
+        }
+        for c in m.CATEGORIES
+    ]
+    return {"rows": rows, "top": top}
+
+
+def summary_html(
+    a: Assessment, info: PatientInfo, settings: ReportSettings, generated_at: dt.datetime
+) -> str:
+    q = a.questionnaire
+    return (
+        _environment()
+        .get_template("report/summary.html")
+        .render(
+            a=a,
+            q=q,
+            info=info,
+            settings=settings,
+            generated_at=generated_at,
+            logo=_logo_uri(settings.logo),
+            flags=[
+                {
+                    "flag": r.flag,
+                    "title": flag_title(r.flag),
+                    "urgency": URGENCY_LABELS[r.flag.urgency],
+                    "at": _flag_times(a, info)[r.flag.id],
+                }
+                for r in a.red_flags
+            ],
+            groups=_factor_rows(a),
+            instruments=_instrument_rows(a),
+            discussion=_discussion(a),
+            appendix=_appendix(a),
+            scale=_scale(a),
+            chart=_categories_chart(a),
+        )
+    )
+
+
+def patient_copy_html(
+    a: Assessment, info: PatientInfo, settings: ReportSettings, generated_at: dt.datetime
+) -> str:
+    work_on = [r.factor for r in a.factors if r.factor.modifiable]
+    return (
+        _environment()
+        .get_template("report/patient_copy.html")
+        .render(
+            a=a,
+            q=a.questionnaire,
+            info=info,
+            settings=settings,
+            generated_at=generated_at,
+            logo=_logo_uri(settings.logo),
+            work_on=work_on,
+            flags=[r.flag for r in a.red_flags if r.flag.urgency != "review"],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RenderedPDF:
+    content: bytes
+    sha256: str
+    refused_urls: tuple[str, ...]
+
+
+def html_to_pdf(html: str, settings: ReportSettings) -> RenderedPDF:
+    fetcher = PackageAssetFetcher()
+    document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher)
+    pdf = document.write_pdf(
+        stylesheets=[_stylesheet(settings.paper)],
+        font_config=_fonts(),
+        pdf_variant="pdf/ua-1",
+        attachments=[],
+    )
+    return RenderedPDF(pdf, hashlib.sha256(pdf).hexdigest(), tuple(fetcher.refused))
+
+
+def render_summary(
+    a: Assessment,
+    info: PatientInfo,
+    settings: ReportSettings,
+    generated_at: dt.datetime | None = None,
+) -> RenderedPDF:
+    generated_at = generated_at or dt.datetime.now(dt.UTC)
+    return html_to_pdf(summary_html(a, info, settings, generated_at), settings)
+
+
+def render_patient_copy(
+    a: Assessment,
+    info: PatientInfo,
+    settings: ReportSettings,
+    generated_at: dt.datetime | None = None,
+) -> RenderedPDF:
+    generated_at = generated_at or dt.datetime.now(dt.UTC)
+    return html_to_pdf(patient_copy_html(a, info, settings, generated_at), settings)

@@ -1,0 +1,237 @@
+"""Operations on screenings. They change the session and flush; the caller commits once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from .definition import Questionnaire, load_text
+from .definition.conditions import MISSING
+from .extensions import db
+from .models import Answer, Definition, Screening, StepDone, hash_token, utcnow
+from .scoring import Assessment, score
+
+TOKEN_BYTES = 24  # 192 bits from the OS's CSPRNG; only the SHA-256 of it is stored
+
+_by_hash: dict[str, Questionnaire] = {}
+
+
+class NotAllowed(Exception):
+    """The screening is not in a state that allows this (e.g. answers after submission)."""
+
+
+def questionnaire_for(source: Definition | Screening) -> Questionnaire:
+    """The parsed questionnaire of a stored definition (or of a screening's pinned one), parsed
+    once per process; the definition's text is read from the database only the first time."""
+    content_hash = source.definition_hash if isinstance(source, Screening) else source.content_hash
+    q = _by_hash.get(content_hash)
+    if q is None:
+        definition = source.definition if isinstance(source, Screening) else source
+        q = load_text(definition.text, f"{definition.questionnaire_id}-{definition.version}.yaml")
+        _by_hash[content_hash] = q
+    return q
+
+
+def store_definition(path: str | Path) -> Definition:
+    """The Definition row for the questionnaire file now in force (added if new)."""
+    text = Path(path).read_text(encoding="utf-8")
+    questionnaire = load_text(text, str(path))
+    row = db.session.get(Definition, questionnaire.content_hash)
+    if row is None:
+        row = Definition(
+            content_hash=questionnaire.content_hash,
+            questionnaire_id=questionnaire.id,
+            version=questionnaire.version,
+            text=text,
+        )
+        db.session.add(row)
+        db.session.flush()
+    _by_hash[row.content_hash] = questionnaire
+    return row
+
+
+def create_screening(
+    definition: Definition,
+    *,
+    patient_name: str,
+    link_days: int,
+    now: dt.datetime | None = None,
+    **details: Any,
+) -> tuple[Screening, str]:
+    """A new screening and its token (shown once: only its hash is kept)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    screening = Screening(
+        token_hash=hash_token(token),
+        status="invited",
+        questionnaire_id=definition.questionnaire_id,
+        questionnaire_version=definition.version,
+        definition_hash=definition.content_hash,
+        patient_name=patient_name,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=link_days),
+        **details,
+    )
+    db.session.add(screening)
+    db.session.flush()
+    return screening, token
+
+
+def find_by_token(token: str) -> Screening | None:
+    if not token or len(token) > 200:
+        return None
+    return db.session.scalar(sa.select(Screening).where(Screening.token_hash == hash_token(token)))
+
+
+def saved_answers(screening: Screening) -> dict[str, Any]:
+    rows = db.session.execute(
+        sa.select(Answer.question_id, Answer.value).where(Answer.screening_id == screening.id)
+    )
+    return {question_id: value for question_id, value in rows}
+
+
+def saved_times(screening: Screening) -> dict[str, dt.datetime]:
+    rows = db.session.execute(
+        sa.select(Answer.question_id, Answer.saved_at).where(Answer.screening_id == screening.id)
+    )
+    return {question_id: saved_at for question_id, saved_at in rows}
+
+
+def done_steps(screening: Screening) -> set[str]:
+    return set(
+        db.session.scalars(sa.select(StepDone.step_id).where(StepDone.screening_id == screening.id))
+    )
+
+
+def to_json_value(value: Any) -> Any:
+    """A typed answer as stored: dates as ISO text, choices as their option value."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Progress:
+    steps: tuple[str, ...]  # the steps this patient sees, in order
+    done: frozenset[str]
+    unfinished: tuple[
+        str, ...
+    ]  # visible steps not done, or done but with a required answer missing
+    assessment: Assessment
+
+    @property
+    def first_unfinished(self) -> str | None:
+        return self.unfinished[0] if self.unfinished else None
+
+    @property
+    def complete(self) -> bool:
+        return not self.unfinished
+
+    def reachable(self, step_id: str) -> bool:
+        """A step may be opened once every visible step before it is finished."""
+        if step_id not in self.steps:
+            return False
+        first = self.first_unfinished
+        return first is None or self.steps.index(step_id) <= self.steps.index(first)
+
+    def number(self, step_id: str) -> int:
+        return self.steps.index(step_id) + 1
+
+    def neighbour(self, step_id: str, offset: int) -> str | None:
+        index = self.steps.index(step_id) + offset
+        return self.steps[index] if 0 <= index < len(self.steps) else None
+
+
+def progress(q: Questionnaire, answers: Mapping[str, Any], done: set[str]) -> Progress:
+    assessment = score(q, answers)
+    missing_steps = {q.questions[i].step_id for i in assessment.missing}
+    missing_steps |= {q.questions[i].step_id for i in assessment.errors if i in q.questions}
+    steps = assessment.visible_steps
+    unfinished = tuple(s for s in steps if s not in done or s in missing_steps)
+    return Progress(steps, frozenset(done), unfinished, assessment)
+
+
+def save_step(
+    screening: Screening,
+    q: Questionnaire,
+    step_id: str,
+    values: Mapping[str, Any],
+    visible: set[str],
+    now: dt.datetime | None = None,
+) -> None:
+    """Store the answers of one step (visible questions only) and mark the step done.
+
+    A visible question left blank loses its stored answer; a hidden one keeps it for the record.
+    """
+    if screening.status not in ("invited", "in_progress"):
+        raise NotAllowed(screening.status)
+    now = now or utcnow()
+    step = q.step_by_id[step_id]
+    existing = {
+        a.question_id: a
+        for a in db.session.scalars(
+            sa.select(Answer).where(
+                Answer.screening_id == screening.id,
+                Answer.question_id.in_([question.id for question in step.questions]),
+            )
+        )
+    }
+    for question in step.questions:
+        if question.id not in visible:
+            continue
+        value = values.get(question.id, MISSING)
+        row = existing.get(question.id)
+        if value is MISSING:
+            if row is not None:
+                db.session.delete(row)
+            continue
+        stored = to_json_value(value)
+        if row is None:
+            db.session.add(
+                Answer(
+                    screening_id=screening.id, question_id=question.id, value=stored, saved_at=now
+                )
+            )
+        elif row.value != stored:
+            row.value, row.saved_at = stored, now
+    if db.session.get(StepDone, (screening.id, step_id)) is None:
+        db.session.add(StepDone(screening_id=screening.id, step_id=step_id, completed_at=now))
+    if screening.status == "invited":
+        screening.status = "in_progress"
+        screening.started_at = now
+    db.session.flush()
+
+
+def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = None) -> bool:
+    """Submit once. Returns False when it was already submitted (a double click, a resubmission).
+
+    The status changes with a conditional UPDATE, so two requests racing cannot both submit.
+    """
+    now = now or utcnow()
+    assessment = score(q, saved_answers(screening))
+    if not assessment.complete:
+        raise NotAllowed("incomplete")
+    data = assessment.to_json()
+    result = db.session.execute(
+        sa.update(Screening)
+        .where(Screening.id == screening.id, Screening.status.in_(("invited", "in_progress")))
+        .values(
+            status="submitted",
+            submitted_at=now,
+            total=assessment.total,
+            tier=assessment.tier.id,
+            has_red_flag=bool(assessment.red_flags),
+            assessment=data,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(screening)
+    return result.rowcount == 1

@@ -1,0 +1,112 @@
+"""The clinicians' CSV export of the screenings a dashboard filter selects.
+
+One row per screening; a column per question id (the stored value of each visible answer) and per
+computed value, after the screening's own columns. Columns are keyed by question id, so screenings
+answered under different versions of a questionnaire share one header without shifting.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import services
+from ..definition.conditions import MISSING
+from ..extensions import db
+from ..models import Answer, Definition, Screening
+from ..scoring import score
+
+FIXED = (
+    "reference", "patient_name", "date_of_birth", "mrn", "surgeon", "planned_surgery",
+    "surgery_date", "status", "invited_at", "submitted_at", "questionnaire", "version", "tier",
+    "total", "modifiable_points", "red_flags", "factors",
+)  # fmt: skip
+BATCH = 500
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula (=, +, -, @, tab or CR first)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _cell(value: Any) -> Any:
+    if value is MISSING or value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return services.to_json_value(value)
+
+
+def _columns(where: Any) -> tuple[list[str], list[str]]:
+    """Question ids and computed-value ids of every questionnaire version in the selection."""
+    hashes = db.session.scalars(
+        sa.select(Screening.definition_hash).where(where).group_by(Screening.definition_hash)
+    ).all()
+    questions: dict[str, None] = {}
+    computed: dict[str, None] = {}
+    for content_hash in sorted(hashes):
+        q = services.questionnaire_for(db.session.get(Definition, content_hash))
+        questions.update(dict.fromkeys(q.questions))
+        computed.update(dict.fromkeys([c.id for c in q.computed] + [i.id for i in q.instruments]))
+    return list(questions), list(computed)
+
+
+def _line(cells: list[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow([spreadsheet_safe(_cell(c)) for c in cells])
+    return out.getvalue()
+
+
+def count(where: Any) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Screening).where(where))
+
+
+def lines(where: Any) -> Iterator[str]:
+    """The CSV, line by line, reading the screenings in batches."""
+    question_ids, value_ids = _columns(where)
+    yield _line([*FIXED, *question_ids, *value_ids])
+    last_id = 0
+    while True:
+        batch = db.session.scalars(
+            sa.select(Screening)
+            .where(where, Screening.id > last_id)
+            .order_by(Screening.id)
+            .limit(BATCH)
+        ).all()
+        if not batch:
+            return
+        last_id = batch[-1].id
+        answers: dict[int, dict[str, Any]] = {s.id: {} for s in batch}
+        rows = db.session.execute(
+            sa.select(Answer.screening_id, Answer.question_id, Answer.value).where(
+                Answer.screening_id.in_(list(answers))
+            )
+        )
+        for screening_id, question_id, value in rows:
+            answers[screening_id][question_id] = value
+        for s in batch:
+            a = score(services.questionnaire_for(s), answers[s.id])
+            fixed = [
+                s.reference, s.patient_name, s.patient_dob, s.patient_mrn, s.surgeon,
+                s.planned_surgery, s.surgery_date, s.effective_status(),
+                s.created_at.isoformat(timespec="seconds"),
+                s.submitted_at.isoformat(timespec="seconds") if s.submitted_at else None,
+                s.questionnaire_id, s.questionnaire_version,
+                s.tier, s.total, a.modifiable_points if s.status == "submitted" else None,
+                [r.flag.id for r in a.red_flags] if s.status == "submitted" else None,
+                [r.factor.id for r in a.factors] if s.status == "submitted" else None,
+            ]  # fmt: skip
+            values = {**a.computed, **{k: r.score for k, r in a.instruments.items()}}
+            yield _line(
+                [*fixed, *(a.answers.get(i, MISSING) for i in question_ids),
+                 *(values.get(i) for i in value_ids)]
+            )  # fmt: skip
+        db.session.expunge_all()  # keep memory flat on a large export

@@ -1,0 +1,125 @@
+"""The staff side's forms (static WTForms classes; CSRF from Flask-WTF)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import ROLES
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")
+
+
+def email_address(form, field) -> None:
+    if field.data and not EMAIL_RE.match(field.data.strip()):
+        raise ValidationError("Enter an e-mail address like name@example.org.")
+
+
+def not_in_future(form, field) -> None:
+    if field.data and field.data > dt.date.today():
+        raise ValidationError("The date of birth cannot be in the future.")
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "E-mail", validators=[DataRequired("Enter your e-mail address.")], filters=[strip]
+    )
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class InvitationForm(FlaskForm):
+    patient_name = StringField(
+        "Patient's full name",
+        validators=[DataRequired("Enter the patient's name."), Length(max=200)],
+        filters=[strip],
+    )
+    patient_dob = DateField(
+        "Date of birth",
+        validators=[InputRequired("Enter the date of birth."), not_in_future],
+    )
+    patient_mrn = StringField("MRN", validators=[Optional(), Length(max=64)], filters=[strip])
+    patient_email = EmailField(
+        "E-mail", validators=[Optional(), Length(max=254), email_address], filters=[strip]
+    )
+    patient_phone = StringField("Phone", validators=[Optional(), Length(max=40)], filters=[strip])
+    surgeon = StringField("Surgeon", validators=[Optional(), Length(max=200)], filters=[strip])
+    planned_surgery = StringField(
+        "Planned surgery", validators=[Optional(), Length(max=200)], filters=[strip]
+    )
+    surgery_date = DateField("Planned surgery date", validators=[Optional()])
+    language = SelectField(
+        "Language",
+        choices=[SelectChoice("en", "English")],
+        default="en",
+        validators=[DataRequired("Choose a language.")],
+    )
+    link_days = IntegerField(
+        "Link valid for (days)",
+        default=14,
+        validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],
+    )
+    send_email = BooleanField("Send the link by e-mail now", default=True)
+
+    def validate_patient_phone(self, field) -> None:
+        if field.data and not PHONE_RE.match(field.data):
+            raise ValidationError("Enter a phone number using digits, spaces and + ( ) -.")
+
+    def validate_send_email(self, field) -> None:
+        if field.data and not self.patient_email.data:
+            raise ValidationError("Add an e-mail address to send the link, or untick this box.")
+
+
+class ExtendForm(FlaskForm):
+    days = IntegerField(
+        "Extend by (days)",
+        default=7,
+        validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change something."""
+
+
+class UserForm(FlaskForm):
+    email = EmailField(
+        "E-mail",
+        validators=[DataRequired("Enter an e-mail address."), email_address],
+        filters=[strip],
+    )
+    name = StringField("Name", validators=[Optional(), Length(max=200)], filters=[strip])
+    roles = SelectMultipleField(
+        "Roles",
+        choices=[SelectChoice(r, r.capitalize()) for r in ROLES],
+        validators=[DataRequired("Choose at least one role.")],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
+    password = PasswordField("Initial password", validators=[DataRequired("Enter a password.")])

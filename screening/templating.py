@@ -1,0 +1,35 @@
+"""Jinja filters and globals shared by the pages and the PDF."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+from .definition.conditions import to_data
+from .models import utcnow
+
+
+def condition_json(condition: Any) -> Markup:
+    """A condition as JSON safe inside a single-quoted HTML attribute."""
+    text = json.dumps(to_data(condition), separators=(",", ":"))
+    return Markup(escape(text))
+
+
+def paragraphs(text: str | None) -> Markup:
+    """Plain text with blank-line paragraphs as <p> elements, everything escaped."""
+    if not text:
+        return Markup("")
+    parts = [p.strip() for p in str(text).split("\n\n") if p.strip()]
+    return Markup("\n").join(Markup("<p>{}</p>").format(p) for p in parts)
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(condition_json)
+    app.add_template_filter(paragraphs)
+
+    @app.context_processor
+    def dates() -> dict[str, Any]:
+        return {"today_iso": utcnow().date().isoformat()}

@@ -1,0 +1,371 @@
+"""Fixtures for the staff-side tests: staff accounts, signing in, CSRF, a real SMTP server.
+
+Every test here runs on SQLite and PostgreSQL (the `app` fixture of tests/conftest.py) with its
+own aiosmtpd server on a free loopback port; the app's SMTP settings point at it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import re
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from werkzeug.security import generate_password_hash
+
+from screening import services
+from screening.extensions import db
+from screening.models import ROLES, AuditEvent, Screening, utcnow
+from screening.scoring import type_answers, visible_questions
+from screening.staff import auth
+from tests.web.support import questionnaire
+
+PASSWORD = "plain-Test-Passphrase-7731"
+CLINIC = "Riverside Spine Clinic"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+# --- staff accounts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    email: str
+    roles: tuple[str, ...]
+    password: str = PASSWORD
+
+
+def _quick_hash(password: str) -> str:
+    """A real scrypt hash with a lower work factor (n=2**10): checking it at each sign-in takes
+    milliseconds instead of ~0.2 s. The product's own hashing is tested in test_passwords.py."""
+    return generate_password_hash(password, method="scrypt:1024:8:1")
+
+
+def make_user(app, email_: str, roles, password: str = PASSWORD, name: str = "") -> Staff:
+    """A staff account made the product's way (auth.create_user, with the quick hash), committed."""
+    with app.app_context(), mock.patch.object(auth, "hash_password", _quick_hash):
+        user = auth.create_user(email_, password, list(roles), name)
+        db.session.commit()
+        made = Staff(user.id, user.email, tuple(user.roles), password)
+        db.session.remove()
+    return made
+
+
+@pytest.fixture
+def staff(app) -> dict[str, Staff]:
+    """One account per role: staff["intake"], staff["clinician"], staff["admin"]."""
+    return {role: make_user(app, f"{role}@clinic.example", [role]) for role in ROLES}
+
+
+# --- signing in, forms ------------------------------------------------------------------------
+
+
+def csrf_from(response) -> str | None:
+    found = CSRF_RE.search(response.get_data(as_text=True))
+    return found.group(1) if found else None
+
+
+def login(client, who: Staff | str, password: str | None = None, next_: str | None = None):
+    """Sign in through the login form as a browser would (with its CSRF token when there is one);
+    return the response to the POST."""
+    email_ = who.email if isinstance(who, Staff) else who
+    if password is None:
+        password = who.password if isinstance(who, Staff) else PASSWORD
+    data = {"email": email_, "password": password}
+    token = csrf_from(client.get("/staff/login"))
+    if token:
+        data["csrf_token"] = token
+    url = "/staff/login" + (f"?next={quote(next_)}" if next_ else "")
+    return client.post(url, data=data)
+
+
+def signed_in(client, who: Staff):
+    response = login(client, who)
+    assert response.status_code == 303, response.get_data(as_text=True)[:1000]
+    return client
+
+
+def is_signed_in(client) -> bool:
+    with client.session_transaction() as session:
+        return "_user_id" in session
+
+
+def location(response) -> str:
+    """The path (and query) a redirect points at."""
+    return re.sub(r"^https?://[^/]+", "", response.headers.get("Location", ""))
+
+
+def goes_to_login(response) -> bool:
+    return response.status_code in (302, 303) and location(response).startswith("/staff/login")
+
+
+def flashes(client) -> list[str]:
+    """The messages waiting to be shown (read without consuming them)."""
+    with client.session_transaction() as session:
+        return [message for _, message in session.get("_flashes", [])]
+
+
+@pytest.fixture
+def csrf(app):
+    """CSRF protection on, as in production (the shared default turns it off)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
+
+
+def token_of(client, path: str = "/staff/") -> str:
+    """The session's CSRF token, read from a page as a browser would."""
+    token = csrf_from(client.get(path))
+    assert token, f"no csrf_token on {path}"
+    return token
+
+
+# --- a real SMTP server on loopback -----------------------------------------------------------
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: email.message.EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def text(self) -> str:
+        return self.message.get_body(preferencelist=("plain",)).get_content()
+
+    @property
+    def html(self) -> str:
+        return self.message.get_body(preferencelist=("html",)).get_content()
+
+    @property
+    def content_types(self) -> list[str]:
+        return [part.get_content_type() for part in self.message.walk()]
+
+    @property
+    def everything(self) -> str:
+        """Headers and both bodies: where no health information may appear.
+
+        Headers made of random numbers (Message-ID) and the SMTP server's own trace headers are
+        left out: a random "988" in them is not health information.
+        """
+        random_headers = {"message-id", "received", "x-peer", "x-mailfrom", "x-rcptto"}
+        headers = "\n".join(
+            f"{k}: {v}" for k, v in self.message.items() if k.lower() not in random_headers
+        )
+        return "\n".join([headers, self.text, self.html])
+
+
+@dataclass
+class Mailbox:
+    messages: list[Received] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's name)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SMTPServer:
+    """aiosmtpd's Controller on 127.0.0.1; `messages` holds what it received."""
+
+    def __init__(self, port: int | None = None):
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.mailbox = Mailbox()
+        self.controller: Controller | None = None
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.mailbox.messages
+
+    def start(self) -> SMTPServer:
+        self.controller = Controller(self.mailbox, hostname=self.host, port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server():
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+class DeadPort:
+    """A loopback port that is bound but not listening: connections are refused at once."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    def release(self) -> int:
+        self.sock.close()
+        return self.port
+
+
+@pytest.fixture
+def dead_port():
+    port = DeadPort()
+    yield port
+    port.sock.close()
+
+
+@pytest.fixture
+def staff_config(smtp_server) -> dict[str, Any]:
+    return {
+        "SCREENING_SMTP_HOST": smtp_server.host,
+        "SCREENING_SMTP_PORT": smtp_server.port,
+        "SCREENING_SMTP_TIMEOUT": 5,
+        "SCREENING_CLINIC_NAME": CLINIC,
+        "SCREENING_MAIL_SENDER": "screening@clinic.example",
+    }
+
+
+@pytest.fixture
+def app_config(staff_config) -> dict[str, Any]:
+    return dict(staff_config)
+
+
+# --- the database -----------------------------------------------------------------------------
+
+
+def create_screening(
+    app,
+    name: str = "Ann Example",
+    *,
+    created: dt.datetime | None = None,
+    days: int = 14,
+    **details: Any,
+) -> tuple[int, str]:
+    """A screening made directly (as the invitation page does), created at `created`."""
+    with app.app_context():
+        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
+        screening, token = services.create_screening(
+            definition, patient_name=name, link_days=days, now=created, **details
+        )
+        db.session.commit()
+        ident = screening.id
+        db.session.remove()
+    return ident, token
+
+
+def example_answers(app, name_part: str) -> dict[str, Any]:
+    q = questionnaire(app)
+    return dict(next(e for e in q.examples if name_part in e.name.lower()).answers)
+
+
+def submit_directly(app, ident: int, name_part: str) -> None:
+    """Answer every step with an example of the questionnaire and submit, without HTTP."""
+    q = questionnaire(app)
+    with app.app_context():
+        screening = db.session.get(Screening, ident)
+        services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
+        answers, errors = type_answers(q, example_answers(app, name_part))
+        assert not errors
+        for step in q.steps:
+            visible, _ = visible_questions(q, answers)
+            if any(question.id in visible for question in step.questions):
+                services.save_step(screening, q, step.id, answers, visible)
+        assert services.submit(screening, q)
+        db.session.commit()
+        db.session.remove()
+
+
+def submitted_screening(
+    app, name_part: str = "low tier", name: str = "Ann Example", **details: Any
+) -> tuple[int, str]:
+    ident, token = create_screening(app, name, **details)
+    submit_directly(app, ident, name_part)
+    return ident, token
+
+
+def row(app, model, ident) -> dict[str, Any]:
+    """A row's columns as a dict (None if there is no such row)."""
+    with app.app_context():
+        obj = db.session.get(model, ident)
+        data = None if obj is None else {c.key: getattr(obj, c.key) for c in model.__table__.c}
+        db.session.remove()
+    return data
+
+
+def scalars(app, statement) -> list[Any]:
+    with app.app_context():
+        result = list(db.session.scalars(statement))
+        db.session.expunge_all()
+        db.session.remove()
+    return result
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+        db.session.remove()
+    return n
+
+
+def audit_events(app, action: str | None = None) -> list[AuditEvent]:
+    statement = sa.select(AuditEvent).order_by(AuditEvent.id)
+    if action is not None:
+        statement = statement.where(AuditEvent.action == action)
+    return scalars(app, statement)
+
+
+def audit_actions(app) -> list[str]:
+    return [e.action for e in audit_events(app)]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def snapshot(app) -> dict[str, list[tuple]]:
+    """Every row of every table, comparable before and after a request."""
+    with app.app_context():
+        state = {}
+        for table in db.metadata.sorted_tables:
+            rows = db.session.execute(sa.select(table).order_by(*table.primary_key.columns))
+            state[table.name] = [tuple(_plain(v) for v in r) for r in rows]
+        db.session.remove()
+    return state
+
+
+def set_columns(app, model, ident, **values: Any) -> None:
+    with app.app_context():
+        db.session.execute(sa.update(model).where(model.id == ident).values(**values))
+        db.session.commit()
+        db.session.remove()
+
+
+def ago(**delta: float) -> dt.datetime:
+    return utcnow() - dt.timedelta(**delta)

@@ -1,0 +1,214 @@
+"""E-mail through a real SMTP server on loopback: invitations, failures, red-flag notices."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from screening.models import Message, Screening
+from screening.report.render import flag_title
+from tests.web.support import example, page, questionnaire, walk
+
+from .conftest import (
+    CLINIC,
+    SMTPServer,
+    audit_events,
+    create_screening,
+    goes_to_login,
+    location,
+    login,
+    row,
+    scalars,
+    signed_in,
+)
+from .test_invitations import invitation_form
+
+LINK = re.compile(r"http://localhost(/s/[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])")
+NEVER_IN_MAIL = ["tier", "score", "points", "988", "depress", "opioid", "suicid", "red flag",
+                 "1960-04-30", "30 April 1960", "04/30/1960", "MRN-0042", "L4-S1",
+                 "posterior fusion"]
+
+
+def health_words(app) -> list[str]:
+    """Text of the questionnaire that would tell something about a patient's health."""
+    q = questionnaire(app)
+    words = [f.label for f in q.risk_factors]
+    words += [f.patient_message for f in q.red_flags] + [f.clinician_message for f in q.red_flags]
+    words += [flag_title(f) for f in q.red_flags]
+    return [w for w in words if w]
+
+
+def assert_no_health_information(app, mail, allowed: tuple[str, ...] = ()) -> None:
+    text = mail.everything.lower()
+    for word in NEVER_IN_MAIL + health_words(app):
+        if word not in allowed:
+            assert word.lower() not in text, word
+
+
+def links_in(mail) -> set[str]:
+    return set(LINK.findall(mail.text)) | set(LINK.findall(mail.html))
+
+
+def messages(app, ident: int) -> list[Message]:
+    statement = sa.select(Message).where(Message.screening_id == ident).order_by(Message.id)
+    return scalars(app, statement)
+
+
+def starts(client, path: str) -> bool:
+    response = client.get(path)
+    return response.status_code == 200 and "Start" in page(response).find("main").text
+
+
+def test_the_invitation_e_mail(app, client, staff, smtp_server):
+    signed_in(client, staff["intake"])
+    response = client.post("/staff/invitations/new", data=invitation_form(send_email="y"))
+    assert response.status_code == 303
+    [only] = scalars(app, sa.select(Screening))
+    s = row(app, Screening, only.id)
+    [mail] = smtp_server.messages
+    assert mail.rcpt_tos == ["ann@patients.example"]
+    assert mail.mail_from == "screening@clinic.example"
+    assert mail.message["To"] == "ann@patients.example"
+    assert mail.message["From"] == f"{CLINIC} <screening@clinic.example>"
+    assert CLINIC in mail.subject
+    assert mail.content_types == ["multipart/alternative", "text/plain", "text/html"]
+    expiry = s["expires_at"].strftime("%d %B %Y")
+    for body in (mail.text, mail.html):
+        assert CLINIC in body
+        assert expiry in body
+        assert "Dear Ann Example" in body
+    [path] = links_in(mail)
+    assert path in mail.text and path in mail.html
+    assert_no_health_information(app, mail)
+
+    assert starts(app.test_client(), path)  # the patient's link works
+    [message] = messages(app, s["id"])
+    assert (message.kind, message.ok, message.error) == ("invitation", True, None)
+    assert [e.screening_id for e in audit_events(app, "invitation_sent")] == [s["id"]]
+    text = page(client.get(location(response))).find("main").text
+    assert "The link was e-mailed to ann@patients.example." in text
+
+
+def test_sending_again_replaces_the_link(app, client, staff, smtp_server):
+    ident, first = create_screening(app, patient_email="ann@patients.example")
+    signed_in(client, staff["intake"])
+    assert client.post(f"/staff/screenings/{ident}/send").status_code == 303
+    assert client.post(f"/staff/screenings/{ident}/send").status_code == 303
+    old, new = smtp_server.messages
+    [old_path], [new_path] = links_in(old), links_in(new)
+    assert len({first, old_path, new_path}) == 3
+    patient = app.test_client()
+    assert patient.get(f"/s/{first}").status_code == 404
+    response = patient.get(old_path)
+    assert response.status_code == 404
+    assert "This link isn't working" in page(response).find("main").text
+    assert "Ann" not in response.get_data(as_text=True)
+    assert starts(patient, new_path)
+    assert [e.action for e in audit_events(app) if e.screening_id == ident] == [
+        "invitation_sent", "invitation_resent"
+    ]
+    assert [m.ok for m in messages(app, ident)] == [True, True]
+
+
+def test_a_reminder_e_mail_says_so(app, smtp_server):
+    from screening.extensions import db
+    from screening.staff import invitations
+
+    ident, _ = create_screening(app, patient_email="ann@patients.example")
+    with app.test_request_context():
+        screening = db.session.get(Screening, ident)
+        assert invitations.email_link(screening, "tok" * 10, kind="reminder").ok
+        db.session.commit()
+    [mail] = smtp_server.messages
+    assert mail.subject == f"Reminder from {CLINIC}: your questionnaire"
+    assert "friendly reminder" in mail.text and "friendly reminder" in mail.html
+    assert_no_health_information(app, mail)
+
+
+def test_smtp_down_keeps_the_invitation_and_tells_staff(app, client, staff, dead_port):
+    app.config["SCREENING_SMTP_PORT"] = dead_port.port
+    signed_in(client, staff["intake"])
+    response = client.post("/staff/invitations/new", data=invitation_form(send_email="y"))
+    assert response.status_code == 303
+    [only] = scalars(app, sa.select(Screening))
+    ident = only.id
+    assert row(app, Screening, ident)["status"] == "invited"
+    [message] = messages(app, ident)
+    assert message.kind == "invitation" and message.ok is False
+    assert message.error == "the mail server refused the connection (is it running?)"
+    assert [e.action for e in audit_events(app) if e.screening_id == ident] == [
+        "invitation_created", "invitation_send_failed"
+    ]
+    detail = page(client.get(location(response)))
+    alert = detail.find(role="alert")
+    assert alert is not None
+    assert "The e-mail could not be sent: the mail server refused the connection" in alert.text
+    assert "The invitation is saved" in alert.text
+    assert "not sent: the mail server refused the connection" in detail.find("main").text
+
+    server = SMTPServer(dead_port.release()).start()  # the mail server is back: try again
+    try:
+        response = client.post(f"/staff/screenings/{ident}/send")
+        assert response.status_code == 303
+        [mail] = server.messages
+        [path] = links_in(mail)
+        assert starts(app.test_client(), path)
+    finally:
+        server.stop()
+    assert [m.ok for m in messages(app, ident)] == [False, True]
+    assert "The link was e-mailed to" in page(client.get(location(response))).find("main").text
+
+
+class TestRedFlagNotice:
+    @pytest.fixture
+    def app_config(self, staff_config):
+        return {**staff_config, "SCREENING_RED_FLAG_EMAIL": "spine-team@clinic.example"}
+
+    def submit(self, app, name_part: str, name: str) -> tuple[int, dict]:
+        ident, token = create_screening(app, name, patient_mrn="MRN-0042",
+                                        patient_email="pat@patients.example")
+        patient = app.test_client()
+        answers = example(app, name_part)
+        walk(patient, app, token, answers)
+        assert patient.post(f"/s/{token}/submit").status_code == 303
+        return ident, answers
+
+    def test_a_red_flag_sends_one_notice_with_a_link_only(self, app, staff, smtp_server):
+        ident, answers = self.submit(app, "self-harm", "Fay Flagged")
+        [mail] = smtp_server.messages
+        assert mail.rcpt_tos == ["spine-team@clinic.example"]
+        assert f"S-{ident:06d}" in mail.subject
+        link = f"http://localhost/staff/screenings/{ident}"
+        assert link in mail.text and link in mail.html
+        text = mail.everything
+        for never in ("988", "Fay", "Flagged", "MRN-0042", "pat@patients.example", "self_harm",
+                      "self-harm", "Self-harm", "suicid"):
+            assert never not in text, never
+        assert_no_health_information(app, mail, allowed=("red flag",))  # "a red flag to review"
+        q = questionnaire(app)
+        for question_id in answers:
+            assert q.questions[question_id].label not in text
+        [message] = messages(app, ident)
+        assert (message.kind, message.ok) == ("red_flag", True)
+        # The link leads a clinician to the screening after signing in.
+        clinician = app.test_client()
+        response = clinician.get(f"/staff/screenings/{ident}")
+        assert goes_to_login(response)
+        response = login(clinician, staff["clinician"], next_=f"/staff/screenings/{ident}")
+        assert location(response) == f"/staff/screenings/{ident}"
+        assert "Fay Flagged" in page(clinician.get(location(response))).find("main").text
+
+    def test_no_red_flag_no_notice(self, app, smtp_server):
+        ident, _ = self.submit(app, "moderate tier - two-level", "Mo Moderate")
+        assert row(app, Screening, ident)["status"] == "submitted"
+        assert smtp_server.messages == []
+        assert messages(app, ident) == []
+
+    def test_a_failed_notice_is_recorded_and_the_patient_sees_nothing(self, app, dead_port):
+        app.config["SCREENING_SMTP_PORT"] = dead_port.port
+        ident, _ = self.submit(app, "self-harm", "Fay Flagged")
+        assert row(app, Screening, ident)["status"] == "submitted"
+        [message] = messages(app, ident)
+        assert (message.kind, message.ok) == ("red_flag", False)

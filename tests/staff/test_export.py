@@ -1,0 +1,88 @@
+"""The clinicians' CSV export of the screenings a filter selects, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from screening.staff.export import FIXED
+
+from .conftest import (
+    audit_events,
+    create_screening,
+    example_answers,
+    signed_in,
+    submitted_screening,
+)
+
+
+def export(client, query: str = "") -> list[dict[str, str]]:
+    response = client.get(f"/staff/export.csv{query}")
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == "attachment; filename=screenings.csv"
+    assert response.headers["Cache-Control"] == "no-store"
+    text = response.get_data(as_text=True)
+    response.close()  # as a WSGI server does: the spooled file is closed
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_one_row_per_screening_with_a_column_per_question(app, client, staff):
+    high, _ = submitted_screening(app, "high tier - long", name="Hugo High")
+    low, _ = submitted_screening(app, "low tier", name="Lena Low")
+    invited, _ = create_screening(app, "Ivo Invited")
+    signed_in(client, staff["clinician"])
+    rows = export(client)
+    by_reference = {row["reference"]: row for row in rows}
+    assert set(by_reference) == {f"S-{i:06d}" for i in (high, low, invited)}
+    header = list(rows[0])
+    assert header[: len(FIXED)] == list(FIXED)
+    assert {"surgery_type", "phq9_1", "gad7_7", "bmi", "phq9", "gad7"} <= set(header)
+
+    hugo = by_reference[f"S-{high:06d}"]
+    answers = example_answers(app, "high tier - long")
+    assert hugo["patient_name"] == "Hugo High"
+    assert (hugo["status"], hugo["tier"], hugo["total"]) == ("submitted", "high", "17")
+    assert hugo["surgery_type"] == str(answers["surgery_type"])
+    assert hugo["phq9_1"] == str(answers["phq9_1"])
+    assert hugo["phq9"] == str(sum(answers[f"phq9_{i}"] for i in range(1, 10)))
+    assert "nicotine" in hugo["factors"].split(";")
+    ivo = by_reference[f"S-{invited:06d}"]
+    assert (ivo["status"], ivo["tier"], ivo["surgery_type"], ivo["factors"]) == (
+        "invited", "", "", "")
+
+
+def test_the_filters_of_the_list_apply(app, client, staff):
+    submitted_screening(app, "high tier - long", name="Hugo High")
+    submitted_screening(app, "low tier", name="Lena Low")
+    signed_in(client, staff["clinician"])
+    assert [r["patient_name"] for r in export(client, "?tier=high")] == ["Hugo High"]
+    assert [r["patient_name"] for r in export(client, "?q=lena")] == ["Lena Low"]
+    assert export(client, "?status=revoked") == []
+
+
+def test_cells_that_a_spreadsheet_would_run_are_neutralised(app, client, staff):
+    submitted_screening(app, "low tier", name="=HYPERLINK(\"http://evil.example\")")
+    signed_in(client, staff["clinician"])
+    [row] = export(client)
+    assert row["patient_name"] == "'=HYPERLINK(\"http://evil.example\")"
+
+
+def test_the_export_is_audited_without_any_patient_data(app, client, staff):
+    submitted_screening(app, "low tier", name="Lena Low")
+    signed_in(client, staff["clinician"])
+    export(client)
+    [event] = audit_events(app, "answers_exported")
+    assert event.user_email == staff["clinician"].email
+    assert event.detail == "1 screenings"
+    assert "Lena" not in repr((event.detail, event.user_email, event.screening_id))
+
+
+def test_only_clinicians_may_export(app, client, staff):
+    submitted_screening(app, "low tier")
+    for role in ("intake", "admin"):
+        other = app.test_client()
+        signed_in(other, staff[role])
+        assert other.get("/staff/export.csv").status_code == 403
+    assert client.get("/staff/export.csv").status_code == 302  # to the sign-in page
+    assert audit_events(app, "answers_exported") == []

@@ -1,0 +1,176 @@
+"""Who may open which staff page: every staff route, for anonymous, intake, clinician and admin."""
+
+from __future__ import annotations
+
+from screening.extensions import db
+from screening.models import Screening
+from screening.staff import invitations
+from tests.web.support import page, questionnaire
+
+from .conftest import (
+    create_screening,
+    goes_to_login,
+    is_signed_in,
+    login,
+    make_user,
+    signed_in,
+    submitted_screening,
+)
+
+INTAKE, CLINICIAN, ADMIN = "intake", "clinician", "admin"
+
+# The role rules of screening/staff/views.py, written out: who may use each staff route.
+MATRIX: dict[str, set[str]] = {
+    "staff.home": {INTAKE, CLINICIAN},
+    "staff.new_invitation": {INTAKE},
+    "staff.send": {INTAKE},
+    "staff.extend": {INTAKE},
+    "staff.revoke": {INTAKE},
+    "staff.handout": {INTAKE},
+    "staff.hand_over": {INTAKE},
+    "staff.screening": {INTAKE, CLINICIAN},
+    "staff.acknowledge": {CLINICIAN},
+    "staff.review": {CLINICIAN},
+    "staff.summary_pdf": {CLINICIAN},
+    "staff.refresh_pdf": {CLINICIAN},
+    "staff.export_csv": {CLINICIAN},
+    "staff.users": {ADMIN},
+    "staff.disable_user": {ADMIN},
+    "staff.enable_user": {ADMIN},
+    "staff.audit_log": {ADMIN},
+}
+OPEN = {"staff.login", "staff.logout"}
+TIER_WORDS = ("Risk tier", "points", "modifiable", "All answers", "Red flag", "red flag", "Tier",
+              "Acknowledge", "PDF", "Low", "Moderate", "High")
+
+
+def staff_rules(app) -> list:
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("staff.")]
+    return sorted((r for r in rules if r.endpoint not in OPEN), key=lambda r: r.endpoint)
+
+
+def method_of(rule) -> str:
+    return "GET" if "GET" in rule.methods else "POST"
+
+
+def urls(app, screening_id: int, user_id: int) -> dict[str, tuple[str, str]]:
+    """endpoint -> (method, url) for every guarded staff route."""
+    values = {"screening_id": screening_id, "user_id": user_id}
+    result = {}
+    with app.test_request_context():
+        for rule in staff_rules(app):
+            path = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+            result[rule.endpoint] = (method_of(rule), path)
+    return result
+
+
+def test_the_matrix_is_the_views_required_roles(app):
+    endpoints = {rule.endpoint for rule in staff_rules(app)}
+    assert endpoints == set(MATRIX), "a staff route was added or removed: update MATRIX"
+    declared = {e: set(app.view_functions[e].required_roles) for e in endpoints}
+    assert declared == MATRIX
+    for endpoint in OPEN:
+        assert not hasattr(app.view_functions[endpoint], "required_roles")
+
+
+def test_every_staff_route_for_every_role(app, staff):
+    screening_id, _ = submitted_screening(app, "low tier")
+    target = make_user(app, "target@clinic.example", [INTAKE])
+    routes = urls(app, screening_id, target.id)
+    assert set(routes) == set(MATRIX)
+
+    anonymous = app.test_client()
+    for endpoint, (method, url) in routes.items():
+        response = anonymous.open(url, method=method)
+        assert goes_to_login(response), (endpoint, response.status_code)
+        assert not is_signed_in(anonymous)
+
+    seen: dict[tuple[str, str], int] = {}
+    for role, who in staff.items():
+        client = signed_in(app.test_client(), who)
+        for endpoint, (method, url) in routes.items():
+            response = client.open(url, method=method)
+            response.close()  # as a WSGI server does (the CSV export is a spooled file)
+            seen[role, endpoint] = response.status_code
+            if role in MATRIX[endpoint]:
+                assert response.status_code in (200, 303), (role, endpoint, response.status_code)
+            else:
+                assert response.status_code == 403, (role, endpoint, response.status_code)
+                assert "You do not have access to this page." in response.get_data(as_text=True)
+            if not is_signed_in(client):  # a hand-over ends the session: sign in again
+                signed_in(client, who)
+    assert seen[INTAKE, "staff.home"] == 200
+    assert seen[CLINICIAN, "staff.summary_pdf"] == 200
+    assert seen[ADMIN, "staff.audit_log"] == 200
+
+
+def test_a_disabled_target_is_enabled_again_by_the_walk(app, staff):
+    """The walk above must not leave accounts disabled: disable and enable are both 303."""
+    target = make_user(app, "other@clinic.example", [CLINICIAN])
+    client = signed_in(app.test_client(), staff[ADMIN])
+    assert client.post(f"/staff/users/{target.id}/disable").status_code == 303
+    assert client.post(f"/staff/users/{target.id}/enable").status_code == 303
+    assert login(app.test_client(), target).status_code == 303
+
+
+def test_intake_never_sees_answers_or_scores(app, client, staff):
+    ident, _ = submitted_screening(app, "self-harm", name="Fay Flagged", patient_mrn="MRN-5")
+    signed_in(client, staff[INTAKE])
+    response = client.get(f"/staff/screenings/{ident}")
+    assert response.status_code == 200
+    text = page(response).find("main").text
+    assert "Fay Flagged" in text and "Finished" in text
+    for word in TIER_WORDS:
+        assert word not in text, word
+    html = response.get_data(as_text=True)
+    assert "summary.pdf" not in html and "/acknowledge" not in html and "/review" not in html
+    # No answers either: none of the questions' labels is on the page.
+    for question in questionnaire(app).questions.values():
+        assert question.label not in text, question.label
+
+    response = client.get("/staff/")
+    assert response.status_code == 200
+    headers = [th.text.rstrip(" ▲▼") for th in page(response).find_all("th")]
+    assert headers == ["Patient", "Surgeon", "Planned surgery", "Status", "Invited", "Finished"]
+    html = response.get_data(as_text=True)
+    assert "row-flag" not in html and "flag-marker" not in html and "tier-" not in html
+    assert 'name="tier"' not in html and 'name="flag"' not in html
+
+
+def test_intake_cannot_filter_or_sort_by_scores(app, client, staff):
+    """Filters on tier or red flags, or sorting by the total, would reveal scores: ignored."""
+    flagged, _ = submitted_screening(app, "self-harm", name="Fay Flagged")
+    high, _ = submitted_screening(app, "high tier", name="Hal High")
+    create_screening(app, "Ivy Invited")
+    signed_in(client, staff[INTAKE])
+    plain = client.get("/staff/").get_data(as_text=True)
+    for query in ("flag=yes", "flag=open", "tier=high", "tier=low", "sort=total&order=desc"):
+        response = client.get(f"/staff/?{query}")
+        assert response.status_code == 200
+        names = [a.text for a in page(response).find("tbody").find_all("a")]
+        assert names == ["Ivy Invited", "Hal High", "Fay Flagged"], query
+    assert "3 screenings" in plain
+
+
+def test_intake_detail_page_does_not_reveal_a_red_flag_notice(app, client, staff):
+    """The list of e-mails must not tell intake that a red-flag notice went to the clinic."""
+    ident, _ = submitted_screening(app, "self-harm", name="Fay Flagged")
+    app.config["SCREENING_RED_FLAG_EMAIL"] = "clinicians@clinic.example"
+    with app.test_request_context():
+        assert invitations.notify_red_flag(db.session.get(Screening, ident)).ok
+        db.session.commit()
+    signed_in(client, staff[INTAKE])
+    text = page(client.get(f"/staff/screenings/{ident}")).find("main").text
+    assert "red flag" not in text.lower() and "red-flag" not in text.lower()
+    client.post("/staff/logout")
+    signed_in(client, staff[CLINICIAN])
+    text = page(client.get(f"/staff/screenings/{ident}")).find("main").text
+    assert "Red-flag notice to the clinic" in text  # clinicians see it
+
+
+def test_everyone_lands_on_a_page_they_may_open_after_signing_in(app, staff):
+    for role, who in staff.items():
+        client = app.test_client()
+        response = login(client, who)
+        assert response.status_code == 303
+        assert client.get(response.headers["Location"]).status_code == 200, role

@@ -1,0 +1,157 @@
+"""Settings from the environment: the secret key, production's demands, the database address.
+
+No database is used here. The instance folder is a temporary one: settings.from_environment takes
+it as an argument, and for create_app Flask's instance-path discovery is pointed at it (create_app
+has no parameter for it), so the checkout's own instance/ folder is never read or written.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from screening import create_app, settings
+
+ENV_NAMES = ("SCREENING_SECRET_KEY", "SCREENING_ENV", "DATABASE_URL", "SCREENING_LINK_DAYS",
+             "SCREENING_OPEN_REPORTS", "SCREENING_PAPER")
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+@pytest.fixture
+def instance(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A temporary instance folder, also used by create_app."""
+    folder = tmp_path / "instance"
+    clean_env.setattr(Flask, "auto_find_instance_path", lambda self: str(folder))
+    return folder
+
+
+def test_a_generated_secret_key_is_stored_once_with_mode_0600(instance: Path):
+    assert not instance.exists()
+    first = settings.from_environment(str(instance))
+    key_file = instance / "secret_key"
+    assert key_file.is_file()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert first["SECRET_KEY"] == key
+    assert len(key) >= 43  # at least 256 bits as URL-safe base64
+    second = settings.from_environment(str(instance))
+    assert second["SECRET_KEY"] == key
+    assert key_file.read_text().strip() == key
+
+
+def test_create_app_generates_the_key_once_and_reuses_it(instance: Path):
+    config = {"SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    app = create_app(dict(config))
+    assert Path(app.instance_path) == instance
+    key_file = instance / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert app.config["SECRET_KEY"] == key_file.read_text().strip()
+    # The next start (another process, a restart) reads the same key: sessions stay valid.
+    again = create_app(dict(config))
+    assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
+    assert app.config["SCREENING_ENV"] == "development"
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_an_explicit_secret_key_wins_and_nothing_is_written(instance: Path,
+                                                            clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("SCREENING_SECRET_KEY", "  from-the-environment  ")
+    values = settings.from_environment(str(instance), {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert values["SECRET_KEY"] == "from-the-environment"
+    assert not (instance / "secret_key").exists()
+    values = settings.from_environment(str(instance), {"SECRET_KEY": "given",
+                                                       "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert values["SECRET_KEY"] == "given"
+    assert not instance.exists()
+
+
+@pytest.mark.parametrize("env", ["production", " Production "])
+def test_production_without_a_secret_key_refuses_to_start(instance: Path,
+                                                          clean_env: pytest.MonkeyPatch, env):
+    clean_env.setenv("SCREENING_ENV", env)
+    with pytest.raises(settings.ConfigError, match="SCREENING_SECRET_KEY must be set"):
+        settings.from_environment(str(instance))
+    with pytest.raises(settings.ConfigError, match="SCREENING_SECRET_KEY must be set"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert not (instance / "secret_key").exists()
+    # Even with a key file left over from development.
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / "secret_key").write_text("left-over")
+    with pytest.raises(settings.ConfigError):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_given_in_the_config_also_needs_a_key(instance: Path):
+    with pytest.raises(settings.ConfigError):
+        settings.from_environment(str(instance), {"SCREENING_ENV": "production"})
+
+
+def test_production_with_a_secret_key_starts_with_secure_cookies(instance: Path,
+                                                                 clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("SCREENING_ENV", "production")
+    clean_env.setenv("SCREENING_SECRET_KEY", "k" * 64)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SECRET_KEY"] == "k" * 64
+    assert app.config["SCREENING_ENV"] == "production"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert not (instance / "secret_key").exists()
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("postgres://user:pw@db.example:5432/screening",
+     "postgresql+psycopg://user:pw@db.example:5432/screening"),
+    ("postgresql://user@db/screening", "postgresql+psycopg://user@db/screening"),
+    ("postgresql+psycopg://user@db/screening", "postgresql+psycopg://user@db/screening"),
+    ("  postgres://u@h/d  ", "postgresql+psycopg://u@h/d"),
+    ("sqlite:////var/lib/screening.db", "sqlite:////var/lib/screening.db"),
+], ids=["postgres-scheme", "postgresql-scheme", "driver-given", "spaces", "sqlite-file"])
+def test_database_url_gets_the_psycopg_driver(instance: Path, clean_env: pytest.MonkeyPatch,
+                                              given: str, expected: str):
+    clean_env.setenv("DATABASE_URL", given)
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    values = settings.from_environment(str(instance))
+    assert values["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+def test_without_database_url_the_database_is_a_file_in_the_instance_folder(
+        instance: Path, clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    values = settings.from_environment(str(instance))
+    assert values["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'screening.db'}"
+    assert instance.is_dir()
+
+
+def test_create_app_reads_database_url_from_the_environment(instance: Path,
+                                                            clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("DATABASE_URL", "postgres://someone@db.example/screening")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == (
+        "postgresql+psycopg://someone@db.example/screening")
+    # A test's config is never overridden by the environment.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://"
+
+
+def test_a_bad_number_in_the_environment_is_a_clear_error(instance: Path,
+                                                         clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    clean_env.setenv("SCREENING_LINK_DAYS", "two weeks")
+    with pytest.raises(settings.ConfigError, match="SCREENING_LINK_DAYS must be a whole number"):
+        settings.from_environment(str(instance))
+
+
+def test_limits_for_patient_requests():
+    assert settings.DEFAULTS["MAX_CONTENT_LENGTH"] == 256 * 1024
+    assert settings.DEFAULTS["WTF_CSRF_TIME_LIMIT"] >= 3600
+    assert settings.DEFAULTS["SESSION_COOKIE_SAMESITE"] == "Lax"
