@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import mimetypes
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -297,15 +298,22 @@ class RenderedPDF:
     refused_urls: tuple[str, ...]
 
 
+# Pango, fontconfig and the shared FontConfiguration are not safe to use from two threads at
+# once (seen here: "corrupted double-linked list" from GLib, and gunicorn threads dying mid-render),
+# so one process renders one document at a time. Rendering is CPU-bound: little is lost.
+_render_lock = threading.Lock()
+
+
 def html_to_pdf(html: str, settings: ReportSettings) -> RenderedPDF:
     fetcher = PackageAssetFetcher()
-    document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher)
-    pdf = document.write_pdf(
-        stylesheets=[_stylesheet(settings.paper)],
-        font_config=_fonts(),
-        pdf_variant="pdf/ua-1",
-        attachments=[],
-    )
+    with _render_lock:
+        document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher)
+        pdf = document.write_pdf(
+            stylesheets=[_stylesheet(settings.paper)],
+            font_config=_fonts(),
+            pdf_variant="pdf/ua-1",
+            attachments=[],
+        )
     return RenderedPDF(pdf, hashlib.sha256(pdf).hexdigest(), tuple(fetcher.refused))
 
 

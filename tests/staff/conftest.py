@@ -158,12 +158,15 @@ class Received:
     def everything(self) -> str:
         """Headers and both bodies: where no health information may appear.
 
-        Headers made of random numbers (Message-ID) and the SMTP server's own trace headers are
-        left out: a random "988" in them is not health information.
+        Headers made of random numbers (Message-ID, the multipart boundary in Content-Type) and
+        the SMTP server's own trace headers are left out: a random "988" in them is not health
+        information.
         """
         random_headers = {"message-id", "received", "x-peer", "x-mailfrom", "x-rcptto"}
         headers = "\n".join(
-            f"{k}: {v}" for k, v in self.message.items() if k.lower() not in random_headers
+            f"{k}: {self.message.get_content_type() if k.lower() == 'content-type' else v}"
+            for k, v in self.message.items()
+            if k.lower() not in random_headers
         )
         return "\n".join([headers, self.text, self.html])
 
