@@ -471,6 +471,8 @@ class LintResult:
             f"{len(q.red_flags)} red flags, {len(q.instruments)} instruments\n"
             f"  total score: lowest {r.lowest}, highest {r.highest}{bound}\n"
             f"  tiers: {tiers}\n"
+            f"  languages: {', '.join(q.languages)}"
+            f"{' (every patient text translated)' if len(q.languages) > 1 else ''}\n"
             f"  examples: {len(q.examples)} checked"
         )
 

@@ -25,6 +25,7 @@ SEMVER_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 PMID_RE = re.compile(r"^\d{1,9}$")
 URL_RE = re.compile(r"^https?://\S+$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Z]{2})?$")
 
 
 @dataclass(frozen=True, order=True)
@@ -165,6 +166,7 @@ class _Reader:
     def __init__(self, file: str):
         self.file = file
         self.problems: list[Problem] = []
+        self.languages: tuple[str, ...] = ("en",)
 
     def error(self, line: int, path: str, message: str) -> None:
         self.problems.append(Problem(self.file, line, path, message))
@@ -195,20 +197,74 @@ class _Reader:
                 self.error(value.line, path, f"the required key '{key}' is missing")
         return value
 
-    def text(self, block: YMap, key: str, path: str, required: bool = True) -> str | None:
+    def text(
+        self, block: YMap, key: str, path: str, required: bool = True, patient: bool = False
+    ) -> str | None:
+        """A text. One the patient reads (`patient`) is given in every language of the
+        questionnaire, as `{en: ..., es: ...}`, once it has more than one; the others (for the
+        clinic) are plain text in the clinic's language."""
         if key not in block:
             return None
-        value = block[key]
+        value, line, where = block[key], block.key_lines[key], _join(path, key)
+        if isinstance(value, YMap):
+            if not patient:
+                self.error(
+                    line,
+                    where,
+                    "is read by the clinic only: write it as plain text in the clinic's "
+                    f"language ({self.languages[0]}), not once per language",
+                )
+                return None
+            return self._translated(value, line, where, required)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.error(
-                block.key_lines[key], _join(path, key), f"must be text, not {_describe(value)}"
-            )
+            self.error(line, where, f"must be text, not {_describe(value)}")
             return None
         text = str(value).strip()
         if required and not text:
-            self.error(block.key_lines[key], _join(path, key), "must not be empty")
+            self.error(line, where, "must not be empty")
             return None
+        if patient and len(self.languages) > 1 and text:
+            missing = ", ".join(self.languages[1:])
+            self.error(
+                line,
+                where,
+                f"has no translation for {missing}: the patient may read it in any of the "
+                f"questionnaire's languages; write it as {{{self.languages[0]}: ..., "
+                f"{self.languages[1]}: ...}}",
+            )
         return text
+
+    def _translated(self, value: YMap, line: int, where: str, required: bool) -> str | None:
+        texts: dict[str, str] = {}
+        for language, text in value.items():
+            at = value.key_lines[language]
+            if language not in self.languages:
+                hint = (
+                    ""
+                    if isinstance(language, str) and LANGUAGE_RE.match(language)
+                    else " (a comma inside {...} ends a text there: put the text in quotes)"
+                )
+                self.error(
+                    at,
+                    _join(where, str(language)),
+                    f"{_describe(language)} is not one of the questionnaire's languages "
+                    f"({', '.join(self.languages)}; see 'languages' at the top){hint}",
+                )
+                continue
+            if isinstance(text, bool) or not isinstance(text, str | int | float):
+                self.error(at, _join(where, language), f"must be text, not {_describe(text)}")
+                continue
+            texts[language] = str(text).strip()
+        missing = [lang for lang in self.languages if lang not in value]
+        if missing:
+            self.error(line, where, f"has no translation for: {', '.join(missing)}")
+        empty = [lang for lang, text in texts.items() if not text]
+        if empty and (required or len(empty) < len(texts)):
+            self.error(line, where, f"must not be empty (in: {', '.join(empty)})")
+        first = texts.get(self.languages[0])
+        if first is None or missing or empty:
+            return None if required or first is None else first
+        return m.Text(first, texts)
 
     def ident(self, block: YMap, key: str, path: str, pattern: re.Pattern = ID_RE) -> str | None:
         if key not in block:
@@ -290,6 +346,7 @@ def _join(path: str, key: str) -> str:
 
 TOP_REQUIRED = ("id", "version", "title", "steps", "tiers")
 TOP_OPTIONAL = (
+    "languages",
     "description",
     "estimated_minutes",
     "computed",
@@ -337,6 +394,7 @@ class _Builder:
         top = r.block(self.data, "", 1, TOP_REQUIRED, TOP_OPTIONAL, what="the questionnaire")
         if top is None:
             return None
+        r.languages = self.read_languages(top)
         ident = r.ident(top, "id", "", QUESTIONNAIRE_ID_RE)
         version = top.get("version")
         if "version" in top and (not isinstance(version, str) or not SEMVER_RE.match(version)):
@@ -345,8 +403,8 @@ class _Builder:
                 "version",
                 f"{_describe(version)} is not a semantic version like 1.0.0 (write it in quotes)",
             )
-        title = r.text(top, "title", "")
-        description = r.text(top, "description", "", required=False)
+        title = r.text(top, "title", "", patient=True)
+        description = r.text(top, "description", "", required=False, patient=True)
         minutes = r.integer(top, "estimated_minutes", "", minimum=1)
 
         raw_steps = self.read_steps(top)
@@ -374,8 +432,28 @@ class _Builder:
             red_flags=tuple(flags),
             domain_alerts=tuple(alerts),
             examples=tuple(examples),
+            languages=r.languages,
             source_name=self.file,
         )
+
+    def read_languages(self, top: YMap) -> tuple[str, ...]:
+        """`languages: [en, es]`: the languages a patient may answer in, the clinic's first."""
+        r = self.r
+        if "languages" not in top:
+            return ("en",)
+        found: list[str] = []
+        for value, path, line in r.items(top, "languages", ""):
+            if not isinstance(value, str) or not LANGUAGE_RE.match(value):
+                r.error(
+                    line,
+                    path,
+                    f"{_describe(value)} is not a language code like en, es or pt-BR",
+                )
+            elif value in found:
+                r.error(line, path, f"the language '{value}' is listed twice")
+            else:
+                found.append(value)
+        return tuple(found) or ("en",)
 
     # steps and questions
     def read_steps(self, top: YMap) -> list[dict[str, Any]]:
@@ -392,8 +470,8 @@ class _Builder:
                 sid = None
             step = {
                 "id": sid,
-                "title": r.text(b, "title", path),
-                "intro": r.text(b, "intro", path, required=False),
+                "title": r.text(b, "title", path, patient=True),
+                "intro": r.text(b, "intro", path, required=False, patient=True),
                 "show_if": (b["show_if"], _join(path, "show_if"), b.key_lines["show_if"])
                 if "show_if" in b
                 else None,
@@ -435,10 +513,10 @@ class _Builder:
         q: dict[str, Any] = {
             "id": qid,
             "type": qtype,
-            "label": r.text(b, "label", path),
-            "help": r.text(b, "help", path, required=False),
+            "label": r.text(b, "label", path, patient=True),
+            "help": r.text(b, "help", path, required=False, patient=True),
             "required": r.boolean(b, "required", path, True),
-            "unit": r.text(b, "unit", path, required=False),
+            "unit": r.text(b, "unit", path, required=False, patient=True),
             "code": r.coding(b, "code", path),
             "step_id": step_id,
             "line": line,
@@ -508,7 +586,7 @@ class _Builder:
                 )
                 continue
             seen[key] = ob.key_lines["value"]
-            label = r.text(ob, "label", o_path)
+            label = r.text(ob, "label", o_path, patient=True)
             options.append(m.Option(value, label or key, r.coding(ob, "code", o_path)))
         return tuple(options)
 
@@ -926,12 +1004,12 @@ class _Builder:
                 points=points,
                 when=when,
                 modifiable=r.boolean(b, "modifiable", path, None),
-                patient_text=r.text(b, "patient_text", path),
+                patient_text=r.text(b, "patient_text", path, patient=True),
                 clinician_text=r.text(b, "clinician_text", path),
                 action=r.text(b, "action", path),
                 evidence=evidence,
             )
-            patient_action = r.text(b, "patient_action", path, required=False)
+            patient_action = r.text(b, "patient_action", path, required=False, patient=True)
             if all(v is not None for v in fields.values()) and category in m.CATEGORIES:
                 result.append(m.RiskFactor(**fields, patient_action=patient_action, line=line))
         return result
@@ -994,7 +1072,7 @@ class _Builder:
                 if ("when" in b)
                 else None
             )
-            patient = r.text(b, "patient_message", path)
+            patient = r.text(b, "patient_message", path, patient=True)
             clinician = r.text(b, "clinician_message", path)
             if None not in (fid, when, patient, clinician) and urgency in m.URGENCIES:
                 result.append(m.RedFlag(fid, when, patient, clinician, urgency, line))

@@ -6,7 +6,8 @@ PDF, the exports) reads these objects and never the YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -35,6 +36,51 @@ URGENCIES = ("emergency", "same_day", "review")
 TEXT_MAX_DEFAULT = 2000
 
 OptionValue = str | int
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+# --- texts in several languages ---------------------------------------------------------------
+
+
+class Text(str):
+    """A text in the questionnaire's first language that also carries its translations.
+
+    It is a `str`, so everything that reads the questionnaire (the engine, the clinician's PDF)
+    sees the first language; `Questionnaire.localized(lang)` swaps every one for `lang`.
+    """
+
+    translations: dict[str, str]
+
+    def __new__(cls, value: str, translations: Mapping[str, str]) -> Text:
+        text = super().__new__(cls, value)
+        text.translations = dict(translations)
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Text, (str(self), self.translations))
+
+    def to(self, language: str) -> str:
+        return self.translations.get(language, str(self))
+
+
+def localize(node: Any, language: str) -> Any:
+    """`node` (a dataclass of this module, a tuple of them, or a Text) in `language`."""
+    if isinstance(node, Text):
+        return node.to(language)
+    if isinstance(node, tuple):
+        items = tuple(localize(item, language) for item in node)
+        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
+    if is_dataclass(node) and not isinstance(node, type):
+        changes = {}
+        for f in fields(node):
+            if not f.init:
+                continue
+            value = getattr(node, f.name)
+            new = localize(value, language)
+            if new is not value:
+                changes[f.name] = new
+        return replace(node, **changes) if changes else node
+    return node
 
 
 # --- conditions -------------------------------------------------------------------------------
@@ -271,9 +317,29 @@ class Questionnaire:
     red_flags: tuple[RedFlag, ...] = ()
     domain_alerts: tuple[DomainAlert, ...] = ()
     examples: tuple[Example, ...] = ()
+    languages: tuple[str, ...] = ("en",)  # the first is the clinic's own
     source_name: str = "<string>"
     content_hash: str = ""
     score_range: ScoreRange | None = field(default=None, compare=False)
+
+    @property
+    def language(self) -> str:
+        """The clinic's language: the one the engine, the staff pages and the PDF use."""
+        return self.languages[0]
+
+    def localized(self, language: str | None) -> Questionnaire:
+        """The same questionnaire with the patient's texts in `language` (itself when that is
+        the first language or one the definition does not have)."""
+        if not language or language == self.languages[0] or language not in self.languages:
+            return self
+        found = self._localized.get(language)
+        if found is None:
+            found = self._localized[language] = localize(self, language)
+        return found
+
+    @cached_property
+    def _localized(self) -> dict[str, Questionnaire]:
+        return {}
 
     @cached_property
     def questions(self) -> dict[str, Question]:

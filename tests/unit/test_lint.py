@@ -74,6 +74,7 @@ def test_mini_lint_summary():
         "  4 steps, 11 questions, 6 risk factors, 1 red flags, 1 instruments",
         "  total score: lowest 0, highest 10",
         "  tiers: low (reachable), moderate (reachable), high (reachable)",
+        "  languages: en",
         "  examples: 2 checked",
     ]
 

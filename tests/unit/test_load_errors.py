@@ -136,6 +136,32 @@ CASES = [
         "'doi.org/10.1001/jama' is not a DOI like 10.1001/jama.2010.338",
     ),
     ("example_unknown_question", 16, "examples[0].answers.q9", "unknown key 'q9'"),
+    (
+        "missing_translation",
+        11,
+        "steps[0].questions[0].label",
+        "has no translation for es: the patient may read it in any of the questionnaire's "
+        "languages; write it as {en: ..., es: ...}",
+    ),
+    (
+        "translation_incomplete",
+        14,
+        "steps[0].questions[0].options[1].label",
+        "has no translation for: es",
+    ),
+    (
+        "translation_unknown_language",
+        7,
+        "steps[0].title.fr",
+        "'fr' is not one of the questionnaire's languages (en, es; see 'languages' at the top)",
+    ),
+    (
+        "translation_of_clinician_text",
+        16,
+        "red_flags[0].clinician_message",
+        "is read by the clinic only: write it as plain text in the clinic's language (en)",
+    ),
+    ("language_code_bad", 3, "languages[1]", "'Spanish' is not a language code like en, es"),
 ]
 
 # Load errors that once crashed the loader instead of being reported as problems.
