@@ -173,9 +173,10 @@ def _value(
 
 
 def _datetime(value: dt.datetime) -> str:
+    """A FHIR dateTime in UTC, e.g. 2026-03-04T09:30:15Z (a naive datetime is taken as UTC)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat(timespec="seconds")
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # --- conditions -------------------------------------------------------------------------------
