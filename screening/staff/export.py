@@ -2,7 +2,12 @@
 
 One row per screening; a column per question id (the stored value of each visible answer) and per
 computed value, after the screening's own columns. Columns are keyed by question id, so screenings
-answered under different versions of a questionnaire share one header without shifting.
+answered under different versions of a questionnaire share one header without shifting: the
+versions are taken in the order they were first put in force, so the columns of the earlier ones
+keep their order and each later version's new questions come after them; a question a later
+version removed keeps its column (blank for the rows answered under the later version). A question
+or value whose id is also the name of one of the screening's own columns (`surgery_date`, say) is
+headed `answer:ID` (or `value:ID`), so that no two columns share a name.
 """
 
 from __future__ import annotations
@@ -46,14 +51,18 @@ def _cell(value: Any) -> Any:
 
 
 def _columns(where: Any) -> tuple[list[str], list[str]]:
-    """Question ids and computed-value ids of every questionnaire version in the selection."""
-    hashes = db.session.scalars(
-        sa.select(Screening.definition_hash).where(where).group_by(Screening.definition_hash)
+    """Question ids and computed-value ids of every questionnaire version in the selection, the
+    versions in the order they were first stored (never by hash, which would put a new version's
+    columns before the old ones' on a whim)."""
+    definitions = db.session.scalars(
+        sa.select(Definition)
+        .where(Definition.content_hash.in_(sa.select(Screening.definition_hash).where(where)))
+        .order_by(Definition.created_at, Definition.content_hash)
     ).all()
     questions: dict[str, None] = {}
     computed: dict[str, None] = {}
-    for content_hash in sorted(hashes):
-        q = services.questionnaire_for(db.session.get(Definition, content_hash))
+    for definition in definitions:
+        q = services.questionnaire_for(definition)
         questions.update(dict.fromkeys(q.questions))
         computed.update(dict.fromkeys([c.id for c in q.computed] + [i.id for i in q.instruments]))
     return list(questions), list(computed)
@@ -72,7 +81,13 @@ def count(where: Any) -> int:
 def lines(where: Any) -> Iterator[str]:
     """The CSV, line by line, reading the screenings in batches."""
     question_ids, value_ids = _columns(where)
-    yield _line([*FIXED, *question_ids, *value_ids])
+    yield _line(
+        [
+            *FIXED,
+            *(f"answer:{i}" if i in FIXED else i for i in question_ids),
+            *(f"value:{i}" if i in FIXED else i for i in value_ids),
+        ]
+    )
     last_id = 0
     while True:
         batch = db.session.scalars(
