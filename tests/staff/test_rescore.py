@@ -1,0 +1,473 @@
+"""A clinic changes its questionnaire: screenings already submitted stay pinned to the version they
+were answered under, and a clinician can compare one with its answers re-scored under the current
+version (the staff page and `screening rescore`), on SQLite and PostgreSQL.
+
+Version 1.1.0 is made from the shipped file: one factor's points raised, the low tier's boundary
+moved, a required question added, a question removed, the examples (written for 1.0.0) left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from screening import services
+from screening.cli import main as screening_cli
+from screening.definition import load_path, load_text
+from screening.definition.lint import lint
+from screening.extensions import db
+from screening.models import Definition, Document, Screening
+from screening.scoring import score, type_answers, visible_questions
+from tests.conftest import SHIPPED
+from tests.pdf import page_texts, squash
+from tests.web.support import page
+
+from .conftest import (
+    audit_events,
+    count,
+    create_screening,
+    example_answers,
+    row,
+    signed_in,
+    snapshot,
+    submitted_screening,
+)
+
+LOW = "low tier"  # total 2 under 1.0.0: symptoms over 6 months (1), low activity (1)
+NEW_QUESTION, REMOVED_QUESTION, CHANGED_FACTOR = "second_opinion", "pain_intensity", "low_activity"
+NEW_LABEL = "Have you asked another surgeon for a second opinion about this surgery?"
+
+
+# --- version 1.1.0 of the shipped questionnaire -----------------------------------------------
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _block(lines: list[str], first: str) -> tuple[int, int]:
+    """[start, end) of the YAML list item whose first line is `first` (stripped)."""
+    [start] = [i for i, line in enumerate(lines) if line.strip() == first]
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > _indent(
+            lines[start])):
+        end += 1
+    return start, end
+
+
+def changed_version(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    # The version.
+    [v] = [i for i, line in enumerate(lines) if line.startswith("version:")]
+    lines[v] = 'version: "1.1.0"\n'
+    # One factor's points: low activity 1 -> 2.
+    start, end = _block(lines, f"- id: {CHANGED_FACTOR}")
+    [p] = [i for i in range(start, end) if re.match(r"^\s+points: 1\s*$", lines[i])]
+    lines[p] = lines[p].replace("points: 1", "points: 2")
+    # A tier boundary: low is 0-2 points instead of 0-4.
+    tiers = next(i for i, line in enumerate(lines) if line.startswith("tiers:"))
+    [t] = [i for i in range(tiers, len(lines)) if "id: low," in lines[i]]
+    assert "max: 4}" in lines[t]
+    lines[t] = lines[t].replace("max: 4}", "max: 2}")
+    # A new required question, after `litigation` (a copy of that yes/no question, in new words
+    # when the file is in one language only).
+    start, end = _block(lines, "- id: litigation")
+    clone = [lines[start].replace("id: litigation", f"id: {NEW_QUESTION}")]
+    plain = not re.search(r"^languages:", text, re.M)
+    for line in lines[start + 1 : end]:
+        if plain and re.match(r"^\s+label: [^{>|]", line):
+            line = re.sub(r"label: .*", f'label: "{NEW_LABEL}"', line)
+        elif plain and re.match(r"^\s+help: [^{>|]", line):
+            continue
+        clone.append(line)
+    lines[end:end] = clone
+    # A question removed (no rule reads it, only the examples answer it).
+    start, end = _block(lines, f"- id: {REMOVED_QUESTION}")
+    del lines[start:end]
+    # The examples go: they were written for 1.0.0.
+    ex = next(i for i, line in enumerate(lines) if line.startswith("examples:"))
+    after = next((i for i in range(ex + 1, len(lines)) if re.match(r"^[a-z_]+:", lines[i])),
+                 len(lines))
+    del lines[ex:after]
+    return "".join(lines)
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory) -> dict[str, Path]:
+    """v1: the shipped file as it is (1.0.0); v2: the changed copy (1.1.0); both pass lint."""
+    folder = tmp_path_factory.mktemp("versions")
+    text = SHIPPED.read_text(encoding="utf-8")
+    paths = {"v1": folder / "fbss-preop-1.0.0.yaml", "v2": folder / "fbss-preop-1.1.0.yaml"}
+    paths["v1"].write_text(text, encoding="utf-8")
+    paths["v2"].write_text(changed_version(text), encoding="utf-8")
+    for path in paths.values():
+        result = lint(path)
+        assert result.ok, [str(p) for p in result.problems]
+    return paths
+
+
+@pytest.fixture
+def app_config(staff_config, versions) -> dict[str, Any]:
+    return {**staff_config, "SCREENING_QUESTIONNAIRE": str(versions["v1"])}
+
+
+def test_the_new_version_differs_as_intended(versions):
+    v1, v2 = load_path(versions["v1"]), load_path(versions["v2"])
+    assert (v1.version, v2.version) == ("1.0.0", "1.1.0")
+    assert v1.content_hash == load_text(SHIPPED.read_text(encoding="utf-8")).content_hash
+    assert v1.factor_by_id[CHANGED_FACTOR].points == 1
+    assert v2.factor_by_id[CHANGED_FACTOR].points == 2
+    assert [t.max for t in v2.tiers] == [2, 9, None]
+    assert REMOVED_QUESTION in v1.questions and REMOVED_QUESTION not in v2.questions
+    assert NEW_QUESTION not in v1.questions
+    new = v2.questions[NEW_QUESTION]
+    assert (new.type, new.required, new.step_id) == ("yes_no", True, "life_and_work")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def use(app, versions, name: str) -> None:
+    """The clinic puts another version of its questionnaire in force."""
+    app.config["SCREENING_QUESTIONNAIRE"] = str(versions[name])
+
+
+def submit_answers(app, ident: int, answers: dict[str, Any]) -> None:
+    """Answer every step of the screening's own (pinned) questionnaire and submit."""
+    with app.app_context():
+        screening = db.session.get(Screening, ident)
+        q = services.questionnaire_for(screening)
+        typed, errors = type_answers(q, answers)
+        assert not errors
+        for step in q.steps:
+            visible, _ = visible_questions(q, typed)
+            if any(question.id in visible for question in step.questions):
+                services.save_step(screening, q, step.id, typed, visible)
+        assert services.submit(screening, q)
+        db.session.commit()
+        db.session.remove()
+
+
+def stored(app, ident: int) -> tuple[Any, bytes | None]:
+    """The screening's stored assessment and summary PDF."""
+    with app.app_context():
+        assessment = db.session.get(Screening, ident).assessment
+        content = db.session.scalar(
+            sa.select(Document.content).where(Document.screening_id == ident))
+        db.session.remove()
+    return assessment, content
+
+
+def main_of(response):
+    assert response.status_code == 200, response.status_code
+    return page(response).find("main")
+
+
+def pdf_text(content: bytes) -> str:
+    """The PDF's text without the moment it was generated (in its running footer)."""
+    return re.sub(r"generated .*?UTC", "generated (when)", squash(" ".join(page_texts(content))))
+
+
+def flat(node) -> str:
+    """An element's text on one line, without the spaces the parser puts between elements."""
+    text = " ".join(node.text.split())
+    return re.sub(r"\(\s+", "(", re.sub(r"\s+([:;,.)])", r"\1", text))
+
+
+def section(main, heading_id: str):
+    return next(s for s in main.find_all("section") if s.find(id=heading_id))
+
+
+def table_rows(node) -> dict[str, list[str]]:
+    """First cell -> the other cells, of every body row."""
+    rows = {}
+    for tr in node.find("tbody").find_all("tr"):
+        cells = [flat(c) for c in tr.children if getattr(c, "tag", "") in
+                 ("td", "th")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+# --- the pinning promises ---------------------------------------------------------------------
+
+
+def test_a_submitted_screening_stays_pinned_when_the_questionnaire_changes(
+        app, client, runner, staff, versions, tmp_path):
+    ident, _ = submitted_screening(app, LOW, name="Lena Low")
+    signed_in(client, staff["clinician"])
+    before_page = main_of(client.get(f"/staff/screenings/{ident}")).text
+    first_pdf = client.get(f"/staff/screenings/{ident}/summary.pdf").data
+    assessment, document = stored(app, ident)
+    assert document == first_pdf and assessment["questionnaire"]["version"] == "1.0.0"
+    assert (assessment["tier"], assessment["total"]) == ("low", 2)
+
+    use(app, versions, "v2")
+
+    # The staff page, the stored assessment and the stored PDF: unchanged.
+    assert main_of(client.get(f"/staff/screenings/{ident}")).text == before_page
+    assert "Risk tier: Low (2 of" in before_page
+    assert client.get(f"/staff/screenings/{ident}/summary.pdf").data == first_pdf
+    assert stored(app, ident) == (assessment, first_pdf)
+
+    # Re-scoring the pinned version gives the stored assessment, in the app and on the command
+    # line (`screening score` with the pinned text and the saved answers).
+    with app.app_context():
+        screening = db.session.get(Screening, ident)
+        assert screening.definition_hash == load_path(versions["v1"]).content_hash
+        pinned = services.questionnaire_for(screening)
+        answers = services.saved_answers(screening)
+        definition_text = screening.definition.text
+        again = json.loads(json.dumps(score(pinned, answers).to_json()))
+        db.session.remove()
+    assert again == assessment
+    (tmp_path / "pinned.yaml").write_text(definition_text, encoding="utf-8")
+    (tmp_path / "answers.json").write_text(json.dumps(answers), encoding="utf-8")
+    result = runner.invoke(screening_cli, ["score", str(tmp_path / "pinned.yaml"),
+                                           str(tmp_path / "answers.json"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == assessment
+
+    # A PDF rendered again now is the pinned version's: the same text as the first one.
+    assert client.post(f"/staff/screenings/{ident}/summary/refresh").status_code == 303
+    _, rendered_again = stored(app, ident)
+    assert pdf_text(rendered_again) == pdf_text(first_pdf)
+    assert "Low" in pdf_text(first_pdf) and "generated (when)" in pdf_text(first_pdf)
+
+    # A screening created now is pinned to 1.1.0.
+    new, _ = create_screening(app, "Nina New")
+    created = row(app, Screening, new)
+    assert (created["questionnaire_version"], created["definition_hash"]) == (
+        "1.1.0", load_path(versions["v2"]).content_hash)
+    assert row(app, Screening, ident)["questionnaire_version"] == "1.0.0"
+
+
+def test_the_comparison_page_shows_what_the_new_version_changes(app, client, staff, versions):
+    ident, _ = submitted_screening(app, LOW, name="Lena Low")
+    signed_in(client, staff["clinician"])
+    client.get(f"/staff/screenings/{ident}/summary.pdf")  # a stored PDF, to see it is kept
+    use(app, versions, "v2")
+    before = snapshot(app)
+
+    response = client.get(f"/staff/screenings/{ident}/rescore")
+    main = main_of(response)
+    assert response.headers["Cache-Control"] == "no-store"
+    text = flat(main)
+    assert "answered under version 1.0.0" in text and "current version 1.1.0" in text
+    assert "its assessment and PDF stay as they were" in text
+
+    # The summary names each difference in words (not by colour alone).
+    summary = flat(section(main, "summary"))
+    assert "Risk tier changed: Low to Moderate" in summary
+    assert "Points changed: 2 to 3" in summary
+    assert "Factor points changed: Less than 150 minutes of activity a week, 1 to 2 points" in (
+        summary)
+    assert "Now incomplete" in summary and "1 question never answered" in summary
+    assert "1 answered question no longer in the questionnaire" in summary
+    assert summary.count("Changed") + summary.count("changed") >= 3
+
+    side = section(main, "side-by-side")
+    tables = side.find_all("table")
+    result = table_rows(tables[0])
+    assert result["Risk tier"] == ["Low", "Moderate", "Changed"]
+    assert result["Points"][0].startswith("2 of ") and result["Points"][1].startswith("3 of ")
+    assert result["Points"][2] == "Changed (+1)"
+    assert result["All required questions answered"] == ["Yes", "No", "Changed"]
+    assert result["Red flags"] == ["None", "None", "Same"]
+    factors = table_rows(tables[1])
+    activity = next(v for k, v in factors.items() if k.startswith("Less than 150 minutes"))
+    assert activity == ["1 point", "2 points", "Points changed"]
+    symptoms = next(v for k, v in factors.items() if k.startswith("Symptoms for more than"))
+    assert symptoms == ["1 point", "1 point", "Same"]
+    marks = [m.text for m in side.find_all("mark")]
+    assert "Points changed" in marks and "Changed" in marks  # highlighted, and said in words
+    assert side.find("ins") is not None
+
+    questions = section(main, "questions")
+    never = questions.find("h3", id="never-asked")
+    assert never is not None and "never answered by this patient" in never.text
+    items = flat(questions)
+    with app.app_context():
+        new_label = load_path(versions["v2"]).questions[NEW_QUESTION].label
+        removed_label = load_path(versions["v1"]).questions[REMOVED_QUESTION].label
+    assert f"Never answered: {new_label}" in items and f"{NEW_QUESTION})" in items
+    assert "required" in items
+    assert f"Removed: {removed_label}" in items and f"{REMOVED_QUESTION})" in items
+
+    # Nothing changed but the audit log: no Definition row for 1.1.0, the stored assessment and
+    # PDF byte for byte as they were.
+    after = snapshot(app)
+    assert {k: v for k, v in after.items() if k != "audit_events"} == {
+        k: v for k, v in before.items() if k != "audit_events"}
+    assert count(app, Definition) == 1
+    [event] = audit_events(app, "screening_rescored")
+    assert (event.user_id, event.screening_id, event.detail) == (
+        staff["clinician"].id, ident, "1.0.0 under 1.1.0")
+    assert len(after["audit_events"]) == len(before["audit_events"]) + 1
+    assert "Lena" not in repr((event.detail, event.user_email))
+
+
+def test_the_same_version_gets_a_calm_line(app, client, staff):
+    ident, _ = submitted_screening(app, LOW, name="Lena Low")
+    signed_in(client, staff["clinician"])
+    main = main_of(client.get(f"/staff/screenings/{ident}/rescore"))
+    text = flat(main)
+    assert "The current version (1.0.0) is the one this screening was answered under." in text
+    assert main.find("table") is None and main.find("mark") is None
+    [event] = audit_events(app, "screening_rescored")
+    assert event.detail == "1.0.0 under 1.0.0"
+
+
+def test_only_a_submitted_screening_can_be_compared(app, client, staff, versions):
+    ident, _ = create_screening(app, "Ivo Invited")
+    signed_in(client, staff["clinician"])
+    use(app, versions, "v2")
+    assert client.get(f"/staff/screenings/{ident}/rescore").status_code == 409
+    assert client.get("/staff/screenings/999999/rescore").status_code == 404
+    assert audit_events(app, "screening_rescored") == []
+    # The screening page links to the comparison only once there is an assessment.
+    assert "/rescore" not in client.get(f"/staff/screenings/{ident}").get_data(as_text=True)
+
+
+def test_the_screening_page_links_to_the_comparison_for_clinicians(app, staff):
+    ident, _ = submitted_screening(app, LOW)
+    clinician = signed_in(app.test_client(), staff["clinician"])
+    link = main_of(clinician.get(f"/staff/screenings/{ident}")).find(
+        "a", href=f"/staff/screenings/{ident}/rescore")
+    assert link is not None and link.text == "Compare with the current questionnaire version"
+    intake = signed_in(app.test_client(), staff["intake"])
+    assert "/rescore" not in intake.get(f"/staff/screenings/{ident}").get_data(as_text=True)
+    assert intake.get(f"/staff/screenings/{ident}/rescore").status_code == 403
+
+
+def test_a_broken_current_questionnaire_is_said_plainly(app, client, staff, tmp_path):
+    ident, _ = submitted_screening(app, LOW)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: fbss-preop\nversion: 1.2.0\n", encoding="utf-8")
+    app.config["SCREENING_QUESTIONNAIRE"] = str(broken)
+    signed_in(client, staff["clinician"])
+    response = client.get(f"/staff/screenings/{ident}/rescore")
+    assert response.status_code == 500
+    text = flat(page(response).find("main"))
+    assert "The questionnaire now in force cannot be loaded" in text
+    assert f"{broken}:" in text  # the loader's file:line problems
+    assert stored(app, ident)[0]["tier"] == "low"
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, tmp_path):
+    ident, _ = submitted_screening(app, LOW, name="Lena Low")
+    before = stored(app, ident)
+    args = ["rescore", "--screening", str(ident), "--definition", str(versions["v2"])]
+    result = runner.invoke(screening_cli, args)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Answered under: fbss-preop 1.0.0" in out and "Re-scored under: fbss-preop 1.1.0" in out
+    assert re.search(r"Risk tier: +Low -> Moderate  \[CHANGED\]", out)
+    assert re.search(r"Points: +2 of \d+ -> 3 of \d+  \[CHANGED\]", out)
+    assert f"~ Less than 150 minutes of activity a week [{CHANGED_FACTOR}]: 1 -> 2 points" in out
+    assert f"? {NEW_QUESTION} (required, " in out
+    assert f"x {REMOVED_QUESTION} (" in out
+
+    result = runner.invoke(screening_cli, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["tier"] == {"before": "low", "after": "moderate"}
+    assert data["total"] == {"before": 2, "after": 3}
+    assert data["changed"] is True and data["same_definition"] is False
+    assert data["factors"]["changed"] == [{
+        "id": CHANGED_FACTOR, "label": "Less than 150 minutes of activity a week",
+        "category": "habits", "points_before": 1, "points_after": 2}]
+    assert [q["id"] for q in data["questions"]["never_asked"]] == [NEW_QUESTION]
+    assert [q["id"] for q in data["questions"]["no_longer_asked"]] == [REMOVED_QUESTION]
+    assert (data["before"]["version"], data["after"]["version"]) == ("1.0.0", "1.1.0")
+
+    same = runner.invoke(screening_cli, ["rescore", "--screening", str(ident), "--definition",
+                                         str(versions["v1"])])
+    assert same.exit_code == 0, same.output
+    assert "The current version (1.0.0) is the one this screening was answered under." in (
+        same.output)
+
+    assert stored(app, ident) == before
+    assert count(app, Definition) == 1  # the file given is read, not stored
+    events = audit_events(app, "screening_rescored")
+    assert [(e.screening_id, e.address) for e in events] == [(ident, "cli")] * 3
+
+
+def test_the_rescore_command_refuses_clearly(app, runner, versions, tmp_path):
+    invited, _ = create_screening(app, "Ivo Invited")
+    submitted, _ = submitted_screening(app, LOW)
+    v2 = str(versions["v2"])
+
+    result = runner.invoke(screening_cli, ["rescore", "--screening", "999999", "--definition", v2])
+    assert result.exit_code == 1 and "there is no screening 999999" in result.output
+
+    result = runner.invoke(screening_cli, ["rescore", "--screening", str(invited),
+                                           "--definition", v2])
+    assert result.exit_code == 1
+    assert f"screening {invited} is not submitted (it is invited)" in result.output
+
+    broken = tmp_path / "broken.yaml"
+    text = versions["v2"].read_text(encoding="utf-8")
+    broken.write_text(text.replace(f"- id: {NEW_QUESTION}", "- id: litigation", 1),
+                      encoding="utf-8")
+    result = runner.invoke(screening_cli, ["rescore", "--screening", str(submitted),
+                                           "--definition", str(broken)])
+    assert result.exit_code == 1
+    assert re.search(rf"{re.escape(str(broken))}:\d+: ", result.output)  # file:line
+    assert "nothing was re-scored" in result.output
+    assert audit_events(app, "screening_rescored") == []
+
+
+# --- the CSV export across versions -----------------------------------------------------------
+
+
+def export(client) -> tuple[list[str], dict[str, dict[str, str]]]:
+    response = client.get("/staff/export.csv")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    response.close()
+    rows = list(csv.reader(io.StringIO(text)))
+    header = rows[0]
+    return header, {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+
+
+def test_the_export_keeps_a_column_per_question_id_across_versions(app, client, staff, versions):
+    old, _ = submitted_screening(app, LOW, name="Olga Old")
+    signed_in(client, staff["clinician"])
+    old_header, _ = export(client)
+    answers = example_answers(app, LOW)
+
+    use(app, versions, "v2")
+    new, _ = create_screening(app, "Nina New")
+    submit_answers(app, new, {
+        **{k: v for k, v in answers.items() if k != REMOVED_QUESTION}, NEW_QUESTION: False})
+    header, rows = export(client)
+    again, _ = export(client)
+    assert header == again and len(header) == len(set(header))
+    # The question `surgery_date` shares its id with the screening's own planned date: both kept.
+    assert header.count("surgery_date") == 1 and "answer:surgery_date" in header
+    old_row, new_row = rows[f"S-{old:06d}"], rows[f"S-{new:06d}"]
+    assert (old_row["version"], new_row["version"]) == ("1.0.0", "1.1.0")
+
+    # The removed question keeps its column, filled for the old row; the new one is blank there.
+    assert old_row[REMOVED_QUESTION] == str(answers[REMOVED_QUESTION])
+    assert new_row[REMOVED_QUESTION] == ""
+    assert old_row[NEW_QUESTION] == "" and new_row[NEW_QUESTION] == "no"
+    # Each row's tier is its own version's (the old one is not re-scored).
+    assert (old_row["tier"], old_row["total"]) == ("low", "2")
+    assert (new_row["tier"], new_row["total"]) == ("moderate", "3")
+    assert new_row["surgery_type"] == old_row["surgery_type"] == answers["surgery_type"]
+
+    # A new version adds its question after the columns there were: none of them moves.
+    assert [c for c in header if c in old_header] == old_header
+    assert header.index(NEW_QUESTION) > max(
+        header.index(c) for c in old_header if c in load_path(versions["v1"]).questions)
