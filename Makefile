@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench serve clean
+.PHONY: install run test lint bench serve translations clean
 
 install: $(STAMP)
 
@@ -34,6 +34,16 @@ lint: install
 
 bench: install
 	$(BIN)/python -m pytest tests/bench --benchmark-only --benchmark-columns=min,median,mean,max,rounds
+
+# After changing a marked text (_() in templates, N_() in code): extract, merge into each
+# catalog, translate the new entries in screening/translations/*/LC_MESSAGES/messages.po, then
+# run this again to compile. tests/unit/test_translations.py fails until the catalogs match.
+translations: install
+	$(BIN)/pybabel extract -F screening/translations/babel.cfg -k N_ --no-location \
+	  --sort-output --omit-header -o $(VENV)/messages.pot screening templates
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d screening/translations -D messages \
+	  --width 100 --ignore-obsolete --ignore-pot-creation-date --no-fuzzy-matching
+	$(BIN)/pybabel compile -d screening/translations -D messages --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .benchmarks

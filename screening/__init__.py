@@ -9,7 +9,7 @@ from flask import Flask, has_request_context, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import logs, ops, settings, templating
+from . import i18n, logs, ops, settings, templating
 from .extensions import csrf, db, limiter, migrate
 from .paths import PACKAGE_DIR, STATIC_DIR, TEMPLATES_DIR
 
@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
     _sqlite_pragmas(app)
     templating.init_app(app)
+    i18n.init_app(app)
     logs.init_app(app)
     ops.init_app(app)
     if app.config.get("SCREENING_PROXY_FIX"):
@@ -62,14 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 return reshow_after_csrf_failure()
             except HTTPException as problem:  # a closed link or a step not reached: its own page
                 return app.handle_http_exception(problem)
-        return render_template(
-            "errors/error.html",
-            code=400,
-            title="Please try again",
-            message="This page was open for too long or came from somewhere "
-            "else, so it could not be sent. Please go back, reload the "
-            "page and try again.",
-        ), 400
+        return _error_page(400, *CSRF_PAGE)(exc)
 
     for code, (title, message) in ERROR_PAGES.items():
         app.register_error_handler(code, _error_page(code, title, message))
@@ -88,22 +82,45 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+N_ = i18n.N_
 ERROR_PAGES = {
-    403: ("Not allowed", "You do not have access to this page."),
-    404: ("Page not found", "There is no page at this address."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    409: ("Not available yet", "This is not available in the screening's current state."),
-    413: ("Too much text", "What was sent is too long. Please shorten your answers and try again."),
-    429: ("Too many attempts", "Please wait a few minutes and try again."),
-    500: ("Something went wrong", "Your earlier answers are saved. Please try again in a moment."),
+    403: (N_("Not allowed"), N_("You do not have access to this page.")),
+    404: (N_("Page not found"), N_("There is no page at this address.")),
+    405: (N_("Not allowed"), N_("This page cannot be used that way.")),
+    409: (
+        N_("Not available yet"),
+        N_("This is not available in the screening's current state."),
+    ),
+    413: (
+        N_("Too much text"),
+        N_("What was sent is too long. Please shorten your answers and try again."),
+    ),
+    429: (N_("Too many attempts"), N_("Please wait a few minutes and try again.")),
+    500: (
+        N_("Something went wrong"),
+        N_("Your earlier answers are saved. Please try again in a moment."),
+    ),
 }
+CSRF_PAGE = (
+    N_("Please try again"),
+    N_(
+        "This page was open for too long or came from somewhere else, so it could not be sent. "
+        "Please go back, reload the page and try again."
+    ),
+)
 
 
 def _error_page(code: int, title: str, message: str):
     def handler(exc):
         if code == 500:
             db.session.rollback()  # nothing half-done is kept
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+        language = i18n.current_language()
+        return render_template(
+            "errors/error.html",
+            code=code,
+            title=i18n.gettext(language, title),
+            message=i18n.gettext(language, message),
+        ), code
 
     return handler
 

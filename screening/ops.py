@@ -10,6 +10,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from . import i18n
 from .extensions import db
 
 bp = Blueprint("ops", __name__)
@@ -48,12 +49,18 @@ def database_unavailable(exc: Exception):
     """A request that could not reach the database: nothing was saved; ask to try again."""
     db.session.rollback()
     log.warning("database unavailable: %s", type(exc).__name__)
+    language = i18n.current_language()
     body = render_template(
         "errors/error.html",
         code=503,
-        title="Please try again in a moment",
-        message="We could not finish this just now. Your answers from earlier pages are safe. "
-        "Please go back, check this page and try again in a minute.",
+        title=i18n.gettext(language, i18n.N_("Please try again in a moment")),
+        message=i18n.gettext(
+            language,
+            i18n.N_(
+                "We could not finish this just now. Your answers from earlier pages are safe. "
+                "Please go back, check this page and try again in a minute."
+            ),
+        ),
     )
     return body, 503, {"Retry-After": "30"}
 

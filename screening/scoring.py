@@ -16,6 +16,7 @@ from typing import Any
 
 from .definition import model as m
 from .definition.conditions import MISSING, evaluate, questions_read
+from .i18n import CLINIC_LANGUAGE, N_, format_value, message
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -24,7 +25,15 @@ DEFAULT_BOUNDS = {"height": (30.0, 300.0), "weight": (2.0, 700.0)}
 
 
 class AnswerError(ValueError):
-    """An answer that cannot be used; the message is written for the patient."""
+    """An answer that cannot be used; the message is written for the patient.
+
+    `template` (in the catalog of translations) and `params` let the patient's pages say it in
+    the patient's language; `str()` is the English sentence.
+    """
+
+    def __init__(self, template: str, **params: Any):
+        self.template, self.params = template, params
+        super().__init__(message(template, params, CLINIC_LANGUAGE))
 
 
 def _bound(value: Any, today: dt.date) -> Any:
@@ -32,30 +41,54 @@ def _bound(value: Any, today: dt.date) -> Any:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.date):
-        return value.strftime("%d %B %Y").lstrip("0")
-    return str(value)
+    return format_value(value)
 
 
-def _check_range(question: m.Question, value: Any, today: dt.date, what: str) -> None:
+RANGE_MESSAGES = {
+    "number": (
+        N_("Please enter a number between %(low)s and %(high)s."),
+        N_("Please enter a number of at least %(low)s."),
+        N_("Please enter a number of at most %(high)s."),
+    ),
+    "height": (
+        N_("Please enter a height between %(low)s and %(high)s."),
+        N_("Please enter a height of at least %(low)s."),
+        N_("Please enter a height of at most %(high)s."),
+    ),
+    "weight": (
+        N_("Please enter a weight between %(low)s and %(high)s."),
+        N_("Please enter a weight of at least %(low)s."),
+        N_("Please enter a weight of at most %(high)s."),
+    ),
+    "date": (
+        N_("Please enter a date between %(low)s and %(high)s."),
+        N_("Please enter a date of at least %(low)s."),
+        N_("Please enter a date of at most %(high)s."),
+    ),
+}
+
+
+def _check_range(question: m.Question, value: Any, today: dt.date) -> None:
     lo, hi = _bound(question.min, today), _bound(question.max, today)
     if question.type in DEFAULT_BOUNDS:
         d_lo, d_hi = DEFAULT_BOUNDS[question.type]
         lo = d_lo if lo is None else lo
         hi = d_hi if hi is None else hi
+    kind = question.type if question.type in RANGE_MESSAGES else "number"
     unit = {"height": " cm", "weight": " kg"}.get(
         question.type, f" {question.unit}" if question.unit else ""
     )
-    if question.type == "date":
-        unit = ""
+
+    def spelled(bound: Any) -> Any:
+        return bound if kind == "date" else f"{_fmt(bound)}{unit}"  # dates: in the reader's words
+
+    between, at_least, at_most = RANGE_MESSAGES[kind]
     if lo is not None and hi is not None and not lo <= value <= hi:
-        raise AnswerError(f"Please enter {what} between {_fmt(lo)}{unit} and {_fmt(hi)}{unit}.")
+        raise AnswerError(between, low=spelled(lo), high=spelled(hi))
     if lo is not None and value < lo:
-        raise AnswerError(f"Please enter {what} of at least {_fmt(lo)}{unit}.")
+        raise AnswerError(at_least, low=spelled(lo))
     if hi is not None and value > hi:
-        raise AnswerError(f"Please enter {what} of at most {_fmt(hi)}{unit}.")
+        raise AnswerError(at_most, high=spelled(hi))
 
 
 def _is_blank(raw: Any) -> bool:
@@ -68,12 +101,12 @@ def _is_blank(raw: Any) -> bool:
 
 def _option(question: m.Question, raw: Any) -> m.OptionValue:
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise AnswerError("Please choose one of the options.")
+        raise AnswerError(N_("Please choose one of the options."))
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     option = question.option_by_key.get(str(raw).strip())
     if option is None:
-        raise AnswerError("Please choose one of the options.")
+        raise AnswerError(N_("Please choose one of the options."))
     return option.value
 
 
@@ -98,13 +131,13 @@ def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> A
             return True
         if spelled in ("false", "no", "0"):
             return False
-        raise AnswerError("Please answer yes or no.")
+        raise AnswerError(N_("Please answer yes or no."))
     if qtype == "integer":
         if isinstance(raw, bool):
-            raise AnswerError("Please enter a whole number.")
+            raise AnswerError(N_("Please enter a whole number."))
         if isinstance(raw, float):
             if not raw.is_integer():
-                raise AnswerError("Please enter a whole number.")
+                raise AnswerError(N_("Please enter a whole number."))
             value = int(raw)
         elif isinstance(raw, int):
             value = raw
@@ -112,54 +145,52 @@ def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> A
             try:
                 value = int(str(raw).strip())
             except ValueError:
-                raise AnswerError("Please enter a whole number, using digits only.") from None
-        _check_range(question, value, today, "a number")
+                raise AnswerError(N_("Please enter a whole number, using digits only.")) from None
+        _check_range(question, value, today)
         return value
     if qtype in ("number", "height", "weight"):
         if isinstance(raw, bool):
-            raise AnswerError("Please enter a number.")
+            raise AnswerError(N_("Please enter a number."))
         try:
             value = (
                 float(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
             )
         except (TypeError, ValueError, OverflowError):
-            raise AnswerError("Please enter a number, using digits only.") from None
+            raise AnswerError(N_("Please enter a number, using digits only.")) from None
         if not math.isfinite(value):
-            raise AnswerError("Please enter a number.")
-        _check_range(
-            question,
-            value,
-            today,
-            {"height": "a height", "weight": "a weight"}.get(qtype, "a number"),
-        )
+            raise AnswerError(N_("Please enter a number."))
+        _check_range(question, value, today)
         return value
     if qtype == "date":
         if isinstance(raw, dt.datetime):
-            raise AnswerError("Please enter a date.")
+            raise AnswerError(N_("Please enter a date."))
         if isinstance(raw, dt.date):
             value = raw
         else:
             try:
                 value = dt.date.fromisoformat(str(raw).strip())
             except ValueError:
-                raise AnswerError("Please enter a real date, for example 2025-03-31.") from None
-        _check_range(question, value, today, "a date")
+                raise AnswerError(N_("Please enter a real date, for example 2025-03-31.")) from None
+        _check_range(question, value, today)
         return value
     if qtype == "text":
         if not isinstance(raw, str):
-            raise AnswerError("Please enter text.")
+            raise AnswerError(N_("Please enter text."))
         # Control characters (a NUL cannot even be stored by PostgreSQL) are dropped, not kept.
         # Browsers send a text box's line breaks as CRLF: one line break, one character.
         value = CONTROL_CHARS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
         limit = question.max if question.max is not None else m.TEXT_MAX_DEFAULT
         if len(value) > limit:
             raise AnswerError(
-                f"Please keep this to {limit} characters or fewer (now {len(value)})."
+                N_("Please keep this to %(limit)s characters or fewer (now %(count)s)."),
+                limit=limit,
+                count=len(value),
             )
         if question.min is not None and len(value) < question.min:
-            raise AnswerError(f"Please write at least {question.min} characters.")
+            raise AnswerError(N_("Please write at least %(min)s characters."), min=question.min)
         return value
-    raise AnswerError("This question cannot be answered.")  # unreachable: types are checked at load
+    # Unreachable: types are checked at load.
+    raise AnswerError(N_("This question cannot be answered."))
 
 
 # --- the assessment ---------------------------------------------------------------------------

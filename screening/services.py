@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from .definition import Questionnaire, load_text
 from .definition.conditions import MISSING
 from .extensions import db
+from .i18n import LANGUAGES
 from .models import Answer, Definition, Screening, StepDone, hash_token, utcnow
 from .scoring import Assessment, score
 
@@ -36,6 +37,15 @@ def questionnaire_for(source: Definition | Screening) -> Questionnaire:
         q = load_text(definition.text, f"{definition.questionnaire_id}-{definition.version}.yaml")
         _by_hash[content_hash] = q
     return q
+
+
+def patient_language(screening: Screening) -> str:
+    """The language the patient reads: the screening's, where its questionnaire and the
+    application both have it; otherwise the clinic's."""
+    q = questionnaire_for(screening)
+    if screening.language in q.languages and screening.language in LANGUAGES:
+        return screening.language
+    return q.language
 
 
 def store_definition(path: str | Path) -> Definition:

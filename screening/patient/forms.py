@@ -15,6 +15,7 @@ from wtforms.utils import unset_value
 
 from ..definition import model as m
 from ..definition.conditions import MISSING
+from ..i18n import N_, current_language, gettext, message
 from ..scoring import AnswerError, normalize
 
 CM_PER_INCH = 2.54
@@ -66,7 +67,8 @@ class ChoiceField(QuestionField):
     def pairs(self) -> list[tuple[str, str]]:
         """(posted value, label) for each radio button."""
         if self.question.type == "yes_no":
-            return [("yes", "Yes"), ("no", "No")]
+            language = current_language()
+            return [("yes", gettext(language, N_("Yes"))), ("no", gettext(language, N_("No")))]
         return [(str(o.value), o.label) for o in self.question.options]
 
     def process_data(self, value: Any) -> None:
@@ -132,7 +134,7 @@ class MeasureField(QuestionField):
             try:
                 total = float(feet or 0) * 12 + float((inches or "0").replace(",", "."))
             except ValueError:
-                raise AnswerError("Please enter feet and inches as numbers.") from None
+                raise AnswerError(N_("Please enter feet and inches as numbers.")) from None
             return round(total * CM_PER_INCH, 1)
         pounds = d["lb"].strip()
         if not pounds:
@@ -140,7 +142,7 @@ class MeasureField(QuestionField):
         try:
             return round(float(pounds.replace(",", ".")) * KG_PER_POUND, 1)
         except ValueError:
-            raise AnswerError("Please enter your weight in pounds as a number.") from None
+            raise AnswerError(N_("Please enter your weight in pounds as a number.")) from None
 
 
 def _fmt_number(value: Any) -> str:
@@ -174,15 +176,17 @@ class StepForm(FlaskForm):
         return [self[f"q_{q.id}"] for q in self.step.questions]
 
     def typed_answers(self, today: Any = None) -> tuple[dict[str, Any], dict[str, str]]:
-        """The typed value of each question on the page, and a message for each unusable one."""
+        """The typed value of each question on the page, and a message for each unusable one
+        (in the page's language)."""
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
+        language = current_language()
         for field in self.question_fields():
             try:
                 values[field.question.id] = field.typed(today)
             except AnswerError as exc:
                 values[field.question.id] = MISSING
-                errors[field.question.id] = str(exc)
+                errors[field.question.id] = message(exc.template, exc.params, language)
         return values, errors
 
 

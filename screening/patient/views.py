@@ -18,10 +18,11 @@ from flask import (
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from .. import services
+from .. import i18n, services
 from ..definition import model as m
 from ..definition.conditions import MISSING, questions_read, references
 from ..extensions import db
+from ..i18n import N_, current_language, gettext
 from ..models import Screening, utcnow
 from ..scoring import type_answers, visible_questions
 from .display import display_answer
@@ -136,6 +137,7 @@ def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
     screening = services.find_by_token(token)
     if screening is None:
         raise LinkProblem(404, "unknown")
+    i18n.use_language(services.patient_language(screening))
     status = screening.effective_status()
     if status == "submitted":
         if submitted_ok and _may_see_result(screening):
@@ -151,7 +153,9 @@ class Context:
 
     def __init__(self, screening: Screening):
         self.screening = screening
-        self.q = services.questionnaire_for(screening)
+        # The clinic's questionnaire (scoring, submission) and the patient's copy of its texts.
+        self.base_q = services.questionnaire_for(screening)
+        self.q = self.base_q.localized(current_language())
         self.answers = services.saved_answers(screening)
         self.progress = services.progress(self.q, self.answers, services.done_steps(screening))
 
@@ -161,6 +165,16 @@ class Context:
     @property
     def token(self) -> str:
         return request.view_args["token"]
+
+    @property
+    def other_languages(self) -> list[tuple[str, str]]:
+        """(code, name) of the languages the patient may switch to."""
+        here = current_language()
+        return [
+            (code, i18n.language_name(code))
+            for code in self.base_q.languages
+            if code != here and code in i18n.LANGUAGES
+        ]
 
     def continue_url(self) -> str:
         first = self.progress.first_unfinished
@@ -214,6 +228,23 @@ def welcome(token: str):
         started=ctx.screening.status == "in_progress",
         step_count=len(ctx.progress.steps),
     )
+
+
+@bp.route("/s/<token>/language", methods=["POST"])
+def language(token: str):
+    """The patient switches the language of the questionnaire (kept for the next visit too)."""
+    ctx = Context(open_screening(token))
+    chosen = request.form.get("language", "")
+    if chosen not in ctx.base_q.languages or chosen not in i18n.LANGUAGES:
+        abort(400)
+    if ctx.screening.language != chosen:
+        ctx.screening.language = chosen
+        db.session.commit()
+    back = request.form.get("next", "")
+    own = f"/s/{token}"
+    if not (back == own or back.startswith(own + "/")) or "//" in back or "\\" in back:
+        back = url_for("patient.welcome", token=token)
+    return redirect(back, code=303)
 
 
 @bp.route("/s/<token>/start", methods=["POST"])
@@ -295,10 +326,12 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
 
 def _required_message(question: m.Question) -> str:
     if question.type == "multi_choice":
-        return "Please choose at least one answer."
-    if question.type in ("choice", "yes_no"):
-        return "Please choose an answer."
-    return "Please answer this question."
+        text = N_("Please choose at least one answer.")
+    elif question.type in ("choice", "yes_no"):
+        text = N_("Please choose an answer.")
+    else:
+        text = N_("Please answer this question.")
+    return gettext(current_language(), text)
 
 
 def render_step(
@@ -392,7 +425,9 @@ def review(token: str):
         rows = [
             {
                 "question": question,
-                "answer": display_answer(question, assessment.answers.get(question.id, MISSING)),
+                "answer": display_answer(
+                    question, assessment.answers.get(question.id, MISSING), current_language()
+                ),
             }
             for question in step_def.questions
             if question.id in assessment.visible
@@ -434,7 +469,7 @@ def submit(token: str):
     if not ctx.progress.complete:
         return redirect(ctx.continue_url(), code=303)
     try:
-        submitted_now = services.submit(ctx.screening, ctx.q)
+        submitted_now = services.submit(ctx.screening, ctx.base_q)
         db.session.commit()
     except services.NotAllowed:
         db.session.rollback()
@@ -453,7 +488,7 @@ def result(token: str):
     screening = open_screening(token, submitted_ok=True)
     if screening.status != "submitted":
         abort(404)
-    q = services.questionnaire_for(screening)
+    q = services.questionnaire_for(screening).localized(current_language())
     assessment = services.score(q, services.saved_answers(screening))
     work_on = [r.factor for r in assessment.factors if r.factor.modifiable]
     flags = sorted(
@@ -491,8 +526,11 @@ def reshow_after_csrf_failure():
     form = build_step_form(step_def)()
     posted, _ = form.typed_answers()
     visible = _visibility(ctx, step_def, posted)
-    notice = (
-        "This page was open for a long time, so for your security we could not save it yet. "
-        "Your answers are still here: please check them and press Continue again."
+    notice = gettext(
+        current_language(),
+        N_(
+            "This page was open for a long time, so for your security we could not save it "
+            "yet. Your answers are still here: please check them and press Continue again."
+        ),
     )
     return render_step(ctx, step_def, form, visible=visible, notice=notice), 400

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel import Locale
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from ..definition import model as m
 from ..definition.conditions import MISSING
+from ..i18n import CLINIC_LANGUAGE, translations
 from ..paths import STATIC_DIR, TEMPLATES_DIR
 from ..patient.display import NOT_ANSWERED, display_answer, format_date
 from ..scoring import Assessment
@@ -49,6 +51,7 @@ class PatientInfo:
     reference: str = "offline"
     screening_date: dt.datetime | None = None
     answered_at: dict[str, dt.datetime] = field(default_factory=dict)
+    language: str = CLINIC_LANGUAGE  # the one the patient answered in
 
 
 @dataclass(frozen=True)
@@ -58,18 +61,22 @@ class ReportSettings:
     logo: Path | None = None
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+@lru_cache(maxsize=4)
+def _environment(language: str = CLINIC_LANGUAGE) -> jinja2.Environment:
+    """Templates in `language`: the clinician's summary is in the clinic's, the patient's copy in
+    the patient's."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,  # every answer and name is text, never markup
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(language), newstyle=True)
     env.filters["paragraphs"] = paragraphs
-    env.filters["date"] = lambda d: format_date(d) if d else ""
-    env.filters["datetime"] = lambda d: f"{format_date(d)}, {d:%H:%M} UTC" if d else ""
+    env.filters["date"] = lambda d: format_date(d, language) if d else ""
+    env.filters["datetime"] = lambda d: f"{format_date(d, language)}, {d:%H:%M} UTC" if d else ""
     return env
 
 
@@ -252,6 +259,8 @@ def summary_html(
             settings=settings,
             generated_at=generated_at,
             logo=_logo_uri(settings.logo),
+            language=CLINIC_LANGUAGE,
+            answered_in=Locale.parse(info.language).get_display_name(CLINIC_LANGUAGE),
             flags=[
                 {
                     "flag": r.flag,
@@ -276,7 +285,7 @@ def patient_copy_html(
 ) -> str:
     work_on = [r.factor for r in a.factors if r.factor.modifiable]
     return (
-        _environment()
+        _environment(info.language)
         .get_template("report/patient_copy.html")
         .render(
             a=a,
@@ -285,6 +294,7 @@ def patient_copy_html(
             settings=settings,
             generated_at=generated_at,
             logo=_logo_uri(settings.logo),
+            language=info.language,
             work_on=work_on,
             flags=[r.flag for r in a.red_flags if r.flag.urgency != "review"],
         )

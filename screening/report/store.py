@@ -38,6 +38,7 @@ def patient_info(screening: Screening) -> PatientInfo:
         reference=screening.reference,
         screening_date=screening.submitted_at or screening.created_at,
         answered_at=services.saved_times(screening),
+        language=services.patient_language(screening),
     )
 
 
@@ -61,9 +62,12 @@ def document_for(
     )
     if row is not None and not refresh:
         return row
+    info = patient_info(screening)
     q = services.questionnaire_for(screening)
+    if kind == "patient_copy":
+        q = q.localized(info.language)  # the patient's own words; the summary keeps the clinic's
     assessment = score(q, services.saved_answers(screening))
-    pdf = RENDERERS[kind](assessment, patient_info(screening), settings)
+    pdf = RENDERERS[kind](assessment, info, settings)
     if row is not None:
         row.content, row.sha256, row.created_at = pdf.content, pdf.sha256, utcnow()
         db.session.flush()

@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, url_for
+from flask_babel import force_locale
 
-from .. import audit, services
+from .. import audit, i18n, services
 from ..extensions import db
 from ..mail import MailError, MailSettings, build, send
 from ..models import OPEN_STATUSES, Message, Screening, hash_token, utcnow
@@ -60,23 +61,28 @@ def email_link(
         raise InvitationError("This patient has no e-mail address.")
     config = current_app.config
     settings = MailSettings.from_config(config)
-    subject = (
-        f"{config['SCREENING_CLINIC_NAME']}: your questionnaire before surgery"
+    clinic = config["SCREENING_CLINIC_NAME"]
+    language = services.patient_language(screening)
+    subject = i18n.gettext(
+        language,
+        i18n.N_("%(clinic)s: your questionnaire before surgery")
         if kind == "invitation"
-        else f"Reminder from {config['SCREENING_CLINIC_NAME']}: your questionnaire"
+        else i18n.N_("Reminder from %(clinic)s: your questionnaire"),
+        clinic=clinic,
     )
-    message = build(
-        settings,
-        config["SCREENING_CLINIC_NAME"],
-        screening.patient_email,
-        subject,
-        "invitation",
-        name=screening.patient_name,
-        link=patient_url(token),
-        expires=screening.expires_at,
-        reminder=kind == "reminder",
-        contact=config["SCREENING_CLINIC_CONTACT"],
-    )
+    with force_locale(language):  # the patient's language, whoever sends it
+        message = build(
+            settings,
+            clinic,
+            screening.patient_email,
+            subject,
+            "invitation",
+            name=screening.patient_name,
+            link=patient_url(token),
+            expires=i18n.format_date(screening.expires_at.date(), language),
+            reminder=kind == "reminder",
+            contact=config["SCREENING_CLINIC_CONTACT"],
+        )
     try:
         send(settings, message)
         result = SendResult(True)
