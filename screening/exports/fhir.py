@@ -10,7 +10,7 @@ validate the output with the fhir.resources models).
 - `bundle(assessment, patient, meta)`: a collection Bundle with the Patient, the
   QuestionnaireResponse (answers of visible questions only), an Observation per scored instrument
   (valueInteger, the band as interpretation, derivedFrom the response), and the RiskAssessment (the
-  tier as qualitative risk, one basis per flagged factor, red flags and notes as notes).
+  tier as qualitative risk, one basis per flagged factor, red flags and domain alerts as notes).
 
 fullUrls are urn:uuid, uuid5 of the screening's reference: exporting the same screening twice gives
 the same bundle.
@@ -35,7 +35,6 @@ CONDITION_URL = f"{BASE_URL}/StructureDefinition/screening-condition"
 RED_FLAG_URL = f"{BASE_URL}/StructureDefinition/screening-red-flag"
 SCREENING_SYSTEM = f"{BASE_URL}/screening"
 CONTENT_HASH_SYSTEM = f"{BASE_URL}/questionnaire-content-hash"
-URGENCY_SYSTEM = f"{BASE_URL}/CodeSystem/red-flag-urgency"
 CATEGORY_SYSTEM = f"{BASE_URL}/CodeSystem/risk-factor-category"
 FACTOR_PROPERTY_SYSTEM = f"{BASE_URL}/CodeSystem/risk-factor-property"
 
@@ -127,20 +126,26 @@ def _coding(code: m.Coding, display: str | None = None) -> dict[str, Any]:
 
 
 def option_coding(
-    q: m.Questionnaire, question: m.Question, option: m.Option, ordinal: bool = True
+    q: m.Questionnaire,
+    question: m.Question,
+    option: m.Option,
+    ordinal: bool = True,
+    translated: bool = False,
 ) -> dict[str, Any]:
-    """The Coding of an option: the YAML's code (e.g. LOINC LA...) or one of this project's; an
-    integer option value also goes along as ordinalValue (the points the option scores)."""
-    if option.code is not None and option.code.display:
-        coding = _coding(option.code)  # the code system's own display (LOINC's)
+    """The Coding of an option: the YAML's code (e.g. LOINC LA...) or one of this project's. With
+    `ordinal`, an integer option value goes along as ordinalValue (the points the option scores);
+    with `translated` (in the Questionnaire), the label's translations."""
+    code = option.code
+    if code is not None and code.display and code.display != option.label:
+        coding = _coding(code)  # the code system's own display (LOINC's)
     else:
         coding = {
-            "system": option.code.system
-            if option.code
-            else code_system(q, f"option/{question.id}"),
-            "code": option.code.code if option.code else str(option.value),
-            **_text("display", option.label, q.language),
+            "system": code.system if code else code_system(q, f"option/{question.id}"),
+            "code": code.code if code else str(option.value),
+            "display": str(option.label),
         }
+        if translated:
+            coding.update(_text("display", option.label, q.language))
     if ordinal and isinstance(option.value, int):
         coding = {"extension": [{"url": ORDINAL_URL, "valueDecimal": option.value}], **coding}
     return coding
@@ -357,7 +362,8 @@ def _question_item(q: m.Questionnaire, question: m.Question) -> dict[str, Any]:
         item["maxLength"] = question.max if question.max is not None else m.TEXT_MAX_DEFAULT
     if question.options:
         item["answerOption"] = [
-            {"valueCoding": option_coding(q, question, o)} for o in question.options
+            {"valueCoding": option_coding(q, question, o, translated=True)}
+            for o in question.options
         ]
     if question.help:
         item["item"] = [_display(q, f"{question.id}.help", question.help, control="help")]

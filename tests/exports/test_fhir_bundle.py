@@ -173,6 +173,7 @@ def test_the_resources_read_well(shipped):
             }
         }
     ]
+    assert '"_display"' not in json.dumps(response)  # translations are the Questionnaire's
     observations = {o["code"]["text"]: o for o in entries(bundle, "Observation")}
     assert observations["PHQ-9"]["code"]["coding"][0]["code"] == "44261-6"
     assert observations["GAD-7"]["code"]["coding"][0]["code"] == "70274-6"

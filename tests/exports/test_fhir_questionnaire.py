@@ -91,6 +91,8 @@ def test_the_shipped_codes_are_kept(shipped):
         (LOINC, "LA6570-1", "More than half the days"),
         (LOINC, "LA6571-9", "Nearly every day"),
     ]
+    # The labels' translations go along with the code system's display (the same words).
+    assert all(c["_display"]["extension"][0]["url"] == fhir.TRANSLATION_URL for c in options)
     # Each option's value (the points it scores) goes along as ordinalValue.
     assert [c["extension"] for c in options] == [
         [{"url": fhir.ORDINAL_URL, "valueDecimal": n}] for n in range(4)
