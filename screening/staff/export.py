@@ -108,7 +108,10 @@ def lines(where: Any) -> Iterator[str]:
         for screening_id, question_id, value in rows:
             answers[screening_id][question_id] = value
         for s in batch:
-            a = score(services.questionnaire_for(s), answers[s.id])
+            # Judged on the day of submission, as the stored assessment was: a date answer with
+            # `min: today` (the planned surgery) is not dropped once that day has passed.
+            today = s.submitted_at.date() if s.submitted_at else None
+            a = score(services.questionnaire_for(s), answers[s.id], today)
             fixed = [
                 s.reference, s.patient_name, s.patient_dob, s.patient_mrn, s.surgeon,
                 s.planned_surgery, s.surgery_date, s.effective_status(),

@@ -9,6 +9,7 @@ moved, a required question added, a question removed, the examples (written for 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -23,7 +24,7 @@ from screening.cli import main as screening_cli
 from screening.definition import load_path, load_text
 from screening.definition.lint import lint
 from screening.extensions import db
-from screening.models import Definition, Document, Screening
+from screening.models import Answer, Definition, Document, Screening, utcnow
 from screening.scoring import score, type_answers, visible_questions
 from tests.conftest import SHIPPED
 from tests.pdf import page_texts, squash
@@ -471,3 +472,31 @@ def test_the_export_keeps_a_column_per_question_id_across_versions(app, client, 
     assert [c for c in header if c in old_header] == old_header
     assert header.index(NEW_QUESTION) > max(
         header.index(c) for c in old_header if c in load_path(versions["v1"]).questions)
+
+
+def test_a_date_answer_is_judged_on_the_day_of_submission(app, client, staff, versions):
+    """`surgery_date` has `min: today`: once the day has passed, a re-scoring "today" would call
+    the answer out of range and drop it. Re-scoring a submitted screening judges it on the day
+    of submission, as the original assessment did."""
+    today = dt.date.today()
+    ident, _ = create_screening(app, "Dora Date")
+    submit_answers(app, ident, {**example_answers(app, LOW),
+                                "surgery_date": (today + dt.timedelta(days=10)).isoformat()})
+    # A year goes by: the screening was submitted a year ago for a surgery 355 days ago.
+    past = (today - dt.timedelta(days=355)).isoformat()
+    with app.app_context():
+        db.session.execute(sa.update(Answer).where(
+            Answer.screening_id == ident, Answer.question_id == "surgery_date").values(value=past))
+        db.session.execute(sa.update(Screening).where(Screening.id == ident).values(
+            submitted_at=utcnow() - dt.timedelta(days=365)))
+        db.session.commit()
+        db.session.remove()
+    signed_in(client, staff["clinician"])
+    header, rows = export(client)
+    assert rows[f"S-{ident:06d}"]["answer:surgery_date"] == past
+
+    use(app, versions, "v2")
+    main = main_of(client.get(f"/staff/screenings/{ident}/rescore"))
+    text = flat(main)
+    assert "The stored assessment differs" not in text
+    assert "cannot use" not in text and main.find(id="unusable") is None
