@@ -46,9 +46,9 @@ def gettext(language: str, text: str, **params: Any) -> str:
     return translated % params if params else translated
 
 
-def language_name(language: str) -> str:
-    """The language's own name for itself: "English", "Español"."""
-    return Locale.parse(language).get_display_name(language).capitalize()
+def language_name(language: str, in_language: str | None = None) -> str:
+    """A language's name: in itself ("English", "Español"), or in `in_language` ("Spanish")."""
+    return Locale.parse(language).get_display_name(in_language or language).capitalize()
 
 
 def format_date(value: dt.date, language: str = CLINIC_LANGUAGE) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .definition import Questionnaire, load_text
+from .definition import Questionnaire, load_path, load_text
 from .definition.conditions import MISSING
 from .extensions import db
 from .i18n import LANGUAGES
@@ -37,6 +37,13 @@ def questionnaire_for(source: Definition | Screening) -> Questionnaire:
         q = load_text(definition.text, f"{definition.questionnaire_id}-{definition.version}.yaml")
         _by_hash[content_hash] = q
     return q
+
+
+def offered_languages(path: str | Path) -> tuple[str, ...]:
+    """The languages a new screening may be answered in: the questionnaire file's (the clinic's
+    first) that the patient's pages have too."""
+    q = load_path(path)
+    return tuple(lang for lang in q.languages if lang in LANGUAGES) or (q.language,)
 
 
 def patient_language(screening: Screening) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask import (
@@ -121,6 +122,7 @@ def _may_see_result(screening: Screening) -> bool:
 
 
 DOUBLE_CLICK = dt.timedelta(minutes=2)
+SAME_LINK_PATH = re.compile(r"(?:/[A-Za-z0-9_-]+)+")
 
 
 def _just_submitted(screening: Screening) -> bool:
@@ -241,9 +243,10 @@ def language(token: str):
         ctx.screening.language = chosen
         db.session.commit()
     back = request.form.get("next", "")
-    own = f"/s/{token}"
-    if not (back == own or back.startswith(own + "/")) or "//" in back or "\\" in back:
-        back = url_for("patient.welcome", token=token)
+    own = url_for("patient.welcome", token=token)
+    rest = back[len(own) :] if back.startswith(own) else None
+    if not (rest == "" or (rest and SAME_LINK_PATH.fullmatch(rest))):
+        back = own  # only back to a page of this same link
     return redirect(back, code=303)
 
 

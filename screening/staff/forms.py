@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -27,6 +28,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import services
+from ..i18n import CLINIC_LANGUAGE, language_name
 from ..models import ROLES
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -86,6 +89,14 @@ class InvitationForm(FlaskForm):
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],
     )
     send_email = BooleanField("Send the link by e-mail now", default=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The languages the questionnaire in force and the patient's pages both speak.
+        self.language.choices = [
+            SelectChoice(code, language_name(code, CLINIC_LANGUAGE))
+            for code in services.offered_languages(current_app.config["SCREENING_QUESTIONNAIRE"])
+        ]
 
     def validate_patient_phone(self, field) -> None:
         if field.data and not PHONE_RE.match(field.data):
