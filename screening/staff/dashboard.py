@@ -42,6 +42,9 @@ class Filters:
     surgeon: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    # Not on the dashboard's form (the JSON API filters on them too).
+    submitted_from: dt.date | None = None
+    submitted_to: dt.date | None = None
     q: str = ""
     sort: str = "created"
     order: str = "desc"
@@ -55,8 +58,9 @@ class Filters:
         if clinician:
             f.tier = args.get("tier", "") if args.get("tier", "") in TIERS else ""
             f.flag = args.get("flag", "") if args.get("flag", "") in ("yes", "open") else ""
-        f.surgeon = args.get("surgeon", "").strip()[:200]
-        f.q = args.get("q", "").strip()[:200]
+        # Without NUL, which PostgreSQL cannot compare (the list would fail, not find nothing).
+        f.surgeon = args.get("surgeon", "").replace("\x00", "").strip()[:200]
+        f.q = args.get("q", "").replace("\x00", "").strip()[:200]
         for key in ("date_from", "date_to"):
             raw = args.get(key, "").strip()
             value = _date(raw)
@@ -126,12 +130,8 @@ def condition(filters: Filters, clinician: bool, now: dt.datetime | None = None)
             conditions.append(Screening.acknowledged_at.is_(None))
     if filters.surgeon:
         conditions.append(Screening.surgeon == filters.surgeon)
-    if filters.date_from:
-        start = dt.datetime.combine(filters.date_from, dt.time(), dt.UTC)
-        conditions.append(Screening.created_at >= start)
-    if filters.date_to:
-        end = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
-        conditions.append(Screening.created_at < end)
+    conditions += _day_range(Screening.created_at, filters.date_from, filters.date_to)
+    conditions += _day_range(Screening.submitted_at, filters.submitted_from, filters.submitted_to)
     if filters.q:
         key = name_key(filters.q)
         # A prefix as a range on the byte-ordered key: an index serves it on every database.
@@ -144,35 +144,60 @@ def condition(filters: Filters, clinician: bool, now: dt.datetime | None = None)
     return sa.and_(sa.true(), *conditions)
 
 
-def search(filters: Filters, clinician: bool, now: dt.datetime | None = None) -> Page:
-    """One page of the list. For clinicians, red-flagged submissions not yet acknowledged stand
-    first, then the rest, each part in the chosen order and served by an index."""
-    where = condition(filters, clinician, now)
-    total = count(where)
+def _day_range(column: Any, first: dt.date | None, last: dt.date | None) -> list[Any]:
+    """`column` on the days from `first` to `last` (both included, UTC)."""
+    conditions = []
+    if first:
+        conditions.append(column >= dt.datetime.combine(first, dt.time(), dt.UTC))
+    if last and last == dt.date.max:  # the last day there is: no end to compare with
+        conditions.append(column.is_not(None))
+    elif last:
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
+        conditions.append(column < end)
+    return conditions
+
+
+def ordering(filters: Filters) -> list[Any]:
+    """ORDER BY for the chosen sort, with the id as the tie-breaker (a total order)."""
     column = SORTS[filters.sort]
     ascending = filters.order == "asc"
     first = column.asc() if ascending else column.desc()
     if filters.sort in NULLABLE_SORTS:
         first = first.nulls_last()
-    ordering = [first, Screening.id.asc() if ascending else Screening.id.desc()]
+    return [first, Screening.id.asc() if ascending else Screening.id.desc()]
+
+
+def search(filters: Filters, clinician: bool, now: dt.datetime | None = None) -> Page:
+    """One page of the list (a page past the last shows the last)."""
+    where = condition(filters, clinician, now)
+    total = count(where)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(filters.page, pages)
-    offset = (page - 1) * PAGE_SIZE
-    if not clinician:
-        return Page(rows(where, ordering, PAGE_SIZE, offset), total, page, pages)
+    listed = select_page(
+        where, ordering(filters), clinician, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return Page(listed, total, page, pages)
+
+
+def select_page(
+    where: Any, order: list[Any], flagged_first: bool, limit: int, offset: int
+) -> list[Screening]:
+    """`limit` rows from `offset` of the list. With `flagged_first` (clinicians), red-flagged
+    submissions not yet acknowledged stand first, then the rest, each part in the chosen order
+    and served by an index."""
+    if not flagged_first:
+        return rows(where, order, limit, offset)
     # The list as if ordered by "unacknowledged red flag first", read as two index-served parts:
     # the few flagged rows, then the rest shifted by their number.
     flagged = sa.and_(Screening.has_red_flag.is_(True), Screening.acknowledged_at.is_(None))
     flagged_total = count(sa.and_(where, flagged))
     listed: list[Screening] = []
     if offset < flagged_total:
-        listed = rows(sa.and_(where, flagged), ordering, PAGE_SIZE, offset)
+        listed = rows(sa.and_(where, flagged), order, limit, offset)
     rest_offset = max(0, offset - flagged_total)
-    if len(listed) < PAGE_SIZE:
-        listed += rows(
-            sa.and_(where, sa.not_(flagged)), ordering, PAGE_SIZE - len(listed), rest_offset
-        )
-    return Page(listed, total, page, pages)
+    if len(listed) < limit:
+        listed += rows(sa.and_(where, sa.not_(flagged)), order, limit - len(listed), rest_offset)
+    return listed
 
 
 def count(where: Any) -> int:
