@@ -1,0 +1,127 @@
+"""GET /api/v1/screenings/<id>: the list's fields, plus the assessment and the visible answers."""
+
+from __future__ import annotations
+
+from screening import services
+from screening.extensions import db
+from screening.models import Answer, Screening
+from screening.scoring import score, type_answers, visible_questions
+from tests.staff.conftest import (
+    audit_events,
+    create_screening,
+    example_answers,
+    row,
+    set_columns,
+    snapshot,
+    submitted_screening,
+)
+from tests.web.support import questionnaire
+
+from .conftest import call, ok
+
+
+def test_a_submitted_screening_with_its_assessment_and_answers(app, client, api_key):
+    ident, _ = submitted_screening(app, "low tier", name="Ann Example", patient_mrn="MRN-77")
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    stored = row(app, Screening, ident)
+    assert body["id"] == ident and body["reference"] == f"S-{ident:06d}"
+    assert body["status"] == "submitted" and body["patient"]["mrn"] == "MRN-77"
+    assert body["assessment"] == stored["assessment"]
+    assert (body["tier"], body["total"]) == (stored["tier"], stored["total"])
+    assert body["assessment"]["tier"] == stored["tier"]
+    # The answers are those of the example, as stored.
+    q = questionnaire(app)
+    typed, _ = type_answers(q, example_answers(app, "low tier"))
+    visible, _ = visible_questions(q, typed)
+    assert set(body["answers"]) == {k for k in typed if k in visible}
+    with app.app_context():
+        saved = services.saved_answers(db.session.get(Screening, ident))
+    for question_id, value in body["answers"].items():
+        assert value == saved[question_id], question_id
+
+
+def test_answers_to_hidden_questions_are_never_given(app, client, api_key):
+    """An answer kept for the record after the patient changed an earlier answer (which hid its
+    question) is not an answer: the API leaves it out, as scoring and the PDF do."""
+    ident, _ = submitted_screening(app, "low tier")  # no earlier spine surgery
+    q = questionnaire(app)
+    hidden = q.questions["prior_surgery_count"]
+    with app.app_context():
+        screening = db.session.get(Screening, ident)
+        assert hidden.id not in score(q, services.saved_answers(screening)).visible
+        db.session.add(Answer(screening_id=ident, question_id=hidden.id, value=3))
+        db.session.commit()
+        db.session.remove()
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    assert hidden.id not in body["answers"]
+    assert "prior_surgery_count" not in response_text(client, ident, api_key)
+    assert body["answers"]["prior_spine_surgery"] is False
+
+
+def response_text(client, ident, key) -> str:
+    return call(client, f"/screenings/{ident}", key).get_data(as_text=True)
+
+
+def test_before_submission_there_is_no_assessment_and_no_answers(app, client, api_key):
+    ident, _ = create_screening(app, "Ivy Invited", days=0)
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    assert body["status"] == "expired"  # effective: the link ran out
+    assert body["assessment"] is None and body["answers"] is None
+    set_columns(app, Screening, ident, status="in_progress")
+    with app.app_context():
+        db.session.add(Answer(screening_id=ident, question_id="surgery_region",
+                              value="lower_back"))
+        db.session.commit()
+        db.session.remove()
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    assert body["answers"] is None and body["assessment"] is None
+
+
+def test_acknowledged_and_reviewed_are_shown(app, client, api_key):
+    from screening.models import utcnow
+
+    ident, _ = submitted_screening(app, "self-harm")
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    assert body["has_red_flag"] is True and body["acknowledged_at"] is None
+    assert body["assessment"]["red_flags"]
+    at = utcnow().replace(microsecond=0)
+    set_columns(app, Screening, ident, acknowledged_at=at, reviewed_at=at)
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert body["acknowledged_at"] == body["reviewed_at"] == stamp
+
+
+def test_unknown_ids_are_404_and_bad_ids_400(app, client, api_key):
+    ident, _ = submitted_screening(app, "low tier")
+    for path in ("/screenings/99999", f"/screenings/{ident + 1}", "/screenings/2147483647"):
+        response = call(client, path, api_key)
+        assert response.status_code == 404, path
+        assert response.get_json()["error"] == "not_found"
+    for path in ("/screenings/0", "/screenings/-1", "/screenings/abc", "/screenings/1.0",
+                 "/screenings/2147483648", "/screenings/99999999999999999999999",
+                 "/screenings/%EF%BC%91", "/screenings/%00"):
+        response = call(client, path, api_key)
+        assert response.status_code == 400, path
+        assert response.get_json()["parameter"] == "id"
+
+
+def test_each_read_is_audited_with_the_screening_and_the_key(app, client, api_key):
+    ident, _ = submitted_screening(app, "low tier", name="Ann Example")
+    ok(call(client, f"/screenings/{ident}", api_key))
+    call(client, "/screenings/99999", api_key)
+    [event] = audit_events(app, "api_screening_read")
+    assert event.screening_id == ident and event.user_id is None
+    assert event.detail == f"API key {api_key.prefix} (Hospital EHR)"
+    assert "Ann" not in event.detail
+
+
+def test_reading_changes_no_screening(app, client, api_key):
+    ident, _ = submitted_screening(app, "high tier")
+    for path in ("/screenings", f"/screenings/{ident}"):
+        before = snapshot(app)
+        ok(call(client, path, api_key))
+        after = snapshot(app)
+        for table in before:
+            if table not in ("audit_events", "api_keys"):
+                assert after[table] == before[table], (path, table)
+        assert len(after["audit_events"]) == len(before["audit_events"]) + 1
