@@ -54,6 +54,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .staff.views import bp as staff_bp
 
     app.register_blueprint(staff_bp)
+    from .api import bp as api_bp
+
+    csrf.exempt(api_bp)  # read-only, and takes no cookies: a bearer key on every call
+    app.register_blueprint(api_bp)
     app.after_request(security_headers)
 
     @app.errorhandler(CSRFError)

@@ -30,7 +30,9 @@ ACTIONS = (
     "screening_viewed",
     "pdf_downloaded",
     "pdf_rerendered",
+    "screening_rescored",
     "answers_exported",
+    "fhir_exported",
     "red_flag_acknowledged",
     "screening_reviewed",
     "user_created",
@@ -41,6 +43,10 @@ ACTIONS = (
     "screenings_purged",
     "backup_written",
     "backup_restored",
+    "api_key_created",
+    "api_key_revoked",
+    "api_listed",
+    "api_screening_read",
 )
 
 

@@ -569,6 +569,116 @@ def _stored_pdf(screening_id: int, kind: str, refresh: bool, clinic, paper) -> b
             db.engine.dispose()
 
 
+@main.command("rescore")
+@click.option("--screening", "screening_id", required=True, type=int, help="A submitted screening.")
+@click.option(
+    "--definition",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The questionnaire version to re-score it under (e.g. a new version of the file).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def rescore_command(screening_id: int, definition: Path, fmt: str) -> None:
+    """Compare a screening's assessment with its answers re-scored under DEFINITION.
+
+    Read-only: the screening keeps the version it was answered under, and its stored assessment
+    and PDF are not changed (the look is recorded in the audit log).
+    """
+    from . import audit, rescoring, services
+    from .extensions import db
+    from .models import Screening
+
+    try:
+        questionnaire = load_path(definition)
+    except DefinitionError as exc:
+        click.echo(str(exc), err=True)
+        click.echo(f"{definition}: cannot be used, nothing was re-scored", err=True)
+        sys.exit(1)
+    screening = db.session.get(Screening, screening_id)
+    if screening is None:
+        click.echo(f"there is no screening {screening_id}", err=True)
+        sys.exit(1)
+    if screening.status != "submitted":
+        click.echo(
+            f"screening {screening_id} is not submitted (it is {screening.status}): "
+            "only a submitted screening has an assessment to compare",
+            err=True,
+        )
+        sys.exit(1)
+    today = (screening.submitted_at or screening.created_at).date()
+    pinned = services.questionnaire_for(screening)
+    original = score_answers(pinned, services.saved_answers(screening), today)
+    comparison = rescoring.compare(original, rescoring.rescore(questionnaire, original, today))
+    audit.record(
+        "screening_rescored",
+        screening_id=screening.id,
+        detail=f"{pinned.version} under {questionnaire.version} (command line)",
+    )
+    db.session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(comparison.to_json(), indent=2))
+    else:
+        click.echo(rescoring.format_text(comparison))
+
+
+@main.group("export")
+def export_group() -> None:
+    """Exports for other systems (FHIR R4 JSON)."""
+
+
+def _screening_number(value: str) -> int:
+    """A screening's number, given as 12 or as its reference S-000012."""
+    text = value.strip().upper().removeprefix("S-")
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**31):
+        raise click.BadParameter(f"{value!r} is not a screening number like 12 or S-000012")
+    return int(text)
+
+
+@export_group.command("fhir")
+@click.argument("screening_ref", metavar="SCREENING_ID")
+def export_fhir(screening_ref: str) -> None:
+    """Print a submitted screening as a FHIR R4 Bundle (JSON): Patient, QuestionnaireResponse,
+    Observations for the instruments' totals, RiskAssessment."""
+    from . import audit
+    from .exports import fhir, stored
+    from .extensions import db
+    from .models import Screening
+
+    screening_id = _screening_number(screening_ref)
+    screening = db.session.get(Screening, screening_id)
+    if screening is None:
+        click.echo(f"there is no screening {screening_id}", err=True)
+        sys.exit(1)
+    try:
+        resource = stored.fhir_bundle(screening)
+    except stored.NotSubmitted:
+        click.echo(
+            f"screening {screening_id} is not submitted (it is {screening.status}): "
+            "only a submitted screening can be exported",
+            err=True,
+        )
+        sys.exit(1)
+    audit.record("fhir_exported", screening_id=screening.id, detail="command line")
+    db.session.commit()
+    click.echo(fhir.to_json(resource))
+
+
+@export_group.command("fhir-questionnaire", with_appcontext=False)
+@click.argument("definition", type=click.Path(dir_okay=False, path_type=Path))
+def export_fhir_questionnaire(definition: Path) -> None:
+    """Print a questionnaire definition as a FHIR R4 Questionnaire (JSON)."""
+    from .exports import fhir
+
+    try:
+        questionnaire = load_path(definition)
+    except DefinitionError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(fhir.to_json(fhir.questionnaire_resource(questionnaire)))
+
+
 def format_assessment(a) -> str:
     from .definition.model import CATEGORY_LABELS
 
@@ -615,3 +725,58 @@ def format_assessment(a) -> str:
     for alert in a.domain_alerts:
         lines.append(f"Note: {alert.clinician_message}")
     return "\n".join(lines)
+
+
+# --- API keys (the JSON API's clients) ---------------------------------------------------------
+
+
+@main.group("api-keys")
+def api_keys_group() -> None:
+    """Keys of the read-only JSON API (/api/v1): one per client system."""
+
+
+@api_keys_group.command("create")
+@click.option("--name", required=True, help="The client system, e.g. 'Hospital EHR'.")
+def api_keys_create(name: str) -> None:
+    """Create a key; it is printed once (only its hash is stored)."""
+    from . import audit
+    from .api import keys
+    from .extensions import db
+
+    try:
+        key, secret = keys.create(name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    audit.record("api_key_created", detail=f"API key {key.prefix} ({key.name}) (command line)")
+    db.session.commit()
+    click.echo(f"created {key.prefix} for {key.name}; the key (shown only now):", err=True)
+    click.echo(secret)
+
+
+@api_keys_group.command("list")
+def api_keys_list() -> None:
+    """List keys: prefix, client, created, last used, state (never the keys themselves)."""
+    from .api import keys
+
+    for key in keys.listed():
+        used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        created = key.created_at.isoformat(timespec="seconds")
+        click.echo(f"{key.prefix}\t{key.name}\t{created}\t{used}\t{state}")
+
+
+@api_keys_group.command("revoke")
+@click.option("--prefix", required=True, help="The key's prefix, as `api-keys list` shows it.")
+def api_keys_revoke(prefix: str) -> None:
+    """Revoke a key: calls with it are refused from now on."""
+    from . import audit
+    from .api import keys
+    from .extensions import db
+
+    key = keys.by_prefix(prefix.strip())
+    if key is None:
+        raise click.ClickException(f"there is no API key {prefix}")
+    if keys.revoke(key):
+        audit.record("api_key_revoked", detail=f"API key {key.prefix} ({key.name}) (command line)")
+        db.session.commit()
+    click.echo(f"revoked {key.prefix} ({key.name})")

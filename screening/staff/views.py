@@ -36,6 +36,8 @@ from markupsafe import Markup
 
 from .. import audit, services
 from ..definition.conditions import MISSING
+from ..exports import fhir
+from ..exports import stored as stored_fhir
 from ..extensions import db, limiter
 from ..models import OPEN_STATUSES, ROLES, AuditEvent, Screening, User, utcnow
 from ..patient.display import display_answer
@@ -476,6 +478,25 @@ def refresh_pdf(screening_id: int):
     return redirect(url_for("staff.screening", screening_id=screening_id), code=303)
 
 
+@bp.route("/screenings/<int:screening_id>/fhir.json")
+@auth.roles_required("clinician")
+def fhir_bundle(screening_id: int):
+    """The screening as a FHIR R4 Bundle (answers included: clinicians only; audited)."""
+    screening = _screening(screening_id)
+    try:
+        bundle = stored_fhir.fhir_bundle(screening)
+    except stored_fhir.NotSubmitted:
+        abort(409)
+    audit.record("fhir_exported", user=_user(), screening_id=screening.id)
+    db.session.commit()
+    response = Response(fhir.to_json(bundle), content_type="application/fhir+json; charset=utf-8")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="screening-{screening.reference}-fhir.json"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # --- users (admin) ----------------------------------------------------------------------------
 
 
@@ -603,3 +624,7 @@ def audit_csv(events: list[AuditEvent]) -> str:
         ]
         writer.writerow([export.spreadsheet_safe(cell) for cell in cells])
     return out.getvalue()
+
+
+# Routes on `bp` kept in modules of their own: API keys (admin), re-scoring (clinicians).
+from . import api_keys, rescore  # noqa: E402,F401

@@ -18,13 +18,13 @@ from .conftest import (
     token_of,
 )
 from .test_invitations import invitation_form
-from .test_permissions import MATRIX
+from .test_permissions import MATRIX, make_api_key
 
 GOOD = "Quiet-River-Lantern-92"
 
 
-def post_routes(app, screening_id: int, user_id: int) -> dict[str, str]:
-    values = {"screening_id": screening_id, "user_id": user_id}
+def post_routes(app, screening_id: int, user_id: int, key_id: int = 0) -> dict[str, str]:
+    values = {"screening_id": screening_id, "user_id": user_id, "key_id": key_id}
     routes = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
@@ -38,6 +38,7 @@ FORM_DATA = {
     "staff.new_invitation": invitation_form(send_email="y"),
     "staff.extend": {"days": "7"},
     "staff.users": {"email": "new@clinic.example", "roles": ["intake"], "password": GOOD},
+    "staff.api_keys": {"name": "Hospital EHR"},
 }
 
 
@@ -46,11 +47,12 @@ def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
 ):
     ident, token = create_screening(app, patient_email="ann@patients.example")
     target = make_user(app, "target@clinic.example", ["intake"])
-    routes = post_routes(app, ident, target.id)
+    routes = post_routes(app, ident, target.id, make_api_key(app))
     assert set(routes) == {
         "staff.login", "staff.logout", "staff.new_invitation", "staff.send", "staff.extend",
         "staff.revoke", "staff.handout", "staff.hand_over", "staff.acknowledge", "staff.review",
-        "staff.refresh_pdf", "staff.users", "staff.disable_user", "staff.enable_user"}
+        "staff.refresh_pdf", "staff.users", "staff.disable_user", "staff.enable_user",
+        "staff.api_keys", "staff.revoke_api_key"}
     clients = {role: signed_in(app.test_client(), who) for role, who in staff.items()}
     before = snapshot(app)
     for endpoint, url in routes.items():

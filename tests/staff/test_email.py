@@ -213,3 +213,38 @@ class TestRedFlagNotice:
         assert row(app, Screening, ident)["status"] == "submitted"
         [message] = messages(app, ident)
         assert (message.kind, message.ok) == ("red_flag", False)
+
+
+def test_a_spanish_invitation_e_mail_speaks_spanish(app, client, staff, smtp_server):
+    signed_in(client, staff["intake"])
+    form = page(client.get("/staff/invitations/new"))
+    offered = {o.attrs["value"]: o.text for o in form.find("select", name="language").find_all(
+        "option")}
+    assert offered == {"en": "English", "es": "Spanish"}
+    sent = client.post("/staff/invitations/new",
+                       data=invitation_form(send_email="y", language="es"))
+    assert sent.status_code == 303
+    [only] = scalars(app, sa.select(Screening))
+    s = row(app, Screening, only.id)
+    assert s["language"] == "es"
+    [mail] = smtp_server.messages
+    assert mail.subject == f"{CLINIC}: su cuestionario antes de la cirugía"
+    from screening.i18n import format_date
+
+    expiry = format_date(s["expires_at"].date(), "es")
+    assert " de " in expiry  # "15 de diciembre de 2026"
+    for body in (mail.text, mail.html):
+        assert "Estimado/a Ann Example:" in body
+        assert f"El enlace funciona hasta el {expiry}." in body
+        assert "No reenvíe este correo electrónico" in body
+        assert "Dear" not in body
+    assert '<html lang="es">' in mail.html
+    assert_no_health_information(app, mail)
+    [path] = links_in(mail)
+    response = app.test_client().get(path)
+    assert page(response).find("html").attrs["lang"] == "es"
+    assert "Comenzar" in page(response).find("main").text
+    # The staff member's own page stays in English.
+    staff_page = page(client.get(location(sent)))
+    assert staff_page.find("html").attrs["lang"] == "en"
+    assert "The link was e-mailed to ann@patients.example." in staff_page.find("main").text

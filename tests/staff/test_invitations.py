@@ -62,8 +62,9 @@ def test_the_form_offers_14_days_and_e_mail_by_default(app, client, staff):
     form = page(response)
     assert form.find("input", name="link_days").attrs["value"] == "14"
     assert "checked" in form.find("input", name="send_email").attrs
+    # The shipped questionnaire's languages, the clinic's first (so it is the default).
     assert [o.attrs["value"] for o in form.find("select", name="language").find_all("option")] == [
-        "en"
+        "en", "es"
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from screening.api import keys
 from screening.extensions import db
 from screening.models import Screening
 from screening.staff import invitations
@@ -33,15 +34,26 @@ MATRIX: dict[str, set[str]] = {
     "staff.review": {CLINICIAN},
     "staff.summary_pdf": {CLINICIAN},
     "staff.refresh_pdf": {CLINICIAN},
+    "staff.fhir_bundle": {CLINICIAN},
+    "staff.rescore": {CLINICIAN},
     "staff.export_csv": {CLINICIAN},
     "staff.users": {ADMIN},
     "staff.disable_user": {ADMIN},
     "staff.enable_user": {ADMIN},
     "staff.audit_log": {ADMIN},
+    "staff.api_keys": {ADMIN},
+    "staff.revoke_api_key": {ADMIN},
 }
 OPEN = {"staff.login", "staff.logout"}
 TIER_WORDS = ("Risk tier", "points", "modifiable", "All answers", "Red flag", "red flag", "Tier",
               "Acknowledge", "PDF", "Low", "Moderate", "High")
+
+
+def make_api_key(app, name: str = "Test client") -> int:
+    with app.app_context():
+        key, _ = keys.create(name)
+        db.session.commit()
+        return key.id
 
 
 def staff_rules(app) -> list:
@@ -53,9 +65,9 @@ def method_of(rule) -> str:
     return "GET" if "GET" in rule.methods else "POST"
 
 
-def urls(app, screening_id: int, user_id: int) -> dict[str, tuple[str, str]]:
+def urls(app, screening_id: int, user_id: int, key_id: int = 0) -> dict[str, tuple[str, str]]:
     """endpoint -> (method, url) for every guarded staff route."""
-    values = {"screening_id": screening_id, "user_id": user_id}
+    values = {"screening_id": screening_id, "user_id": user_id, "key_id": key_id}
     result = {}
     with app.test_request_context():
         for rule in staff_rules(app):
@@ -76,7 +88,7 @@ def test_the_matrix_is_the_views_required_roles(app):
 def test_every_staff_route_for_every_role(app, staff):
     screening_id, _ = submitted_screening(app, "low tier")
     target = make_user(app, "target@clinic.example", [INTAKE])
-    routes = urls(app, screening_id, target.id)
+    routes = urls(app, screening_id, target.id, make_api_key(app))
     assert set(routes) == set(MATRIX)
 
     anonymous = app.test_client()
