@@ -79,7 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         kiosk = has_request_context() and "kiosk" in session  # mail is rendered off-request too
         return {
             "clinic_name": app.config["SCREENING_CLINIC_NAME"],
-            "clinic_contact": app.config["SCREENING_CLINIC_CONTACT"],
+            "clinic_contact": i18n.clinic_contact(app.config, i18n.current_language()),
             "kiosk_idle_seconds": app.config["SCREENING_KIOSK_IDLE_MINUTES"] * 60 if kiosk else 0,
         }
 

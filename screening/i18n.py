@@ -33,6 +33,19 @@ def N_(text: str) -> str:  # noqa: N802 - the name gettext's tools look for
     return text
 
 
+DEFAULT_CONTACT = N_("If you have questions, please call the clinic's front desk.")
+
+
+def clinic_contact(config: Any, language: str) -> str:
+    """The clinic's contact line for a reader of `language`: its own setting for that language
+    (SCREENING_CLINIC_CONTACT_ES), else the shipped default's translation, else the line as set."""
+    own = config.get(f"SCREENING_CLINIC_CONTACT_{language.upper()}")
+    if own:
+        return own
+    contact = config["SCREENING_CLINIC_CONTACT"]
+    return gettext(language, contact) if contact == DEFAULT_CONTACT else contact
+
+
 @lru_cache(maxsize=8)
 def translations(language: str) -> NullTranslations:
     """The catalog of `language` (the source texts themselves for English or an unknown one)."""

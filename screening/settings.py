@@ -8,7 +8,8 @@
 | SCREENING_QUESTIONNAIRE | the shipped questionnaires/fbss-preop.yaml |
 | SCREENING_LINK_DAYS | 14 (days a patient's link stays valid) |
 | SCREENING_CLINIC_NAME | Spine Clinic |
-| SCREENING_CLINIC_CONTACT | a contact line shown on every patient page |
+| SCREENING_CLINIC_CONTACT | a contact line shown on every patient page (and in e-mails) |
+| SCREENING_CLINIC_CONTACT_ES | that line for patients reading Spanish (or the default's) |
 | SCREENING_BASE_URL | the address printed in links made outside a request (e.g. by the CLI) |
 | SCREENING_PAPER | letter (or a4) for the PDF summary |
 | SCREENING_CLINIC_LOGO | an image file printed on the PDF summary |
@@ -31,6 +32,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .i18n import DEFAULT_CONTACT, LANGUAGES
 from .paths import DEFAULT_QUESTIONNAIRE
 
 
@@ -95,10 +97,13 @@ def from_environment(instance_path: str, given: dict[str, Any] | None = None) ->
         or str(DEFAULT_QUESTIONNAIRE),
         "SCREENING_LINK_DAYS": _int("SCREENING_LINK_DAYS", 14),
         "SCREENING_CLINIC_NAME": os.environ.get("SCREENING_CLINIC_NAME", "Spine Clinic"),
-        "SCREENING_CLINIC_CONTACT": os.environ.get(
-            "SCREENING_CLINIC_CONTACT",
-            "If you have questions, please call the clinic's front desk.",
-        ),
+        "SCREENING_CLINIC_CONTACT": os.environ.get("SCREENING_CLINIC_CONTACT", DEFAULT_CONTACT),
+        **{
+            f"SCREENING_CLINIC_CONTACT_{lang.upper()}": os.environ.get(
+                f"SCREENING_CLINIC_CONTACT_{lang.upper()}"
+            )
+            for lang in LANGUAGES[1:]
+        },
         "SCREENING_BASE_URL": os.environ.get("SCREENING_BASE_URL", "http://127.0.0.1:5000"),
         "SCREENING_PAPER": _paper(),
         "SCREENING_CLINIC_LOGO": os.environ.get("SCREENING_CLINIC_LOGO") or None,

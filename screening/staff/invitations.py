@@ -81,7 +81,7 @@ def email_link(
             link=patient_url(token),
             expires=i18n.format_date(screening.expires_at.date(), language),
             reminder=kind == "reminder",
-            contact=config["SCREENING_CLINIC_CONTACT"],
+            contact=i18n.clinic_contact(config, language),
         )
     try:
         send(settings, message)

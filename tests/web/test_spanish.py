@@ -153,3 +153,15 @@ def test_a_broken_link_follows_the_browsers_language(app, client):
 
 def test_spanish_strings_come_from_the_catalog():
     assert gettext("es", "Send my answers") == "Enviar mis respuestas"
+
+
+def test_the_clinics_contact_line_in_spanish(app, client):
+    token = new_screening(app, language="es")
+    footer = page(client.get(f"/s/{token}")).find("footer").text
+    assert "Si tiene preguntas, llame a la recepción de la clínica." in footer
+    app.config["SCREENING_CLINIC_CONTACT"] = "Call Riverside on 555-0100."
+    footer = page(client.get(f"/s/{token}")).find("footer").text
+    assert "Call Riverside on 555-0100." in footer  # a clinic's own line, as it wrote it
+    app.config["SCREENING_CLINIC_CONTACT_ES"] = "Llame a Riverside al 555-0100."
+    footer = page(client.get(f"/s/{token}")).find("footer").text
+    assert "Llame a Riverside al 555-0100." in footer and "Call Riverside" not in footer
