@@ -607,10 +607,11 @@ def rescore_command(screening_id: int, definition: Path, fmt: str) -> None:
             err=True,
         )
         sys.exit(1)
-    today = (screening.submitted_at or screening.created_at).date()
     pinned = services.questionnaire_for(screening)
-    original = score_answers(pinned, services.saved_answers(screening), today)
-    comparison = rescoring.compare(original, rescoring.rescore(questionnaire, original, today))
+    original = services.assessment_of(screening, pinned)
+    comparison = rescoring.compare(
+        original, rescoring.rescore(questionnaire, original, services.judged_on(screening))
+    )
     audit.record(
         "screening_rescored",
         screening_id=screening.id,

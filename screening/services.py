@@ -113,6 +113,19 @@ def saved_answers(screening: Screening) -> dict[str, Any]:
     return {question_id: value for question_id, value in rows}
 
 
+def judged_on(screening: Screening) -> dt.date | None:
+    """The day a screening's answers are checked against: the day it was submitted (so a
+    `min: today` planned surgery date stays valid once that day has passed), or today."""
+    return screening.submitted_at.date() if screening.submitted_at else None
+
+
+def assessment_of(screening: Screening, q: Questionnaire | None = None) -> Assessment:
+    """The screening's saved answers scored under its pinned questionnaire (or `q`, e.g. its
+    copy in the patient's language), as on the day it was submitted. Every page, PDF and export
+    of a screening scores through here, so they all agree with the stored assessment."""
+    return score(q or questionnaire_for(screening), saved_answers(screening), judged_on(screening))
+
+
 def saved_times(screening: Screening) -> dict[str, dt.datetime]:
     rows = db.session.execute(
         sa.select(Answer.question_id, Answer.saved_at).where(Answer.screening_id == screening.id)

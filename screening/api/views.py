@@ -18,7 +18,6 @@ from werkzeug.routing import Rule
 from .. import audit, services
 from ..extensions import db
 from ..models import ApiKey, Screening, utcnow
-from ..scoring import score
 from ..staff import dashboard
 from . import keys, spec
 
@@ -160,7 +159,7 @@ def visible_answers(s: Screening) -> dict[str, Any]:
     """The answers to the questions the patient was shown. An answer kept for the record after
     a later answer hid its question is left out (as scoring and the PDF leave it out)."""
     saved = services.saved_answers(s)
-    shown = score(services.questionnaire_for(s), saved).answers  # typed, visible ones only
+    shown = services.assessment_of(s).answers  # typed, visible ones only
     return {question_id: value for question_id, value in saved.items() if question_id in shown}
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from .. import services
 from ..models import Screening
-from ..scoring import score
 from . import fhir
 
 
@@ -20,8 +19,7 @@ def fhir_bundle(screening: Screening) -> dict[str, Any]:
     submitted, so that exporting it again later gives the same bundle."""
     if screening.status != "submitted" or screening.submitted_at is None:
         raise NotSubmitted(screening.status)
-    q = services.questionnaire_for(screening)
-    assessment = score(q, services.saved_answers(screening), screening.submitted_at.date())
+    assessment = services.assessment_of(screening)
     return fhir.bundle(
         assessment,
         fhir.PatientDetails(

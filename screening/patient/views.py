@@ -492,7 +492,7 @@ def result(token: str):
     if screening.status != "submitted":
         abort(404)
     q = services.questionnaire_for(screening).localized(current_language())
-    assessment = services.score(q, services.saved_answers(screening))
+    assessment = services.assessment_of(screening, q)
     work_on = [r.factor for r in assessment.factors if r.factor.modifiable]
     flags = sorted(
         (r.flag for r in assessment.red_flags), key=lambda f: m.URGENCIES.index(f.urgency)

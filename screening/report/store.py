@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from .. import services
 from ..extensions import db
 from ..models import Document, Screening, utcnow
-from ..scoring import score
 from .render import PatientInfo, ReportSettings, render_patient_copy, render_summary
 
 RENDERERS = {"summary": render_summary, "patient_copy": render_patient_copy}
@@ -66,7 +65,7 @@ def document_for(
     q = services.questionnaire_for(screening)
     if kind == "patient_copy":
         q = q.localized(info.language)  # the patient's own words; the summary keeps the clinic's
-    assessment = score(q, services.saved_answers(screening))
+    assessment = services.assessment_of(screening, q)
     pdf = RENDERERS[kind](assessment, info, settings)
     if row is not None:
         row.content, row.sha256, row.created_at = pdf.content, pdf.sha256, utcnow()

@@ -110,8 +110,7 @@ def lines(where: Any) -> Iterator[str]:
         for s in batch:
             # Judged on the day of submission, as the stored assessment was: a date answer with
             # `min: today` (the planned surgery) is not dropped once that day has passed.
-            today = s.submitted_at.date() if s.submitted_at else None
-            a = score(services.questionnaire_for(s), answers[s.id], today)
+            a = score(services.questionnaire_for(s), answers[s.id], services.judged_on(s))
             fixed = [
                 s.reference, s.patient_name, s.patient_dob, s.patient_mrn, s.surgeon,
                 s.planned_surgery, s.surgery_date, s.effective_status(),

@@ -16,7 +16,7 @@ from .. import audit, rescoring, services
 from ..definition import DefinitionError, Questionnaire, load_path
 from ..extensions import db
 from ..models import Screening
-from ..scoring import Assessment, score
+from ..scoring import Assessment
 from . import auth
 from .views import _screening, _user, bp
 
@@ -34,11 +34,8 @@ def assessments(screening: Screening, q: Questionnaire) -> tuple[Assessment, Ass
     Date bounds (`min: today`) are judged on the day of submission for both, as they were when
     the original assessment was made.
     """
-    today = (screening.submitted_at or screening.created_at).date()
-    original = score(
-        services.questionnaire_for(screening), services.saved_answers(screening), today
-    )
-    return original, rescoring.rescore(q, original, today)
+    original = services.assessment_of(screening)
+    return original, rescoring.rescore(q, original, services.judged_on(screening))
 
 
 def _factor_rows(original: Assessment, rescored: Assessment) -> list[dict[str, Any]]:

@@ -43,7 +43,6 @@ from ..models import OPEN_STATUSES, ROLES, AuditEvent, Screening, User, utcnow
 from ..patient.display import display_answer
 from ..report.render import URGENCY_LABELS, flag_title
 from ..report.store import document_for, pdf_response, settings_from
-from ..scoring import score
 from . import auth, dashboard, export, invitations
 from .forms import EMAIL_RE, EmptyForm, ExtendForm, InvitationForm, LoginForm, UserForm
 
@@ -394,8 +393,7 @@ def screening(screening_id: int):
 
 def _assessment_context(screening: Screening) -> dict[str, Any]:
     q = services.questionnaire_for(screening)
-    answers = services.saved_answers(screening)
-    a = score(q, answers)
+    a = services.assessment_of(screening, q)
     appendix = []
     for step_id in a.visible_steps:
         step = q.step_by_id[step_id]
