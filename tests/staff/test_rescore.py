@@ -2,8 +2,9 @@
 were answered under, and a clinician can compare one with its answers re-scored under the current
 version (the staff page and `screening rescore`), on SQLite and PostgreSQL.
 
-Version 1.1.0 is made from the shipped file: one factor's points raised, the low tier's boundary
-moved, a required question added, a question removed, the examples (written for 1.0.0) left out.
+The next minor version is made from the shipped file: one factor's points raised, the low tier's
+boundary moved, a required question added, a question removed, the examples (written for the
+shipped one) left out.
 """
 
 from __future__ import annotations
@@ -41,12 +42,16 @@ from .conftest import (
     submitted_screening,
 )
 
-LOW = "low tier"  # total 2 under 1.0.0: symptoms over 6 months (1), low activity (1)
+LOW = "low tier"  # total 2 under the shipped version: symptoms over 6 months (1), low activity (1)
 NEW_QUESTION, REMOVED_QUESTION, CHANGED_FACTOR = "second_opinion", "pain_intensity", "low_activity"
 NEW_LABEL = "Have you asked another surgeon for a second opinion about this surgery?"
+# The shipped version, and the next one made from it here.
+OLD = load_path(SHIPPED).version
+_MAJOR, _MINOR, *_ = OLD.split(".")
+NEW = f"{_MAJOR}.{int(_MINOR) + 1}.0"
 
 
-# --- version 1.1.0 of the shipped questionnaire -----------------------------------------------
+# --- the next version of the shipped questionnaire -----------------------------------------------
 
 
 def _indent(line: str) -> int:
@@ -67,7 +72,7 @@ def changed_version(text: str) -> str:
     lines = text.splitlines(keepends=True)
     # The version.
     [v] = [i for i, line in enumerate(lines) if line.startswith("version:")]
-    lines[v] = 'version: "1.1.0"\n'
+    lines[v] = f'version: "{NEW}"\n'
     # One factor's points: low activity 1 -> 2.
     start, end = _block(lines, f"- id: {CHANGED_FACTOR}")
     [p] = [i for i in range(start, end) if re.match(r"^\s+points: 1\s*$", lines[i])]
@@ -92,7 +97,7 @@ def changed_version(text: str) -> str:
     # A question removed (no rule reads it, only the examples answer it).
     start, end = _block(lines, f"- id: {REMOVED_QUESTION}")
     del lines[start:end]
-    # The examples go: they were written for 1.0.0.
+    # The examples go: they were written for the shipped version.
     ex = next(i for i, line in enumerate(lines) if line.startswith("examples:"))
     after = next((i for i in range(ex + 1, len(lines)) if re.match(r"^[a-z_]+:", lines[i])),
                  len(lines))
@@ -102,10 +107,10 @@ def changed_version(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def versions(tmp_path_factory) -> dict[str, Path]:
-    """v1: the shipped file as it is (1.0.0); v2: the changed copy (1.1.0); both pass lint."""
+    """v1: the shipped file as it is (OLD); v2: the changed copy (NEW); both pass lint."""
     folder = tmp_path_factory.mktemp("versions")
     text = SHIPPED.read_text(encoding="utf-8")
-    paths = {"v1": folder / "fbss-preop-1.0.0.yaml", "v2": folder / "fbss-preop-1.1.0.yaml"}
+    paths = {"v1": folder / f"fbss-preop-{OLD}.yaml", "v2": folder / f"fbss-preop-{NEW}.yaml"}
     paths["v1"].write_text(text, encoding="utf-8")
     paths["v2"].write_text(changed_version(text), encoding="utf-8")
     for path in paths.values():
@@ -121,7 +126,7 @@ def app_config(staff_config, versions) -> dict[str, Any]:
 
 def test_the_new_version_differs_as_intended(versions):
     v1, v2 = load_path(versions["v1"]), load_path(versions["v2"])
-    assert (v1.version, v2.version) == ("1.0.0", "1.1.0")
+    assert (v1.version, v2.version) == (OLD, NEW)
     assert v1.content_hash == load_text(SHIPPED.read_text(encoding="utf-8")).content_hash
     assert v1.factor_by_id[CHANGED_FACTOR].points == 1
     assert v2.factor_by_id[CHANGED_FACTOR].points == 2
@@ -206,7 +211,7 @@ def test_a_submitted_screening_stays_pinned_when_the_questionnaire_changes(
     before_page = main_of(client.get(f"/staff/screenings/{ident}")).text
     first_pdf = client.get(f"/staff/screenings/{ident}/summary.pdf").data
     assessment, document = stored(app, ident)
-    assert document == first_pdf and assessment["questionnaire"]["version"] == "1.0.0"
+    assert document == first_pdf and assessment["questionnaire"]["version"] == OLD
     assert (assessment["tier"], assessment["total"]) == ("low", 2)
 
     use(app, versions, "v2")
@@ -241,12 +246,12 @@ def test_a_submitted_screening_stays_pinned_when_the_questionnaire_changes(
     assert pdf_text(rendered_again) == pdf_text(first_pdf)
     assert "Low" in pdf_text(first_pdf) and "generated (when)" in pdf_text(first_pdf)
 
-    # A screening created now is pinned to 1.1.0.
+    # A screening created now is pinned to the new version.
     new, _ = create_screening(app, "Nina New")
     created = row(app, Screening, new)
     assert (created["questionnaire_version"], created["definition_hash"]) == (
-        "1.1.0", load_path(versions["v2"]).content_hash)
-    assert row(app, Screening, ident)["questionnaire_version"] == "1.0.0"
+        NEW, load_path(versions["v2"]).content_hash)
+    assert row(app, Screening, ident)["questionnaire_version"] == OLD
 
 
 def test_the_comparison_page_shows_what_the_new_version_changes(app, client, staff, versions):
@@ -260,7 +265,7 @@ def test_the_comparison_page_shows_what_the_new_version_changes(app, client, sta
     main = main_of(response)
     assert response.headers["Cache-Control"] == "no-store"
     text = flat(main)
-    assert "answered under version 1.0.0" in text and "current version 1.1.0" in text
+    assert f"answered under version {OLD}" in text and f"current version {NEW}" in text
     assert "its assessment and PDF stay as they were" in text
 
     # The summary names each difference in words (not by colour alone).
@@ -301,15 +306,15 @@ def test_the_comparison_page_shows_what_the_new_version_changes(app, client, sta
     assert "required" in items
     assert f"Removed: {removed_label}" in items and f"{REMOVED_QUESTION})" in items
 
-    # Nothing changed but the audit log: no Definition row for 1.1.0, the stored assessment and
-    # PDF byte for byte as they were.
+    # Nothing changed but the audit log: no Definition row for the new version, the stored
+    # assessment and PDF byte for byte as they were.
     after = snapshot(app)
     assert {k: v for k, v in after.items() if k != "audit_events"} == {
         k: v for k, v in before.items() if k != "audit_events"}
     assert count(app, Definition) == 1
     [event] = audit_events(app, "screening_rescored")
     assert (event.user_id, event.screening_id, event.detail) == (
-        staff["clinician"].id, ident, "1.0.0 under 1.1.0")
+        staff["clinician"].id, ident, f"{OLD} under {NEW}")
     assert len(after["audit_events"]) == len(before["audit_events"]) + 1
     assert "Lena" not in repr((event.detail, event.user_email))
 
@@ -319,10 +324,10 @@ def test_the_same_version_gets_a_calm_line(app, client, staff):
     signed_in(client, staff["clinician"])
     main = main_of(client.get(f"/staff/screenings/{ident}/rescore"))
     text = flat(main)
-    assert "The current version (1.0.0) is the one this screening was answered under." in text
+    assert f"The current version ({OLD}) is the one this screening was answered under." in text
     assert main.find("table") is None and main.find("mark") is None
     [event] = audit_events(app, "screening_rescored")
-    assert event.detail == "1.0.0 under 1.0.0"
+    assert event.detail == f"{OLD} under {OLD}"
 
 
 def test_only_a_submitted_screening_can_be_compared(app, client, staff, versions):
@@ -371,7 +376,8 @@ def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, t
     result = runner.invoke(screening_cli, args)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "Answered under: fbss-preop 1.0.0" in out and "Re-scored under: fbss-preop 1.1.0" in out
+    assert f"Answered under: fbss-preop {OLD}" in out
+    assert f"Re-scored under: fbss-preop {NEW}" in out
     assert re.search(r"Risk tier: +Low -> Moderate  \[CHANGED\]", out)
     assert re.search(r"Points: +2 of \d+ -> 3 of \d+  \[CHANGED\]", out)
     assert f"~ Less than 150 minutes of activity a week [{CHANGED_FACTOR}]: 1 -> 2 points" in out
@@ -389,12 +395,12 @@ def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, t
         "category": "habits", "points_before": 1, "points_after": 2}]
     assert [q["id"] for q in data["questions"]["never_asked"]] == [NEW_QUESTION]
     assert [q["id"] for q in data["questions"]["no_longer_asked"]] == [REMOVED_QUESTION]
-    assert (data["before"]["version"], data["after"]["version"]) == ("1.0.0", "1.1.0")
+    assert (data["before"]["version"], data["after"]["version"]) == (OLD, NEW)
 
     same = runner.invoke(screening_cli, ["rescore", "--screening", str(ident), "--definition",
                                          str(versions["v1"])])
     assert same.exit_code == 0, same.output
-    assert "The current version (1.0.0) is the one this screening was answered under." in (
+    assert f"The current version ({OLD}) is the one this screening was answered under." in (
         same.output)
 
     assert stored(app, ident) == before
@@ -457,7 +463,7 @@ def test_the_export_keeps_a_column_per_question_id_across_versions(app, client, 
     # The question `surgery_date` shares its id with the screening's own planned date: both kept.
     assert header.count("surgery_date") == 1 and "answer:surgery_date" in header
     old_row, new_row = rows[f"S-{old:06d}"], rows[f"S-{new:06d}"]
-    assert (old_row["version"], new_row["version"]) == ("1.0.0", "1.1.0")
+    assert (old_row["version"], new_row["version"]) == (OLD, NEW)
 
     # The removed question keeps its column, filled for the old row; the new one is blank there.
     assert old_row[REMOVED_QUESTION] == str(answers[REMOVED_QUESTION])
