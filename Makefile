@@ -21,9 +21,12 @@ run: install
 	$(BIN)/screening demo
 	$(BIN)/screening run --port $(PORT)
 
+# Two workers (pytest-xdist), a test module each at a time; each worker has its own PostgreSQL
+# database next to TEST_DATABASE_URL's. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: install
 	$(BIN)/screening lint questionnaires/*.yaml
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 serve: install
 	$(BIN)/screening db upgrade

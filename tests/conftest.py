@@ -12,8 +12,23 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 IN_CI = os.environ.get("CI", "").lower() == "true"
+BASE_PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+# Under pytest-xdist (`make test` runs two workers) each worker has a database of its own
+# ("test_gw0", "test_gw1", made next to TEST_DATABASE_URL's), since the tests empty theirs.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _worker_url(url: str) -> str:
+    if not url or not WORKER:
+        return url
+    parsed = sa.engine.make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(
+        hide_password=False
+    )
+
+
+PG_URL = _worker_url(BASE_PG_URL)
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "questionnaires" / "fbss-preop.yaml"
 
@@ -25,6 +40,21 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI"
         )
+    if PG_URL != BASE_PG_URL:
+        _create_database(BASE_PG_URL, sa.engine.make_url(PG_URL).database)
+
+
+def _create_database(server_url: str, name: str) -> None:
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
 
 
 def pg_url_or_skip() -> str:
