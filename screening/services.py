@@ -15,7 +15,7 @@ from .definition import Questionnaire, load_path, load_text
 from .definition.conditions import MISSING
 from .extensions import db
 from .i18n import LANGUAGES
-from .models import Answer, Definition, Screening, StepDone, hash_token, utcnow
+from .models import Answer, Definition, JSONType, Screening, StepDone, hash_token, utcnow
 from .scoring import Assessment, score
 
 TOKEN_BYTES = 24  # 192 bits from the OS's CSPRNG; only the SHA-256 of it is stored
@@ -131,6 +131,25 @@ def saved_times(screening: Screening) -> dict[str, dt.datetime]:
         sa.select(Answer.question_id, Answer.saved_at).where(Answer.screening_id == screening.id)
     )
     return {question_id: saved_at for question_id, saved_at in rows}
+
+
+def answers_and_steps(screening: Screening) -> tuple[dict[str, Any], set[str]]:
+    """`saved_answers` and `done_steps` in one round trip to the database (every patient page
+    needs both)."""
+    answers = sa.select(sa.literal("a").label("kind"), Answer.question_id, Answer.value).where(
+        Answer.screening_id == screening.id
+    )
+    steps = sa.select(
+        sa.literal("s"), StepDone.step_id, sa.cast(sa.null(), JSONType)
+    ).where(StepDone.screening_id == screening.id)
+    saved: dict[str, Any] = {}
+    done: set[str] = set()
+    for kind, key, value in db.session.execute(answers.union_all(steps)):
+        if kind == "a":
+            saved[key] = value
+        else:
+            done.add(key)
+    return saved, done
 
 
 def done_steps(screening: Screening) -> set[str]:

@@ -158,8 +158,8 @@ class Context:
         # The clinic's questionnaire (scoring, submission) and the patient's copy of its texts.
         self.base_q = services.questionnaire_for(screening)
         self.q = self.base_q.localized(current_language())
-        self.answers = services.saved_answers(screening)
-        self.progress = services.progress(self.q, self.answers, services.done_steps(screening))
+        self.answers, done = services.answers_and_steps(screening)
+        self.progress = services.progress(self.q, self.answers, done)
 
     def step_url(self, step_id: str, **kwargs: Any) -> str:
         return url_for("patient.step", token=self.token, step_id=step_id, **kwargs)
