@@ -27,7 +27,7 @@ TRANSLATED = [lang for lang in i18n.LANGUAGES if lang != i18n.CLINIC_LANGUAGE]
 def marked_texts() -> set[str]:
     with (CATALOGS / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
-    keywords = {"_": None, "gettext": None, "N_": None}
+    keywords = {"_": None, "gettext": None, "N_": None, "pgettext": ((1, "c"), 2)}
     found = set()
     for folder in ("screening", "templates"):
         for _file, _line, message, _comments, _context in extract_from_dir(
@@ -70,8 +70,8 @@ def test_every_entry_is_translated_with_the_same_placeholders(language):
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_the_compiled_catalog_is_the_current_one(language):
     with (CATALOGS / language / "LC_MESSAGES" / "messages.mo").open("rb") as f:
-        compiled = {m.id: m.string for m in read_mo(f) if m.id}
-    source = {m.id: m.string for m in catalog(language) if m.id}
+        compiled = {(m.context, m.id): m.string for m in read_mo(f) if m.id}
+    source = {(m.context, m.id): m.string for m in catalog(language) if m.id}
     assert compiled == source, "run `make translations` to compile the catalog"
 
 
