@@ -557,6 +557,12 @@ def test_screenshots_of_every_staff_page(app, staff, make_context):
         expect(clinician.locator("#flags")).to_be_visible()
         expect(clinician.locator("#assessment")).to_contain_text("Risk tier: High")
         shot(clinician, "09-screening-clinician-red-flags")
+        with clinician.expect_navigation():
+            clinician.get_by_role(
+                "link", name="Compare with the current questionnaire version").click()
+        expect(clinician.get_by_role("heading", level=1)).to_contain_text(
+            "Compared with the current questionnaire version")
+        shot(clinician, "12-rescore")
 
     # Admin: the users and the audit log.
     admin = sign_in(make_context(**DESKTOP_ARGS), ADMIN)
@@ -567,6 +573,13 @@ def test_screenshots_of_every_staff_page(app, staff, make_context):
     admin.goto("/staff/audit")
     expect(admin.locator("table.data tbody")).to_contain_text("handout printed")
     shot(admin, "11-audit")
+    admin.goto("/staff/api-keys")
+    expect(admin.get_by_role("heading", level=1)).to_have_text("API keys")
+    admin.locator("#name").fill("Hospital EHR")
+    with admin.expect_navigation():
+        admin.get_by_role("button", name="Create key").click()
+    expect(admin.locator("main")).to_contain_text("Hospital EHR")
+    shot(admin, "13-api-keys")
 
     names = sorted(p.name for p in shot.saved)
-    assert len(names) == 15, names
+    assert len(names) == 18, names
