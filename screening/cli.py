@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup
 
 from .definition import DefinitionError, load_path
 from .definition.lint import lint as lint_file
+from .i18n import language_name
 from .scoring import score as score_answers
 from .scoring import type_answers, visible_questions
 
@@ -95,7 +96,10 @@ def patient_link(token: str) -> str:
 @click.option("--surgeon")
 @click.option("--surgery-date", help="Planned date of surgery, YYYY-MM-DD.")
 @click.option("--days", type=click.IntRange(1, 365), help="Days the link stays valid.")
-def invite_command(name, dob, mrn, surgeon, surgery_date, days) -> None:
+@click.option(
+    "--language", default=None, help="The patient's language (en, es): default the clinic's."
+)
+def invite_command(name, dob, mrn, surgeon, surgery_date, days, language) -> None:
     """Create a screening for a patient and print its link."""
     from . import services
     from .extensions import db
@@ -103,7 +107,14 @@ def invite_command(name, dob, mrn, surgeon, surgery_date, days) -> None:
     name = name.strip()
     if not name:
         raise click.BadParameter("the name must not be empty", param_hint="--name")
-    definition = services.store_definition(current_app.config["SCREENING_QUESTIONNAIRE"])
+    path = current_app.config["SCREENING_QUESTIONNAIRE"]
+    offered = services.offered_languages(path)
+    if language is not None and language not in offered:
+        raise click.BadParameter(
+            f"{language!r} is not one of the questionnaire's languages ({', '.join(offered)})",
+            param_hint="--language",
+        )
+    definition = services.store_definition(path)
     screening, token = services.create_screening(
         definition,
         patient_name=name,
@@ -112,6 +123,7 @@ def invite_command(name, dob, mrn, surgeon, surgery_date, days) -> None:
         surgeon=surgeon,
         surgery_date=_date(surgery_date),
         link_days=days or current_app.config["SCREENING_LINK_DAYS"],
+        language=language or offered[0],
     )
     db.session.commit()
     click.echo(
@@ -176,26 +188,33 @@ def demo_command() -> None:
                 if any(question.id in visible for question in step.questions):
                     services.save_step(screening, q, step.id, answers, visible)
             services.submit(screening, q)
-    demo = db.session.scalar(
-        sa.select(Screening).where(
-            Screening.patient_mrn == "DEMO-0000", Screening.status.in_(("invited", "in_progress"))
+
+    def open_demo(mrn: str, name: str, language: str) -> tuple[Screening, str]:
+        """A demo patient's open screening and a fresh link to it (only a hash of a link is
+        kept, so each run gives a new one)."""
+        demo = db.session.scalar(
+            sa.select(Screening).where(
+                Screening.patient_mrn == mrn, Screening.status.in_(("invited", "in_progress"))
+            )
         )
-    )
-    if demo is None:
-        demo, token = services.create_screening(
-            definition,
-            patient_name="Demo Patient",
-            patient_dob=dt.date(1968, 5, 14),
-            patient_mrn="DEMO-0000",
-            surgeon="Dr. Example",
-            link_days=days,
-        )
-    else:  # only a hash of a link is kept: a new run gives the demo patient a new link
+        if demo is None:
+            return services.create_screening(
+                definition,
+                patient_name=name,
+                patient_dob=dt.date(1968, 5, 14),
+                patient_mrn=mrn,
+                surgeon="Dr. Example",
+                link_days=days,
+                language=language,
+            )
         from .staff.invitations import new_link
 
         demo.expires_at = max(demo.expires_at, dt.datetime.now(dt.UTC))
-        token = new_link(demo)
-    screening = demo
+        return demo, new_link(demo)
+
+    links = [open_demo("DEMO-0000", "Demo Patient", q.language)]
+    if "es" in services.offered_languages(current_app.config["SCREENING_QUESTIONNAIRE"]):
+        links.append(open_demo("DEMO-0000-ES", "Paciente de Demostración", "es"))
     db.session.commit()
     click.echo("")
     click.echo("Staff sign-in: " + current_app.config["SCREENING_BASE_URL"].rstrip("/") + "/staff/")
@@ -203,8 +222,14 @@ def demo_command() -> None:
         click.echo(f"  {email:<24} ({', '.join(roles)})")
     click.echo(f"  password for each: {password}")
     click.echo("")
-    click.echo(f"A patient's link ({screening.reference}, Demo Patient):")
-    click.echo(f"  {patient_link(token)}")
+    for screening, token in links:
+        words = (
+            "A patient's link"
+            if screening.language == q.language
+            else (f"A patient's link in {language_name(screening.language, q.language)}")
+        )
+        click.echo(f"{words} ({screening.reference}, {screening.patient_name}):")
+        click.echo(f"  {patient_link(token)}")
     click.echo("")
 
 

@@ -72,9 +72,32 @@ def test_invite_with_an_empty_name_fails_clearly(app, runner):
 def test_demo_prints_a_link_that_works(app, client, runner):
     result = runner.invoke(screening_cli, ["demo"])
     assert result.exit_code == 0, result.output
-    token = link_in(result.output)
+    token = LINK.findall(result.output)[0]  # the clinic's language first, then Spanish
     assert "Demo Patient" in result.output
     response = client.get(f"/s/{token}")
     assert response.status_code == 200
     assert "It takes about" in main(response).text
     assert screening_row(app, token)["patient_name"] == "Demo Patient"
+
+
+def test_demo_also_prints_a_spanish_patients_link(app, client, runner):
+    result = runner.invoke(screening_cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    english, spanish = LINK.findall(result.output)
+    assert "A patient's link in Spanish" in result.output
+    assert screening_row(app, spanish)["language"] == "es"
+    assert "Toma unos" in main(client.get(f"/s/{spanish}")).text
+    assert screening_row(app, english)["language"] == "en"
+
+
+def test_invite_in_spanish_and_a_language_the_questionnaire_lacks(app, client, runner):
+    result = runner.invoke(screening_cli, ["invite", "--name", "Ana Ruiz", "--language", "es"])
+    assert result.exit_code == 0, result.output
+    token = link_in(result.output)
+    assert screening_row(app, token)["language"] == "es"
+    assert "Comenzar" in main(client.get(f"/s/{token}")).text
+    before = db_state(app)
+    result = runner.invoke(screening_cli, ["invite", "--name", "Jean Roux", "--language", "fr"])
+    assert result.exit_code == 2
+    assert "'fr' is not one of the questionnaire's languages (en, es)" in result.output
+    assert db_state(app) == before
