@@ -282,21 +282,25 @@ def example_answers(app, name_part: str) -> dict[str, Any]:
     return dict(next(e for e in q.examples if name_part in e.name.lower()).answers)
 
 
-def submit_directly(app, ident: int, name_part: str) -> None:
-    """Answer every step with an example of the questionnaire and submit, without HTTP."""
-    q = questionnaire(app)
+def submit_answers(app, ident: int, answers: dict[str, Any]) -> None:
+    """Answer every step of the screening's own (pinned) questionnaire and submit, without HTTP."""
     with app.app_context():
         screening = db.session.get(Screening, ident)
-        services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
-        answers, errors = type_answers(q, example_answers(app, name_part))
+        q = services.questionnaire_for(screening)
+        typed, errors = type_answers(q, answers)
         assert not errors
         for step in q.steps:
-            visible, _ = visible_questions(q, answers)
+            visible, _ = visible_questions(q, typed)
             if any(question.id in visible for question in step.questions):
-                services.save_step(screening, q, step.id, answers, visible)
+                services.save_step(screening, q, step.id, typed, visible)
         assert services.submit(screening, q)
         db.session.commit()
         db.session.remove()
+
+
+def submit_directly(app, ident: int, name_part: str) -> None:
+    """Answer every step with an example of the questionnaire and submit, without HTTP."""
+    submit_answers(app, ident, example_answers(app, name_part))
 
 
 def submitted_screening(

@@ -26,7 +26,7 @@ from screening.definition import load_path, load_text
 from screening.definition.lint import lint
 from screening.extensions import db
 from screening.models import Answer, Definition, Document, Screening, utcnow
-from screening.scoring import score, type_answers, visible_questions
+from screening.scoring import score
 from tests.conftest import SHIPPED
 from tests.pdf import page_texts, squash
 from tests.web.support import page
@@ -39,6 +39,7 @@ from .conftest import (
     row,
     signed_in,
     snapshot,
+    submit_answers,
     submitted_screening,
 )
 
@@ -143,22 +144,6 @@ def test_the_new_version_differs_as_intended(versions):
 def use(app, versions, name: str) -> None:
     """The clinic puts another version of its questionnaire in force."""
     app.config["SCREENING_QUESTIONNAIRE"] = str(versions[name])
-
-
-def submit_answers(app, ident: int, answers: dict[str, Any]) -> None:
-    """Answer every step of the screening's own (pinned) questionnaire and submit."""
-    with app.app_context():
-        screening = db.session.get(Screening, ident)
-        q = services.questionnaire_for(screening)
-        typed, errors = type_answers(q, answers)
-        assert not errors
-        for step in q.steps:
-            visible, _ = visible_questions(q, typed)
-            if any(question.id in visible for question in step.questions):
-                services.save_step(screening, q, step.id, typed, visible)
-        assert services.submit(screening, q)
-        db.session.commit()
-        db.session.remove()
 
 
 def stored(app, ident: int) -> tuple[Any, bytes | None]:
