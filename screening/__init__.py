@@ -48,7 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from .patient import bp as patient_bp
-    from .patient.views import reshow_after_csrf_failure
+    from .patient.views import reshow_after_csrf_failure, speak_the_patients_language
 
     app.register_blueprint(patient_bp)
     from .staff.views import bp as staff_bp
@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 return reshow_after_csrf_failure()
             except HTTPException as problem:  # a closed link or a step not reached: its own page
                 return app.handle_http_exception(problem)
+        speak_the_patients_language()  # the check ran before the view knew the screening
         return _error_page(400, *CSRF_PAGE)(exc)
 
     for code, (title, message) in ERROR_PAGES.items():

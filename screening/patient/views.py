@@ -521,6 +521,15 @@ def patient_copy(token: str):
     return pdf_response(document.content, document.sha256, "my-pre-surgery-summary.pdf")
 
 
+def speak_the_patients_language() -> None:
+    """On a page of a patient's link refused before its view ran (a CSRF failure): the rest of
+    the request in that patient's language."""
+    token = (request.view_args or {}).get("token") if request.blueprint == "patient" else None
+    screening = services.find_by_token(token) if token else None
+    if screening is not None:
+        i18n.use_language(services.patient_language(screening))
+
+
 def reshow_after_csrf_failure():
     """A step posted with an expired or missing CSRF token: show it again with what was typed."""
     token, step_id = request.view_args["token"], request.view_args["step_id"]

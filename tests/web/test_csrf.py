@@ -162,3 +162,18 @@ def test_request_larger_than_the_limit_is_413_before_the_csrf_check(app, client)
     assert title(response) == "Too much text"
     assert response.headers["Cache-Control"] == "no-store"
     assert db_state(app) == before
+
+
+def test_language_switch_without_token_is_refused_and_changes_nothing(app, client):
+    token = new_screening(app, language="es")
+    welcome = client.get(f"/s/{token}")
+    before = db_state(app)
+    response = client.post(f"/s/{token}/language", data={"language": "en"})
+    assert response.status_code == 400
+    assert title(response) == "Por favor, inténtelo de nuevo"  # in the patient's language
+    assert db_state(app) == before
+    assert screening_row(app, token)["language"] == "es"
+    response = client.post(f"/s/{token}/language",
+                           data={"language": "en", "csrf_token": csrf_token(welcome)})
+    assert response.status_code == 303
+    assert screening_row(app, token)["language"] == "en"
