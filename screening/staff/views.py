@@ -455,11 +455,13 @@ def summary_pdf(screening_id: int):
     if screening.status != "submitted":
         abort(409)
     document = document_for(screening, "summary", settings_from(current_app.config))
-    audit.record("pdf_downloaded", user=_user(), screening_id=screening.id)
-    db.session.commit()
-    return pdf_response(
+    # Read before the commit expires them (reading them after would load the PDF again).
+    response = pdf_response(
         document.content, document.sha256, f"screening-{screening.reference}-summary.pdf"
     )
+    audit.record("pdf_downloaded", user=_user(), screening_id=screening.id)
+    db.session.commit()
+    return response
 
 
 @bp.route("/screenings/<int:screening_id>/summary/refresh", methods=["POST"])
