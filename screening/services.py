@@ -139,9 +139,9 @@ def answers_and_steps(screening: Screening) -> tuple[dict[str, Any], set[str]]:
     answers = sa.select(sa.literal("a").label("kind"), Answer.question_id, Answer.value).where(
         Answer.screening_id == screening.id
     )
-    steps = sa.select(
-        sa.literal("s"), StepDone.step_id, sa.cast(sa.null(), JSONType)
-    ).where(StepDone.screening_id == screening.id)
+    steps = sa.select(sa.literal("s"), StepDone.step_id, sa.cast(sa.null(), JSONType)).where(
+        StepDone.screening_id == screening.id
+    )
     saved: dict[str, Any] = {}
     done: set[str] = set()
     for kind, key, value in db.session.execute(answers.union_all(steps)):
@@ -215,10 +215,14 @@ def save_step(
     values: Mapping[str, Any],
     visible: set[str],
     now: dt.datetime | None = None,
-) -> None:
+    done: set[str] | frozenset[str] | None = None,
+) -> dict[str, Any]:
     """Store the answers of one step (visible questions only) and mark the step done.
 
     A visible question left blank loses its stored answer; a hidden one keeps it for the record.
+    Returns what changed, question id -> the stored value (None where an answer was removed),
+    so a caller holding the saved answers can bring them up to date without reading them again.
+    `done`, the steps the caller knows are finished, spares a read of them.
     """
     if screening.status not in ("invited", "in_progress"):
         raise NotAllowed(screening.status)
@@ -233,16 +237,18 @@ def save_step(
             )
         )
     }
+    changes: dict[str, Any] = {}
     for question in step.questions:
         if question.id not in visible:
             continue
         value = values.get(question.id, MISSING)
         row = existing.get(question.id)
         if value is MISSING:
+            changes[question.id] = None
             if row is not None:
                 db.session.delete(row)
             continue
-        stored = to_json_value(value)
+        stored = changes[question.id] = to_json_value(value)
         if row is None:
             db.session.add(
                 Answer(
@@ -251,12 +257,18 @@ def save_step(
             )
         elif row.value != stored:
             row.value, row.saved_at = stored, now
-    if db.session.get(StepDone, (screening.id, step_id)) is None:
+    finished = (
+        step_id in done
+        if done is not None
+        else (db.session.get(StepDone, (screening.id, step_id)) is not None)
+    )
+    if not finished:
         db.session.add(StepDone(screening_id=screening.id, step_id=step_id, completed_at=now))
     if screening.status == "invited":
         screening.status = "in_progress"
         screening.started_at = now
     db.session.flush()
+    return changes
 
 
 def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = None) -> bool:

@@ -153,13 +153,21 @@ def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
 class Context:
     """Everything a patient page needs about one screening, read once per request."""
 
-    def __init__(self, screening: Screening):
+    def __init__(self, screening: Screening, saved: tuple[dict, set[str]] | None = None):
         self.screening = screening
         # The clinic's questionnaire (scoring, submission) and the patient's copy of its texts.
         self.base_q = services.questionnaire_for(screening)
         self.q = self.base_q.localized(current_language())
-        self.answers, done = services.answers_and_steps(screening)
+        self.answers, done = saved if saved is not None else services.answers_and_steps(screening)
         self.progress = services.progress(self.q, self.answers, done)
+
+    def after_saving(self, step_id: str, changes: dict[str, Any]) -> Context:
+        """This screening once `services.save_step` stored `changes` for `step_id` (no second
+        read of the database)."""
+        answers = {**self.answers, **changes}
+        for question_id in [k for k, v in changes.items() if v is None]:
+            del answers[question_id]
+        return Context(self.screening, (answers, set(self.progress.done) | {step_id}))
 
     def step_url(self, step_id: str, **kwargs: Any) -> str:
         return url_for("patient.step", token=self.token, step_id=step_id, **kwargs)
@@ -307,18 +315,20 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
         return render_step(ctx, step_def, form, visible=visible), 422
     try:
         try:
-            services.save_step(ctx.screening, ctx.q, step_def.id, posted, visible)
+            changes = services.save_step(
+                ctx.screening, ctx.q, step_def.id, posted, visible, done=ctx.progress.done
+            )
             db.session.commit()
         except IntegrityError:
             # The same step posted twice at once (a double click): the other request inserted
             # first. Saving again now updates its rows.
             db.session.rollback()
-            services.save_step(ctx.screening, ctx.q, step_def.id, posted, visible)
+            changes = services.save_step(ctx.screening, ctx.q, step_def.id, posted, visible)
             db.session.commit()
     except services.NotAllowed:
         db.session.rollback()
         raise LinkProblem(410, "submitted") from None
-    after = Context(ctx.screening)
+    after = ctx.after_saving(step_def.id, changes)
     if request.args.get("return") == "review" or step_def.id == after.progress.steps[-1]:
         return redirect(after.continue_url(), code=303)
     following = after.progress.neighbour(step_def.id, 1)
