@@ -31,10 +31,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_login import current_user
 from markupsafe import Markup
 
-from .. import audit, services
+from .. import audit, i18n, services
 from ..definition.conditions import MISSING
 from ..exports import fhir
 from ..exports import stored as stored_fhir
@@ -323,7 +324,16 @@ def handout(screening_id: int):
             scale=5, dark="#000", light="#fff", title="QR code of the link"
         )
     )
-    return render_template("staff/handout.html", screening=screening, link=link, qr=qr)
+    language = services.patient_language(screening)
+    with force_locale(language):  # the handout's words are the patient's; the page is English
+        return render_template(
+            "staff/handout.html",
+            screening=screening,
+            link=link,
+            qr=qr,
+            expires=i18n.format_date(screening.expires_at.date(), language),
+            html_language=i18n.CLINIC_LANGUAGE,
+        )
 
 
 @bp.route("/screenings/<int:screening_id>/hand-over", methods=["POST"])

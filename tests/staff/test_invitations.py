@@ -214,11 +214,28 @@ def test_the_handout_has_a_new_link_and_its_qr_code(app, client, staff):
     assert main.find("img") is None  # inline, no request for an image
     assert "Dear Ann Example" in main.text
     expires = row(app, Screening, ident)["expires_at"]
-    assert expires.strftime("%d %B %Y") in main.text
+    assert f"{expires.day} {expires:%B %Y}" in main.text
     assert [e.screening_id for e in audit_events(app, "handout_printed")] == [ident]
     patient = app.test_client()
     assert welcome_works(patient, path)
     assert patient.get(f"/s/{old}").status_code == 404  # the earlier link stopped working
+
+
+def test_a_spanish_patients_handout_is_in_spanish_on_an_english_page(app, client, staff):
+    ident, _ = create_screening(app, "Ana Ruiz", language="es")
+    signed_in(client, staff["intake"])
+    response = client.post(f"/staff/screenings/{ident}/handout")
+    assert response.status_code == 200
+    html = page(response)
+    assert html.find("html").attrs["lang"] == "en"  # the staff page around it
+    handout = html.find("article")
+    assert handout.attrs["lang"] == "es"
+    assert "Su cuestionario antes de la cirugía de columna" in handout.text
+    assert "Estimado/a Ana Ruiz:" in handout.text
+    assert "Escanee este código" in handout.text
+    assert " de " in handout.text.split("Funciona hasta el", 1)[1]  # "15 de diciembre de 2026"
+    assert "Si tiene preguntas, llame a la recepción de la clínica." in handout.text
+    assert "Print this page and give it to the patient" in html.find("main").text
 
 
 def test_the_qr_code_encodes_the_link(app, client, staff):
