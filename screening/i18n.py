@@ -82,9 +82,7 @@ def format_value(value: Any, language: str = CLINIC_LANGUAGE) -> str:
 
 def message(template: str, params: dict[str, Any], language: str) -> str:
     """A patient message (an AnswerError's template and values) in `language`."""
-    values = {k: format_value(v, language) for k, v in params.items()}
-    translated = translations(language).gettext(template)
-    return translated % values if values else translated
+    return gettext(language, template, **{k: format_value(v, language) for k, v in params.items()})
 
 
 # --- Flask ------------------------------------------------------------------------------------

@@ -39,20 +39,22 @@ def questionnaire_for(source: Definition | Screening) -> Questionnaire:
     return q
 
 
-def offered_languages(path: str | Path) -> tuple[str, ...]:
-    """The languages a new screening may be answered in: the questionnaire file's (the clinic's
-    first) that the patient's pages have too."""
-    q = load_path(path)
+def patient_languages(q: Questionnaire) -> tuple[str, ...]:
+    """The languages a patient may answer `q` in: its own (the clinic's first) that the
+    patient's pages have too."""
     return tuple(lang for lang in q.languages if lang in LANGUAGES) or (q.language,)
 
 
+def offered_languages(path: str | Path) -> tuple[str, ...]:
+    """The languages a new screening of the questionnaire file `path` may be answered in."""
+    return patient_languages(load_path(path))
+
+
 def patient_language(screening: Screening) -> str:
-    """The language the patient reads: the screening's, where its questionnaire and the
-    application both have it; otherwise the clinic's."""
+    """The language the patient reads: the screening's, where it is one of its questionnaire's
+    patient languages; otherwise the clinic's."""
     q = questionnaire_for(screening)
-    if screening.language in q.languages and screening.language in LANGUAGES:
-        return screening.language
-    return q.language
+    return screening.language if screening.language in patient_languages(q) else q.language
 
 
 def store_definition(path: str | Path) -> Definition:
@@ -134,8 +136,8 @@ def saved_times(screening: Screening) -> dict[str, dt.datetime]:
 
 
 def answers_and_steps(screening: Screening) -> tuple[dict[str, Any], set[str]]:
-    """`saved_answers` and `done_steps` in one round trip to the database (every patient page
-    needs both)."""
+    """The screening's saved answers (as `saved_answers`) and the steps it has finished, in one
+    round trip to the database (every patient page needs both)."""
     answers = sa.select(sa.literal("a").label("kind"), Answer.question_id, Answer.value).where(
         Answer.screening_id == screening.id
     )
@@ -150,12 +152,6 @@ def answers_and_steps(screening: Screening) -> tuple[dict[str, Any], set[str]]:
         else:
             done.add(key)
     return saved, done
-
-
-def done_steps(screening: Screening) -> set[str]:
-    return set(
-        db.session.scalars(sa.select(StepDone.step_id).where(StepDone.screening_id == screening.id))
-    )
 
 
 def to_json_value(value: Any) -> Any:

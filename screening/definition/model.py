@@ -36,7 +36,6 @@ URGENCIES = ("emergency", "same_day", "review")
 TEXT_MAX_DEFAULT = 2000
 
 OptionValue = str | int
-LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
 # --- texts in several languages ---------------------------------------------------------------

@@ -182,8 +182,8 @@ class Context:
         here = current_language()
         return [
             (code, i18n.language_name(code))
-            for code in self.base_q.languages
-            if code != here and code in i18n.LANGUAGES
+            for code in services.patient_languages(self.base_q)
+            if code != here
         ]
 
     def continue_url(self) -> str:
@@ -243,12 +243,12 @@ def welcome(token: str):
 @bp.route("/s/<token>/language", methods=["POST"])
 def language(token: str):
     """The patient switches the language of the questionnaire (kept for the next visit too)."""
-    ctx = Context(open_screening(token))
+    screening = open_screening(token)
     chosen = request.form.get("language", "")
-    if chosen not in ctx.base_q.languages or chosen not in i18n.LANGUAGES:
+    if chosen not in services.patient_languages(services.questionnaire_for(screening)):
         abort(400)
-    if ctx.screening.language != chosen:
-        ctx.screening.language = chosen
+    if screening.language != chosen:
+        screening.language = chosen
         db.session.commit()
     back = request.form.get("next", "")
     own = url_for("patient.welcome", token=token)

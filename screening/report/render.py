@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel import Locale
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from ..definition import model as m
 from ..definition.conditions import MISSING
-from ..i18n import CLINIC_LANGUAGE, translations
+from ..i18n import CLINIC_LANGUAGE, language_name, translations
 from ..paths import STATIC_DIR, TEMPLATES_DIR
 from ..patient.display import NOT_ANSWERED, display_answer, format_date
 from ..scoring import Assessment
@@ -260,7 +259,7 @@ def summary_html(
             generated_at=generated_at,
             logo=_logo_uri(settings.logo),
             language=CLINIC_LANGUAGE,
-            answered_in=Locale.parse(info.language).get_display_name(CLINIC_LANGUAGE),
+            answered_in=language_name(info.language, CLINIC_LANGUAGE),
             flags=[
                 {
                     "flag": r.flag,

@@ -6,11 +6,9 @@ import datetime as dt
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from screening import services
-from screening.extensions import db
 from screening.models import Screening, utcnow
 from tests.staff.conftest import audit_events, create_screening, set_columns, signed_in
-from tests.staff.test_dashboard import FILTERS, day, names
+from tests.staff.test_dashboard import FILTERS, day, names, sixty_patients
 
 from .conftest import call, ok
 
@@ -92,13 +90,7 @@ def test_items_carry_the_listed_fields(app, client, people, api_key):
 
 
 def test_pages(app, client, staff, api_key):
-    with app.app_context():
-        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
-        for n in range(1, 61):
-            services.create_screening(definition, patient_name=f"Patient {n:03d}", link_days=14,
-                                      now=day(0) + dt.timedelta(minutes=n), surgeon="Dr. P")
-        db.session.commit()
-        db.session.remove()
+    sixty_patients(app)
     query = "sort=name&order=asc&surgeon=Dr.+P"
     pages = [ok(call(client, f"/screenings?{query}&page={p}", api_key)) for p in (1, 2, 3)]
     assert [len(p["items"]) for p in pages] == [25, 25, 10]

@@ -153,7 +153,8 @@ def test_intake_sees_only_the_status_filters(app, client, staff, people):
     assert names(client.get("/staff/?tier=high")) == ALL_NEWEST_FIRST  # ignored for intake
 
 
-def test_pagination_25_per_page(app, client, staff):
+def sixty_patients(app) -> None:
+    """Patient 001 ... Patient 060 of Dr. P, invited a minute apart."""
     with app.app_context():
         definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
         for n in range(1, 61):
@@ -161,6 +162,10 @@ def test_pagination_25_per_page(app, client, staff):
                                       now=day(0) + dt.timedelta(minutes=n), surgeon="Dr. P")
         db.session.commit()
         db.session.remove()
+
+
+def test_pagination_25_per_page(app, client, staff):
+    sixty_patients(app)
     signed_in(client, staff["intake"])
     query = "sort=name&order=asc&surgeon=Dr.+P"
     pages = [names(client.get(f"/staff/?{query}&page={p}")) for p in (1, 2, 3)]
