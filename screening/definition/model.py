@@ -33,6 +33,11 @@ CATEGORY_LABELS = {
     "psychosocial": "Psychosocial",
 }
 URGENCIES = ("emergency", "same_day", "review")
+URGENCY_LABELS = {  # for the clinic: the PDF, the staff pages, the FHIR bundle
+    "emergency": "Emergency: same-day emergency care",
+    "same_day": "Same-day clinician review",
+    "review": "Hold for review before surgery",
+}
 TEXT_MAX_DEFAULT = 2000
 
 OptionValue = str | int
@@ -266,6 +271,11 @@ class RedFlag:
     clinician_message: str
     urgency: str = "same_day"
     line: int = field(default=0, compare=False)
+
+    @property
+    def title(self) -> str:
+        """The flag's name for the clinic: "Self harm" for `self_harm`."""
+        return self.id.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)

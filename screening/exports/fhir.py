@@ -65,13 +65,6 @@ ITEM_TYPES = {
     "weight": "quantity",
 }
 UNITS = {"height": "cm", "weight": "kg"}  # as the answers are stored
-# The same words as the PDF's (screening/report/render.py), kept here so that exporting needs no
-# WeasyPrint.
-URGENCY_DISPLAY = {
-    "emergency": "Emergency: same-day emergency care",
-    "same_day": "Same-day clinician review",
-    "review": "Hold for review before surgery",
-}
 COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, SCREENING_SYSTEM)
 
@@ -618,7 +611,7 @@ def _risk_assessment(
     notes = []
     for r in a.red_flags:
         flag = r.flag
-        title = flag.id.replace("_", " ").capitalize()
+        title = flag.title
         notes.append(
             {
                 "extension": [
@@ -632,7 +625,7 @@ def _risk_assessment(
                     }
                 ],
                 "text": (
-                    f"RED FLAG: {title} ({URGENCY_DISPLAY.get(flag.urgency, flag.urgency)}). "
+                    f"RED FLAG: {title} ({m.URGENCY_LABELS.get(flag.urgency, flag.urgency)}). "
                     f"{flag.clinician_message}"
                 ),
             }

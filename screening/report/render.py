@@ -26,17 +26,6 @@ from ..templating import paragraphs
 from .fetcher import PackageAssetFetcher
 
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
-URGENCY_LABELS = {
-    "emergency": "Emergency: same-day emergency care",
-    "same_day": "Same-day clinician review",
-    "review": "Hold for review before surgery",
-}
-
-
-def flag_title(flag: m.RedFlag) -> str:
-    return flag.id.replace("_", " ").capitalize()
-
-
 @dataclass(frozen=True)
 class PatientInfo:
     """What the clinic knows about the patient and the screening (all optional but the name)."""
@@ -170,7 +159,7 @@ def _discussion(a: Assessment) -> list[dict[str, str]]:
         points.append(
             {
                 "kind": "Red flag",
-                "text": f"{flag_title(r.flag)}: {URGENCY_LABELS[r.flag.urgency].lower()} "
+                "text": f"{r.flag.title}: {m.URGENCY_LABELS[r.flag.urgency].lower()} "
                 "(see the box on page 1)",
             }
         )
@@ -263,8 +252,8 @@ def summary_html(
             flags=[
                 {
                     "flag": r.flag,
-                    "title": flag_title(r.flag),
-                    "urgency": URGENCY_LABELS[r.flag.urgency],
+                    "title": r.flag.title,
+                    "urgency": m.URGENCY_LABELS[r.flag.urgency],
                     "at": _flag_times(a, info)[r.flag.id],
                 }
                 for r in a.red_flags

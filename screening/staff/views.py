@@ -37,12 +37,12 @@ from markupsafe import Markup
 
 from .. import audit, i18n, services
 from ..definition.conditions import MISSING
+from ..definition.model import URGENCY_LABELS
 from ..exports import fhir
 from ..exports import stored as stored_fhir
 from ..extensions import db, limiter
 from ..models import OPEN_STATUSES, ROLES, AuditEvent, Screening, User, utcnow
 from ..patient.display import display_answer
-from ..report.render import URGENCY_LABELS, flag_title
 from ..report.store import document_for, pdf_response, settings_from
 from . import auth, dashboard, export, invitations
 from .forms import EMAIL_RE, EmptyForm, ExtendForm, InvitationForm, LoginForm, UserForm
@@ -417,7 +417,7 @@ def _assessment_context(screening: Screening) -> dict[str, Any]:
         ]
         appendix.append({"title": step.title, "rows": rows})
     flags = [
-        {"flag": r.flag, "title": flag_title(r.flag), "urgency": URGENCY_LABELS[r.flag.urgency]}
+        {"flag": r.flag, "title": r.flag.title, "urgency": URGENCY_LABELS[r.flag.urgency]}
         for r in a.red_flags
     ]
     factors = sorted(a.factors, key=lambda r: (r.factor.category, not r.factor.modifiable))

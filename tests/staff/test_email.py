@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 
 from screening.models import Message, Screening
-from screening.report.render import flag_title
 from tests.web.support import example, page, questionnaire, walk
 
 from .conftest import (
@@ -36,7 +35,7 @@ def health_words(app) -> list[str]:
     q = questionnaire(app)
     words = [f.label for f in q.risk_factors]
     words += [f.patient_message for f in q.red_flags] + [f.clinician_message for f in q.red_flags]
-    words += [flag_title(f) for f in q.red_flags]
+    words += [f.title for f in q.red_flags]
     return [w for w in words if w]
 
 
