@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import GenericFunction
 
 from .definition import Questionnaire, load_path, load_text
 from .definition.conditions import MISSING
 from .extensions import db
 from .i18n import LANGUAGES
-from .models import Answer, Definition, JSONType, Screening, StepDone, hash_token, utcnow
+from .models import Answer, Definition, Screening, StepDone, hash_token, utcnow
 from .scoring import Assessment, score
 
 TOKEN_BYTES = 24  # 192 bits from the OS's CSPRNG; only the SHA-256 of it is stored
@@ -108,6 +110,45 @@ def find_by_token(token: str) -> Screening | None:
     return db.session.scalar(sa.select(Screening).where(Screening.token_hash == hash_token(token)))
 
 
+class _answers_object(GenericFunction):
+    """JSON object of (question id, stored value) pairs: json_object_agg on PostgreSQL,
+    json_group_object on SQLite (where the stored value is JSON text)."""
+
+    type = sa.JSON()
+    name = "json_object_agg"
+    inherit_cache = True
+
+
+@compiles(_answers_object, "sqlite")
+def _answers_object_sqlite(element: _answers_object, compiler: Any, **kw: Any) -> str:
+    key, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"json_group_object({key}, json({value}))"
+
+
+def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | None:
+    """A patient's screening with its saved answers (as `saved_answers`) and the steps it has
+    finished, in one statement: every patient page starts here."""
+    if not token or len(token) > 200:
+        return None
+    answers = (
+        sa.select(_answers_object(Answer.question_id, Answer.value))
+        .where(Answer.screening_id == Screening.id)
+        .scalar_subquery()
+    )
+    steps = (
+        sa.select(sa.func.aggregate_strings(StepDone.step_id, " "))
+        .where(StepDone.screening_id == Screening.id)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        sa.select(Screening, answers, steps).where(Screening.token_hash == hash_token(token))
+    ).one_or_none()
+    if row is None:
+        return None
+    screening, saved, done = row
+    return screening, saved or {}, set(done.split(" ")) if done else set()
+
+
 def saved_answers(screening: Screening) -> dict[str, Any]:
     rows = db.session.execute(
         sa.select(Answer.question_id, Answer.value).where(Answer.screening_id == screening.id)
@@ -133,25 +174,6 @@ def saved_times(screening: Screening) -> dict[str, dt.datetime]:
         sa.select(Answer.question_id, Answer.saved_at).where(Answer.screening_id == screening.id)
     )
     return {question_id: saved_at for question_id, saved_at in rows}
-
-
-def answers_and_steps(screening: Screening) -> tuple[dict[str, Any], set[str]]:
-    """The screening's saved answers (as `saved_answers`) and the steps it has finished, in one
-    round trip to the database (every patient page needs both)."""
-    answers = sa.select(sa.literal("a").label("kind"), Answer.question_id, Answer.value).where(
-        Answer.screening_id == screening.id
-    )
-    steps = sa.select(sa.literal("s"), StepDone.step_id, sa.cast(sa.null(), JSONType)).where(
-        StepDone.screening_id == screening.id
-    )
-    saved: dict[str, Any] = {}
-    done: set[str] = set()
-    for kind, key, value in db.session.execute(answers.union_all(steps)):
-        if kind == "a":
-            saved[key] = value
-        else:
-            done.add(key)
-    return saved, done
 
 
 def to_json_value(value: Any) -> Any:

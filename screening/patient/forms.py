@@ -57,6 +57,11 @@ class QuestionField(Field):
         """The engine's value for the posted text; AnswerError if it cannot be used."""
         return normalize(self.question, self.raw_answer(), today)
 
+    def render_key(self) -> tuple | None:
+        """What this field's markup depends on besides its question, if it may be kept for other
+        pages (screening.patient.markup): an empty input only, never what a patient typed."""
+        return ("empty",) if not self.errors and self._value() == "" else None
+
 
 class ChoiceField(QuestionField):
     @property
@@ -81,6 +86,10 @@ class ChoiceField(QuestionField):
     def is_checked(self, value: Any) -> bool:
         return self.data is not None and self.data != "" and str(self.data) == str(value)
 
+    def render_key(self) -> tuple | None:
+        """The option chosen (one of the question's own values, nothing typed)."""
+        return None if self.errors else ("checked", "" if self.data is None else str(self.data))
+
 
 class MultiChoiceField(QuestionField):
     @property
@@ -97,6 +106,9 @@ class MultiChoiceField(QuestionField):
 
     def is_checked(self, value: Any) -> bool:
         return str(value) in {str(v) for v in self.data or ()}
+
+    def render_key(self) -> tuple | None:
+        return None if self.errors else ("checked", *sorted({str(v) for v in self.data or ()}))
 
 
 class MeasureField(QuestionField):
@@ -122,6 +134,9 @@ class MeasureField(QuestionField):
                     "in": formdata.get(f"{self.name}_in", ""),
                     "lb": formdata.get(f"{self.name}_lb", ""),
                 }
+
+    def render_key(self) -> tuple | None:
+        return ("empty",) if not self.errors and not any(self.data.values()) else None
 
     def raw_answer(self) -> Any:
         d = self.data

@@ -28,8 +28,10 @@ from ..models import Screening, utcnow
 from ..scoring import type_answers, visible_questions
 from .display import display_answer
 from .forms import StepForm, build_step_form, saved_form_data
+from .markup import question_markup
 
 bp = Blueprint("patient", __name__)
+bp.add_app_template_global(question_markup)
 
 SUBMITTED_KEY = "submitted"  # screening ids this browser submitted: may see their result page
 REVIEWED_KEY = "reviewed"  # the screening whose review page this browser showed last
@@ -136,7 +138,21 @@ def _remember_submission(screening: Screening) -> None:
 
 
 def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
-    screening = services.find_by_token(token)
+    return _admitted(services.find_by_token(token), submitted_ok)
+
+
+def open_context(token: str) -> Context:
+    """The screening of an open link with its saved answers and steps (one statement)."""
+    found = services.open_by_token(token)
+    if found is None:
+        raise LinkProblem(404, "unknown")
+    screening, answers, done = found
+    return Context(_admitted(screening, submitted_ok=False), (answers, done))
+
+
+def _admitted(screening: Screening | None, submitted_ok: bool) -> Screening:
+    """`screening` if its link may be used now (a LinkProblem page otherwise); the rest of the
+    request speaks the patient's language."""
     if screening is None:
         raise LinkProblem(404, "unknown")
     i18n.use_language(services.patient_language(screening))
@@ -153,12 +169,13 @@ def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
 class Context:
     """Everything a patient page needs about one screening, read once per request."""
 
-    def __init__(self, screening: Screening, saved: tuple[dict, set[str]] | None = None):
+    def __init__(self, screening: Screening, saved: tuple[dict[str, Any], set[str]]):
+        """`saved`: the screening's answers and finished steps (`services.open_by_token`)."""
         self.screening = screening
         # The clinic's questionnaire (scoring, submission) and the patient's copy of its texts.
         self.base_q = services.questionnaire_for(screening)
         self.q = self.base_q.localized(current_language())
-        self.answers, done = saved if saved is not None else services.answers_and_steps(screening)
+        self.answers, done = saved
         self.progress = services.progress(self.q, self.answers, done)
 
     def after_saving(self, step_id: str, changes: dict[str, Any]) -> Context:
@@ -230,7 +247,7 @@ def home():
 
 @bp.route("/s/<token>")
 def welcome(token: str):
-    ctx = Context(open_screening(token))
+    ctx = open_context(token)
     return render_template(
         "patient/welcome.html",
         ctx=ctx,
@@ -260,13 +277,13 @@ def language(token: str):
 
 @bp.route("/s/<token>/start", methods=["POST"])
 def start(token: str):
-    ctx = Context(open_screening(token))
+    ctx = open_context(token)
     return redirect(ctx.continue_url(), code=303)
 
 
 @bp.route("/s/<token>/step/<step_id>", methods=["GET", "POST"])
 def step(token: str, step_id: str):
-    ctx = Context(open_screening(token))
+    ctx = open_context(token)
     step_def = open_step(ctx, token, step_id)
     form_class = build_step_form(step_def)
     if request.method == "POST":
@@ -428,7 +445,7 @@ def _script_data(ctx: Context, step_def: m.Step) -> dict[str, Any]:
 
 @bp.route("/s/<token>/review")
 def review(token: str):
-    ctx = Context(open_screening(token))
+    ctx = open_context(token)
     if not ctx.progress.complete:
         return redirect(ctx.continue_url(), code=303)
     assessment = ctx.progress.assessment
@@ -478,7 +495,7 @@ def submit(token: str):
         # may not have reached it yet. Any other browser gets "already sent".
         _remember_submission(screening)
         return redirect(url_for("patient.result", token=token), code=303)
-    ctx = Context(open_screening(token))
+    ctx = open_context(token)
     if not ctx.progress.complete:
         return redirect(ctx.continue_url(), code=303)
     try:
@@ -543,7 +560,7 @@ def speak_the_patients_language() -> None:
 def reshow_after_csrf_failure():
     """A step posted with an expired or missing CSRF token: show it again with what was typed."""
     token, step_id = request.view_args["token"], request.view_args["step_id"]
-    ctx = Context(open_screening(token))
+    ctx = open_context(token)
     step_def = open_step(ctx, token, step_id)
     form = build_step_form(step_def)()
     posted, _ = form.typed_answers()

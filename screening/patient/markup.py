@@ -1,0 +1,63 @@
+"""A step page's questions, rendered once and kept for the next page that shows them alike.
+
+Rendering the fields (templates/macros/fields.html) was half the time of a step page, and most
+questions look the same on every patient's page: nothing chosen yet, or one of a few options
+chosen. So each question's markup is kept, per process, under everything it depends on: the
+question (of the questionnaire copy in use, so its language), the page's language, the field's
+state, whether it is hidden, and today's date for a date question.
+
+Only states that hold nothing a patient typed are kept (`QuestionField.render_key`): options
+chosen, or an empty input. Typed text, numbers and any field showing an error are rendered
+every time and never stored.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+from markupsafe import Markup
+
+from ..i18n import current_language
+from ..models import utcnow
+from .forms import QuestionField
+
+MAX_ENTRIES = 4096  # questions x states seen; emptied when full (a plain bound, no eviction order)
+
+_kept: dict[tuple, tuple[object, Markup]] = {}
+_lock = threading.Lock()
+
+
+def question_markup(field: QuestionField, hidden: bool) -> Markup:
+    question = field.question
+    today_iso = utcnow().date().isoformat()
+    state = field.render_key()
+    if state is None:
+        return _render(field, hidden, today_iso)
+    key = (
+        id(question),
+        current_language(),
+        state,
+        bool(hidden),
+        today_iso if question.type == "date" else None,
+    )
+    found = _kept.get(key)
+    if found is not None and found[0] is question:  # the same object, not a reused id
+        return found[1]
+    markup = _render(field, hidden, today_iso)
+    with _lock:
+        if len(_kept) >= MAX_ENTRIES:
+            _kept.clear()
+        _kept[key] = (question, markup)
+    return markup
+
+
+def _render(field: QuestionField, hidden: bool, today_iso: str) -> Markup:
+    template = current_app.jinja_env.get_template("macros/fields.html")
+    return Markup(template.module.question(field, hidden, today_iso))
+
+
+def forget() -> None:
+    """Drop every kept question (tests; a questionnaire's texts never change under a hash)."""
+    with _lock:
+        _kept.clear()
