@@ -59,6 +59,7 @@ def gettext(language: str, text: str, **params: Any) -> str:
     return translated % params if params else translated
 
 
+@lru_cache(maxsize=64)
 def language_name(language: str, in_language: str | None = None) -> str:
     """A language's name: in itself ("English", "Español"), or in `in_language` ("Spanish")."""
     return Locale.parse(language).get_display_name(in_language or language).capitalize()
@@ -93,7 +94,12 @@ def current_language() -> str:
     from flask_babel import get_locale
 
     locale = get_locale()
-    return str(locale) if locale is not None else CLINIC_LANGUAGE
+    return _identifier(locale) if locale is not None else CLINIC_LANGUAGE
+
+
+@lru_cache(maxsize=32)
+def _identifier(locale: Locale) -> str:
+    return str(locale)  # babel builds the string anew on every call (every page asks often)
 
 
 def use_language(language: str | None) -> None:

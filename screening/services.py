@@ -125,6 +125,15 @@ def _answers_object_sqlite(element: _answers_object, compiler: Any, **kw: Any) -
     return f"json_group_object({key}, json({value}))"
 
 
+def only_reading() -> None:
+    """Declare that the rest of this request only reads: its statements then run outside a
+    transaction (autocommit), which spares PostgreSQL's BEGIN and ROLLBACK round trips. Each
+    statement still reads one consistent snapshot. A no-op once the session has begun."""
+    session = db.session()
+    if not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | None:
     """A patient's screening with its saved answers (as `saved_answers`) and the steps it has
     finished, in one statement: every patient page starts here."""

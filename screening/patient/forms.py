@@ -205,8 +205,21 @@ class StepForm(FlaskForm):
         return values, errors
 
 
+_form_classes: dict[int, tuple[m.Step, type[StepForm]]] = {}
+
+
 def build_step_form(step: m.Step) -> type[StepForm]:
-    """A fresh form class for one step (never setattr on a shared class)."""
+    """The form class of one step, made once per step of a parsed questionnaire (a class of its
+    own: never setattr on a shared one). Forms are instantiated per request from it."""
+    found = _form_classes.get(id(step))
+    if found is not None and found[0] is step:  # the same object, not a reused id
+        return found[1]
+    form_class = _make_step_form(step)
+    _form_classes[id(step)] = (step, form_class)
+    return form_class
+
+
+def _make_step_form(step: m.Step) -> type[StepForm]:
     attrs: dict[str, Any] = {"step": step}
     for question in step.questions:
         field_class = FIELD_TYPES.get(question.type, QuestionField)

@@ -143,6 +143,8 @@ def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
 
 def open_context(token: str) -> Context:
     """The screening of an open link with its saved answers and steps (one statement)."""
+    if request.method == "GET":  # a page to show: nothing is written
+        services.only_reading()
     found = services.open_by_token(token)
     if found is None:
         raise LinkProblem(404, "unknown")
@@ -169,11 +171,17 @@ def _admitted(screening: Screening | None, submitted_ok: bool) -> Screening:
 class Context:
     """Everything a patient page needs about one screening, read once per request."""
 
-    def __init__(self, screening: Screening, saved: tuple[dict[str, Any], set[str]]):
-        """`saved`: the screening's answers and finished steps (`services.open_by_token`)."""
+    def __init__(
+        self,
+        screening: Screening,
+        saved: tuple[dict[str, Any], set[str]],
+        base_q: m.Questionnaire | None = None,
+    ):
+        """`saved`: the screening's answers and finished steps (`services.open_by_token`);
+        `base_q`: its questionnaire, when known (read from the screening otherwise)."""
         self.screening = screening
         # The clinic's questionnaire (scoring, submission) and the patient's copy of its texts.
-        self.base_q = services.questionnaire_for(screening)
+        self.base_q = base_q or services.questionnaire_for(screening)
         self.q = self.base_q.localized(current_language())
         self.answers, done = saved
         self.progress = services.progress(self.q, self.answers, done)
@@ -184,7 +192,8 @@ class Context:
         answers = {**self.answers, **changes}
         for question_id in [k for k, v in changes.items() if v is None]:
             del answers[question_id]
-        return Context(self.screening, (answers, set(self.progress.done) | {step_id}))
+        # The questionnaire is passed on: the committed screening would be read again for it.
+        return Context(self.screening, (answers, set(self.progress.done) | {step_id}), self.base_q)
 
     def step_url(self, step_id: str, **kwargs: Any) -> str:
         return url_for("patient.step", token=self.token, step_id=step_id, **kwargs)
