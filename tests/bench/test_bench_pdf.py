@@ -57,6 +57,27 @@ def test_bench_weasyprint_floor(benchmark):
     assert pdf.startswith(b"%PDF-")
 
 
+def test_bench_summary_words_unstyled(benchmark):
+    """The floor for this content: the words of the high-tier summary (its PDF's text, line by
+    line) as plain paragraphs, no stylesheet, no tags. What the summary costs beyond this is its
+    layout and tagging; what this costs beyond the one-line floor is the amount of text."""
+    import io
+
+    from markupsafe import escape
+    from pypdf import PdfReader
+
+    q = load_path(SHIPPED)
+    answers = next(e for e in q.examples if e.expect.get("tier") == "high").answers
+    summary = render_summary(score(q, answers), INFO, ReportSettings(), GENERATED_AT)
+    reader = PdfReader(io.BytesIO(summary.content))
+    lines = [line for page in reader.pages for line in page.extract_text().splitlines()
+             if line.strip()]
+    assert len(reader.pages) >= 5 and len(lines) > 200
+    html = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    pdf = benchmark(lambda: HTML(string=html).write_pdf())
+    assert pdf.startswith(b"%PDF-")
+
+
 def test_bench_cached_download(benchmark, app, client):
     token = new_screening(app)
     walk(client, app, token, example(app, "high tier - long"))
