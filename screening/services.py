@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +135,10 @@ def only_reading() -> None:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | None:
-    """A patient's screening with its saved answers (as `saved_answers`) and the steps it has
-    finished, in one statement: every patient page starts here."""
-    if not token or len(token) > 200:
-        return None
+@lru_cache(maxsize=1)
+def _open_statement() -> sa.Select:
+    """The statement of `open_by_token`, built once: building it (two correlated subqueries)
+    cost as much as running it."""
     answers = (
         sa.select(_answers_object(Answer.question_id, Answer.value))
         .where(Answer.screening_id == Screening.id)
@@ -149,9 +149,17 @@ def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | No
         .where(StepDone.screening_id == Screening.id)
         .scalar_subquery()
     )
-    row = db.session.execute(
-        sa.select(Screening, answers, steps).where(Screening.token_hash == hash_token(token))
-    ).one_or_none()
+    return sa.select(Screening, answers, steps).where(
+        Screening.token_hash == sa.bindparam("token_hash")
+    )
+
+
+def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | None:
+    """A patient's screening with its saved answers (as `saved_answers`) and the steps it has
+    finished, in one statement: every patient page starts here."""
+    if not token or len(token) > 200:
+        return None
+    row = db.session.execute(_open_statement(), {"token_hash": hash_token(token)}).one_or_none()
     if row is None:
         return None
     screening, saved, done = row
