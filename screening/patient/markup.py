@@ -28,7 +28,8 @@ _kept: dict[tuple, tuple[object, Markup]] = {}
 _lock = threading.Lock()
 
 
-def question_markup(field: QuestionField, hidden: bool) -> Markup:
+def question_markup(field: QuestionField, hidden: bool, language: str | None = None) -> Markup:
+    """`language`: the page's (`page_language` in a template), if the caller knows it."""
     question = field.question
     today_iso = utcnow().date().isoformat()
     state = field.render_key()
@@ -36,7 +37,7 @@ def question_markup(field: QuestionField, hidden: bool) -> Markup:
         return _render(field, hidden, today_iso)
     key = (
         id(question),
-        current_language(),
+        language or current_language(),
         state,
         bool(hidden),
         today_iso if question.type == "date" else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import cached_property
 from typing import Any
 
 from flask import (
@@ -196,7 +197,15 @@ class Context:
         return Context(self.screening, (answers, set(self.progress.done) | {step_id}), self.base_q)
 
     def step_url(self, step_id: str, **kwargs: Any) -> str:
-        return url_for("patient.step", token=self.token, step_id=step_id, **kwargs)
+        if kwargs:
+            return url_for("patient.step", token=self.token, step_id=step_id, **kwargs)
+        # The step list links every step: one url_for, then the step's id in its place (ids
+        # are plain identifiers, nothing to quote).
+        return self._step_url_stem + step_id
+
+    @cached_property
+    def _step_url_stem(self) -> str:
+        return url_for("patient.step", token=self.token, step_id="_").removesuffix("_")
 
     @property
     def token(self) -> str:
