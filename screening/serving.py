@@ -50,7 +50,8 @@ def options(
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
-        "max_requests": 2000,
+        # A worker is replaced after this many requests (0: never), against slow leaks.
+        "max_requests": int(os.environ.get("SCREENING_MAX_REQUESTS", 2000)),
         "max_requests_jitter": 200,
         "accesslog": os.environ.get("SCREENING_ACCESS_LOG", "-"),
         "errorlog": "-",

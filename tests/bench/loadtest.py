@@ -101,6 +101,9 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         SCREENING_RATELIMIT_STORAGE="memory://",
         SCREENING_LOG_FORMAT="text",
         SCREENING_BASE_URL="http://127.0.0.1",
+        # No worker recycling (production: every ~2000 requests): a restart costs a worker a
+        # second of CPU, and it would land in one measurement and not in another.
+        SCREENING_MAX_REQUESTS="0",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
@@ -933,6 +936,8 @@ class Report:
     resent: int = 0
     step_rate: dict[str, float] = field(default_factory=dict)
     ceiling_rate: dict[str, float] = field(default_factory=dict)
+    ceiling_same_markup: bool | None = None  # the ceiling served the step page's exact markup
+    string_rate: dict[str, float] = field(default_factory=dict)  # the markup as a plain string
     patient_errors: list[str] = field(default_factory=list)
     server_log_tail: str = ""
     load_before: float = 0.0  # the machine's 1-minute load average (other work slows it all)
@@ -976,6 +981,8 @@ class Report:
             },
             "step_rate": self.step_rate,
             "ceiling_rate": self.ceiling_rate,
+            "ceiling_same_markup": self.ceiling_same_markup,
+            "string_rate": self.string_rate,
             "ceiling_share": self.ceiling_share,
         }
 
@@ -985,7 +992,7 @@ class Report:
             "",
             "=" * 78,
             f"Load test: {c.patients} patients, {c.staff} staff, gunicorn {c.workers} workers x "
-            f"{c.threads} threads, {os.cpu_count()} cores",
+            f"{c.threads} threads (no worker recycling), {os.cpu_count()} cores",
             f"think time {c.think:g} s (patients) / {c.staff_think:g} s (staff), uniform x0.5-1.5;"
             f" load average before/after: {self.load_before:.1f} / {self.load_after:.1f}",
             "=" * 78,
@@ -1023,10 +1030,16 @@ class Report:
                 f"{'GET':<28}{'req/s':>10}{'p50 ms':>10}{'requests':>10}{'errors':>8}",
             ]
             for label, rate in ((f"step page /step/{CEILING_STEP}", self.step_rate),
-                                ("static /__ceiling", self.ceiling_rate)):
-                lines.append(f"{label:<28}{rate['rps']:>10.1f}{rate['p50']:>10.1f}"
-                             f"{rate['requests']:>10.0f}{rate['errors']:>8.0f}")
+                                ("static template /__ceiling", self.ceiling_rate),
+                                ("(string /__ceiling/string)", self.string_rate)):
+                if rate:
+                    lines.append(f"{label:<28}{rate['rps']:>10.1f}{rate['p50']:>10.1f}"
+                                 f"{rate['requests']:>10.0f}{rate['errors']:>8.0f}")
             lines.append(f"step / ceiling           {self.ceiling_share:8.1%}")
+            if self.string_rate.get("rps"):
+                share = self.step_rate.get("rps", 0.0) / self.string_rate["rps"]
+                lines.append(f"(step / string           {share:8.1%}: no template, no context "
+                             "processors)")
         p95 = self.step_p95()
         lines += [
             "",
@@ -1115,10 +1128,18 @@ def run(config: Config, out: Callable[[str], None] | None = print) -> Report:
                          argv=ceiling_command(), log_dir=log_dir, name="ceiling")
         out("starting the ceiling app ...")
         with ceiling:
+            probe = Client(ceiling.address)
+            try:
+                report.ceiling_same_markup = probe.get("/__ceiling").text == html.rstrip("\n")
+            finally:
+                probe.close()
             out("measuring the ceiling ...")
             report.ceiling_rate = throughput(ceiling.address, "/__ceiling",
                                              config.ceiling_threads, config.ceiling_seconds,
                                              "phq9_1")
+            report.string_rate = throughput(ceiling.address, "/__ceiling/string",
+                                            config.ceiling_threads, config.ceiling_seconds,
+                                            "phq9_1")
     if config.log_dir is None:
         shutil.rmtree(log_dir, ignore_errors=True)
     report.load_after = os.getloadavg()[0]
