@@ -33,7 +33,7 @@ def question_markup(field: QuestionField, hidden: bool, language: str | None = N
     question = field.question
     today_iso = utcnow().date().isoformat()
     state = field.render_key()
-    if state is None:
+    if state is None or current_app.jinja_env.auto_reload:  # or templates edited while serving
         return _render(field, hidden, today_iso)
     key = (
         id(question),
