@@ -120,12 +120,15 @@ def _error_page(code: int, title: str, message: str):
         if code == 500:
             db.session.rollback()  # nothing half-done is kept
         language = i18n.current_language()
-        return render_template(
+        page = render_template(
             "errors/error.html",
             code=code,
             title=i18n.gettext(language, title),
             message=i18n.gettext(language, message),
-        ), code
+        )
+        # The exception's own headers, e.g. a 405's Allow (the methods the page takes).
+        headers = exc.get_headers() if isinstance(exc, HTTPException) else []
+        return page, code, [(k, v) for k, v in headers if k.lower() != "content-type"]
 
     return handler
 

@@ -190,7 +190,9 @@ def test_a_session_ends_12_hours_after_signing_in_even_when_active(app, client, 
 
 def test_signing_out_ends_the_session(app, client, staff):
     signed_in(client, staff["intake"])
-    assert client.get("/staff/logout").status_code == 405  # never on GET
+    response = client.get("/staff/logout")
+    assert response.status_code == 405  # never on GET
+    assert "POST" in response.headers["Allow"] and "GET" not in response.headers["Allow"]
     assert is_signed_in(client)
     response = client.post("/staff/logout")
     assert response.status_code == 303 and location(response) == "/staff/login"

@@ -178,6 +178,8 @@ def test_welcome_page_explains_and_starts_with_a_post(app, client):
     response = client.get(f"/s/{token}/start")
     assert response.status_code == 405
     assert title(response) == "Not allowed"
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}  # RFC 9110
+    assert response.mimetype == "text/html"
     assert "Traceback" not in response.get_data(as_text=True)
     assert db_state(app) == before
 
