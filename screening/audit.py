@@ -47,6 +47,7 @@ ACTIONS = (
     "api_key_revoked",
     "api_listed",
     "api_screening_read",
+    "api_key_refused",
 )
 
 

@@ -17,7 +17,9 @@
 | SCREENING_LOG_FORMAT | text or json |
 | SCREENING_IDLE_MINUTES / SCREENING_SESSION_HOURS | staff idle (30) and absolute (12 h) timeouts |
 | SCREENING_KIOSK_IDLE_MINUTES | a handed-over device returns to a neutral page after this (10) |
-| SCREENING_RATELIMIT_STORAGE | memory://, or redis://host:6379 to share login limits |
+| SCREENING_RATELIMIT_STORAGE | memory://, or redis://host:6379 to share login and API-key limits |
+| SCREENING_API_FAILED_KEY_LIMIT | refused API keys per address before 429 (20 per 15 minutes) |
+| SCREENING_MAX_REQUESTS | a `screening serve` worker is replaced after this many requests (2000) |
 | SCREENING_SMTP_HOST, _PORT, _SECURITY, _USER, _PASSWORD | the mail server (none/starttls/tls) |
 | SCREENING_MAIL_SENDER | the From address |
 | SCREENING_RED_FLAG_EMAIL | where red-flag notifications go (none when unset) |
@@ -120,6 +122,9 @@ def from_environment(instance_path: str, given: dict[str, Any] | None = None) ->
         ),
         "SCREENING_LOGIN_LIMIT_ADDRESS": os.environ.get(
             "SCREENING_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"
+        ),
+        "SCREENING_API_FAILED_KEY_LIMIT": os.environ.get(
+            "SCREENING_API_FAILED_KEY_LIMIT", "20 per 15 minutes"
         ),
         # E-mail
         "SCREENING_SMTP_HOST": os.environ.get("SCREENING_SMTP_HOST", "localhost"),

@@ -289,7 +289,7 @@ ERROR = {
         "error": {
             "type": "string",
             "enum": ["bad_request", "unauthorized", "not_found", "method_not_allowed",
-                     "server_error"],
+                     "too_many_requests", "server_error"],
         },
         "message": STRING,
         "parameter": {**STRING, "description": "The query or path parameter that is wrong."},
@@ -319,6 +319,10 @@ def _json(schema_name: str, description: str) -> dict[str, Any]:
 UNAUTHORIZED = _error(
     "No key, or a key that is unknown or revoked.",
     {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+)
+TOO_MANY = _error(
+    "Too many refused keys from this address lately (SCREENING_API_FAILED_KEY_LIMIT); "
+    "try again later."
 )
 
 
@@ -355,6 +359,7 @@ def document() -> dict[str, Any]:
                         "200": _json("ScreeningList", "One page of screenings."),
                         "400": _error("A query parameter is wrong (`parameter` names it)."),
                         "401": UNAUTHORIZED,
+                        "429": TOO_MANY,
                     },
                 }
             },
@@ -375,6 +380,7 @@ def document() -> dict[str, Any]:
                         "400": _error("The id is not a whole number from 1 to 2147483647."),
                         "401": UNAUTHORIZED,
                         "404": _error("There is no screening with this id."),
+                        "429": TOO_MANY,
                     },
                 }
             },

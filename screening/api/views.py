@@ -9,6 +9,7 @@ key, never the query: a search may be a patient's name). The list is the staff d
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
@@ -16,7 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import Rule
 
 from .. import audit, services
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import ApiKey, Screening, utcnow
 from ..staff import dashboard
 from . import keys, spec
@@ -29,8 +30,27 @@ ERROR_NAMES = {
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    429: "too_many_requests",
     500: "server_error",
 }
+KEY_PREFIX = re.compile(r"scr_[0-9a-f]{8}")
+
+
+
+def _refused_key(response) -> bool:
+    """A key was sent and refused (a 401 with RFC 6750's invalid_token, not a missing key)."""
+    return response.status_code == 401 and "invalid_token" in response.headers.get(
+        "WWW-Authenticate", ""
+    )
+
+
+# Refused keys count against the caller's address, on every route together: a client guessing
+# keys is stopped (429) long before it could matter; clients with a good key never count.
+failed_keys_limit = limiter.shared_limit(
+    lambda: current_app.config["SCREENING_API_FAILED_KEY_LIMIT"],
+    scope="api-refused-keys",
+    deduct_when=_refused_key,
+)
 
 
 class ApiError(HTTPException):
@@ -63,6 +83,11 @@ def _api_error(exc: ApiError):
 @bp.errorhandler(spec.BadParameter)
 def _bad_parameter(exc: spec.BadParameter):
     return error_response(400, exc.message, exc.parameter)
+
+
+@bp.errorhandler(429)  # the app's 429 page, found first by its code, is HTML
+def _too_many(exc: HTTPException):
+    return error_response(429, "Too many refused keys from this address; try again later.")
 
 
 @bp.errorhandler(HTTPException)
@@ -105,6 +130,13 @@ def authenticate() -> ApiKey:
         raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.", invalid=False)
     key = keys.find_active(credentials.strip())
     if key is None:
+        # In the audit log: the key's prefix (not secret) if it has one, never the rest.
+        sent = KEY_PREFIX.match(credentials.strip())
+        audit.record(
+            "api_key_refused",
+            detail=f"key {sent.group(0)}" if sent else "not a key of this application",
+        )
+        db.session.commit()
         raise _unauthorized("The API key is unknown or revoked.", invalid=True)
     key.last_used_at = utcnow()
     g.api_key = key
@@ -190,6 +222,7 @@ def _page_link(values: dict[str, Any], page: int) -> str:
 
 
 @bp.get("/screenings")
+@failed_keys_limit
 def list_screenings():
     key = authenticate()
     values = spec.parse_query(request.args)
@@ -221,6 +254,7 @@ def list_screenings():
 
 
 @bp.get("/screenings/<ident>")
+@failed_keys_limit
 def get_screening(ident: str):
     key = authenticate()
     screening_id = spec.parse_id(ident)

@@ -35,6 +35,12 @@ def make_key(app, name: str = "Hospital EHR") -> Key:
 
 
 @pytest.fixture
+def app_config() -> dict:
+    # Tests that send many wrong keys on purpose; test_auth.py tests the limit itself.
+    return {"SCREENING_API_FAILED_KEY_LIMIT": "1000 per minute"}
+
+
+@pytest.fixture
 def api_key(app) -> Key:
     return make_key(app)
 

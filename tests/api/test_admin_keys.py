@@ -133,4 +133,4 @@ def test_the_command_creates_lists_and_revokes(app, runner):
     assert runner.invoke(screening_cli, ["api-keys", "revoke", "--prefix", "nope"]).exit_code == 1
     assert runner.invoke(screening_cli, ["api-keys", "create", "--name", " "]).exit_code == 1
     assert [e.action for e in audit_events(app) if e.action.startswith("api_key")] == [
-        "api_key_created", "api_key_revoked"]
+        "api_key_created", "api_key_revoked", "api_key_refused"]  # the call with it after

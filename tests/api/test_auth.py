@@ -52,7 +52,19 @@ def test_no_key_wrong_key_revoked_key_are_401(app, client, api_key):
         refused(call(client, path, api_key.secret[:-1]), invalid=True)
         refused(call(client, path, api_key.prefix), invalid=True)  # the prefix opens nothing
         refused(call(client, path, "x" * 10_000), invalid=True)
-    assert snapshot(app) == before  # nothing recorded, last use unchanged
+    after = snapshot(app)
+    refusals = audit_events(app, "api_key_refused")
+    assert {k: v for k, v in after.items() if k != "audit_events"} == {
+        k: v for k, v in before.items() if k != "audit_events"
+    }  # nothing else recorded, the key's last use unchanged
+    # Each refused key is in the audit log: its prefix if it has one, never the rest of it.
+    assert len(refusals) == len(PATHS) * 5
+    details = {e.detail for e in refusals}
+    assert details == {"key scr_00000000", f"key {api_key.prefix}",
+                       "not a key of this application"}
+    for event in refusals:
+        assert api_key.secret.split(".")[1][:8] not in (event.detail or "")
+        assert event.user_id is None
 
     assert ok(call(client, "/screenings", api_key))["total"] == 1
     with app.app_context():
@@ -161,3 +173,27 @@ def test_other_addresses_and_methods_answer_in_json(app, client, api_key):
     assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
     # A POST changes nothing, with or without a key, and needs no CSRF token to be refused.
     assert client.post("/api/v1/screenings", data={"x": "1"}).status_code == 405
+
+
+class TestRefusedKeysLimit:
+    @pytest.fixture
+    def app_config(self):
+        return {"SCREENING_API_FAILED_KEY_LIMIT": "3 per 15 minutes"}
+
+    def test_refused_keys_from_one_address_are_stopped_and_good_keys_are_not(
+        self, app, client, api_key
+    ):
+        for n in range(3):
+            refused(call(client, "/screenings", f"scr_0000000{n}.guess"), invalid=True)
+        # Both routes share the count; the fourth refused key is not even looked up.
+        response = call(client, "/screenings/1", "scr_00000009.guess")
+        assert response.status_code == 429
+        assert response.mimetype == "application/json"
+        assert response.get_json()["error"] == "too_many_requests"
+        assert len(audit_events(app, "api_key_refused")) == 3
+        # Missing keys and good keys never counted, and a good key from another address works.
+        other = app.test_client()
+        other.environ_base["REMOTE_ADDR"] = "10.0.0.8"
+        for _ in range(5):
+            refused(call(other, "/screenings", None), invalid=False)
+        assert ok(call(other, "/screenings", api_key))["total"] == 0
