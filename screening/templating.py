@@ -9,7 +9,6 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from .definition.conditions import to_data
-from .models import utcnow
 
 
 def condition_json(condition: Any) -> Markup:
@@ -29,7 +28,3 @@ def paragraphs(text: str | None) -> Markup:
 def init_app(app: Flask) -> None:
     app.add_template_filter(condition_json)
     app.add_template_filter(paragraphs)
-
-    @app.context_processor
-    def dates() -> dict[str, Any]:
-        return {"today_iso": utcnow().date().isoformat()}

@@ -8,6 +8,7 @@ there is no comparison of secrets to time.
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ from ..models import ApiKey, User, hash_token, utcnow
 SECRET_BYTES = 32
 MAX_KEY_LENGTH = 100  # longer Authorization values are not keys: not even hashed
 NAME_LENGTH = 100
+PREFIX = "scr_"
+PREFIX_RE = re.compile(rf"{PREFIX}[0-9a-f]{{8}}")  # PREFIX and token_hex(4), as `create` makes
 
 
 def create(name: str, created_by: User | None = None) -> tuple[ApiKey, str]:
@@ -25,7 +28,7 @@ def create(name: str, created_by: User | None = None) -> tuple[ApiKey, str]:
     name = " ".join(name.split())
     if not name or len(name) > NAME_LENGTH:
         raise ValueError(f"Give the client a name of 1 to {NAME_LENGTH} characters.")
-    prefix = "scr_" + secrets.token_hex(4)
+    prefix = PREFIX + secrets.token_hex(4)
     secret = f"{prefix}.{secrets.token_urlsafe(SECRET_BYTES)}"
     key = ApiKey(
         name=name,
@@ -45,6 +48,12 @@ def find_active(secret: str) -> ApiKey | None:
         return None
     key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == hash_token(secret)))
     return key if key is not None and key.revoked_at is None else None
+
+
+def sent_prefix(sent: str) -> str | None:
+    """The prefix a sent key starts with, if it has one of ours (to name it; it opens nothing)."""
+    found = PREFIX_RE.match(sent)
+    return found.group(0) if found else None
 
 
 def revoke(key: ApiKey) -> bool:

@@ -9,7 +9,6 @@ key, never the query: a search may be a patient's name). The list is the staff d
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
@@ -33,8 +32,6 @@ ERROR_NAMES = {
     429: "too_many_requests",
     500: "server_error",
 }
-KEY_PREFIX = re.compile(r"scr_[0-9a-f]{8}")
-
 
 
 def _refused_key(response) -> bool:
@@ -131,10 +128,10 @@ def authenticate() -> ApiKey:
     key = keys.find_active(credentials.strip())
     if key is None:
         # In the audit log: the key's prefix (not secret) if it has one, never the rest.
-        sent = KEY_PREFIX.match(credentials.strip())
+        prefix = keys.sent_prefix(credentials.strip())
         audit.record(
             "api_key_refused",
-            detail=f"key {sent.group(0)}" if sent else "not a key of this application",
+            detail=f"key {prefix}" if prefix else "not a key of this application",
         )
         db.session.commit()
         raise _unauthorized("The API key is unknown or revoked.", invalid=True)
