@@ -105,10 +105,19 @@ def create_screening(
     return screening, token
 
 
+MAX_TOKEN_LENGTH = 200  # longer "tokens" in a URL are not links of ours: not even hashed
+
+
+def _link_hash(token: str) -> str | None:
+    """The stored hash a patient's link token would have, if it can be a token at all."""
+    return hash_token(token) if token and len(token) <= MAX_TOKEN_LENGTH else None
+
+
 def find_by_token(token: str) -> Screening | None:
-    if not token or len(token) > 200:
+    token_hash = _link_hash(token)
+    if token_hash is None:
         return None
-    return db.session.scalar(sa.select(Screening).where(Screening.token_hash == hash_token(token)))
+    return db.session.scalar(sa.select(Screening).where(Screening.token_hash == token_hash))
 
 
 class _answers_object(GenericFunction):
@@ -157,9 +166,10 @@ def _open_statement() -> sa.Select:
 def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | None:
     """A patient's screening with its saved answers (as `saved_answers`) and the steps it has
     finished, in one statement: every patient page starts here."""
-    if not token or len(token) > 200:
+    token_hash = _link_hash(token)
+    if token_hash is None:
         return None
-    row = db.session.execute(_open_statement(), {"token_hash": hash_token(token)}).one_or_none()
+    row = db.session.execute(_open_statement(), {"token_hash": token_hash}).one_or_none()
     if row is None:
         return None
     screening, saved, done = row

@@ -123,12 +123,13 @@ def authenticate() -> ApiKey:
     """The key this request carries; 401 without one, or with an unknown or revoked one."""
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.strip().partition(" ")
-    if not header or scheme.lower() != "bearer" or not credentials.strip():
+    sent = credentials.strip()
+    if not header or scheme.lower() != "bearer" or not sent:
         raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.", invalid=False)
-    key = keys.find_active(credentials.strip())
+    key = keys.find_active(sent)
     if key is None:
         # In the audit log: the key's prefix (not secret) if it has one, never the rest.
-        prefix = keys.sent_prefix(credentials.strip())
+        prefix = keys.sent_prefix(sent)
         audit.record(
             "api_key_refused",
             detail=f"key {prefix}" if prefix else "not a key of this application",

@@ -31,17 +31,12 @@ _lock = threading.Lock()
 def question_markup(field: QuestionField, hidden: bool, language: str | None = None) -> Markup:
     """`language`: the page's (`page_language` in a template), if the caller knows it."""
     question = field.question
-    today_iso = utcnow().date().isoformat()
+    # Only a date's bounds can be "today" (the macro reads it for nothing else).
+    today_iso = utcnow().date().isoformat() if question.type == "date" else ""
     state = field.render_key()
     if state is None or current_app.jinja_env.auto_reload:  # or templates edited while serving
         return _render(field, hidden, today_iso)
-    key = (
-        id(question),
-        language or current_language(),
-        state,
-        bool(hidden),
-        today_iso if question.type == "date" else None,
-    )
+    key = (id(question), language or current_language(), state, bool(hidden), today_iso)
     found = _kept.get(key)
     if found is not None and found[0] is question:  # the same object, not a reused id
         return found[1]
