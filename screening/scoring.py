@@ -354,6 +354,7 @@ def type_answers(
     """Typed values of the given answers, and an error message per answer that cannot be used."""
     typed: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    today = today or dt.date.today()  # once, not once per answer
     for question_id, raw in answers.items():
         question = q.questions.get(question_id)
         if question is None:

@@ -85,13 +85,18 @@ def references(condition: Condition) -> set[tuple[str, str]]:
     return {(leaf.kind, leaf.ref) for leaf in leaves(condition)}
 
 
-def questions_read(q: Any, condition: Condition) -> list[str]:
-    """The questions a condition reads, computed values and instruments expanded to their
-    inputs; each once, in a stable order."""
-    ids: list[str] = []
-    for kind, ref in sorted(references(condition)):
-        ids.extend([ref] if kind == "question" else q.value_inputs(ref))
-    return list(dict.fromkeys(ids))
+def questions_read(q: Any, condition: Condition) -> tuple[str, ...]:
+    """The questions a condition of questionnaire `q` reads, computed values and instruments
+    expanded to their inputs; each once, in a stable order. Kept on `q`, which holds the
+    condition (every patient page asks this of each red flag)."""
+    kept = q.__dict__.setdefault("_questions_read", {})  # a frozen dataclass's own cache
+    found = kept.get(id(condition))
+    if found is None or found[0] is not condition:
+        ids: list[str] = []
+        for kind, ref in sorted(references(condition)):
+            ids.extend([ref] if kind == "question" else q.value_inputs(ref))
+        found = kept[id(condition)] = (condition, tuple(dict.fromkeys(ids)))
+    return found[1]
 
 
 def to_data(condition: Condition) -> dict[str, Any]:
