@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from functools import cached_property
 from typing import Any
@@ -27,6 +28,7 @@ from ..extensions import db
 from ..i18n import N_, current_language, gettext
 from ..models import Screening, utcnow
 from ..scoring import type_answers, visible_questions
+from . import pages
 from .display import display_answer
 from .forms import StepForm, build_step_form, saved_form_data
 from .markup import question_markup
@@ -232,6 +234,7 @@ class Context:
         for step_id in self.progress.steps:
             links.append(
                 {
+                    "id": step_id,
                     "title": self.q.step_by_id[step_id].title,
                     "url": self.step_url(step_id),
                     "current": step_id == current,
@@ -409,8 +412,20 @@ def render_step(
             page_flags.append(
                 {"flag": flag, "shown": flag.id in raised, "after": max(reads, key=order.index)}
             )
-    return render_template(
+    steps = ctx.step_links(step_def.id)
+    banner_flags = raised_flags(q, prog.assessment, on_page)
+    script_data = _script_data(ctx, step_def)
+    return_to = request.args.get("return") == "review"
+    key = None
+    if not errors and notice is None and pages.chosen_only(q, script_data["known"]):
+        key = _page_key(
+            step_def, form, visible, steps, page_flags, banner_flags, script_data, return_to
+        )
+    return pages.render(
         "patient/step.html",
+        key,
+        ctx.token,
+        owner=q,
         ctx=ctx,
         q=q,
         step=step_def,
@@ -423,11 +438,45 @@ def render_step(
         back_url=ctx.step_url(previous)
         if previous
         else url_for("patient.welcome", token=ctx.token),
-        return_to=request.args.get("return") == "review",
-        steps=ctx.step_links(step_def.id),
+        return_to=return_to,
+        steps=steps,
         page_flags=page_flags,
-        banner_flags=raised_flags(q, prog.assessment, on_page),
-        script_data=_script_data(ctx, step_def),
+        banner_flags=banner_flags,
+        script_data=script_data,
+    )
+
+
+def _page_key(
+    step_def: m.Step,
+    form: StepForm,
+    visible: set[str],
+    steps: list[dict[str, Any]],
+    page_flags: list[dict[str, Any]],
+    banner_flags: list[m.RedFlag],
+    script_data: dict[str, Any],
+    return_to: bool,
+) -> tuple | None:
+    """Everything a step page is made from but its questionnaire and step, the link and the CSRF
+    token (screening.patient.pages); None if a question shows something typed. The step list's
+    links, the back link and the page's number follow from the steps' ids and states; the
+    clinic's name and contact from the application and the language."""
+    fields = []
+    for field in form.question_fields():
+        state = field.render_key()
+        if state is None:
+            return None
+        fields.append((state, field.question.id in visible))
+    return (
+        step_def.id,
+        current_language(),
+        utcnow().date(),  # a date question's bounds
+        KIOSK_KEY in session,
+        return_to,
+        tuple(fields),
+        tuple((s["id"], s["current"], s["done"], s["reachable"]) for s in steps),
+        tuple(pf["shown"] for pf in page_flags),
+        tuple(flag.id for flag in banner_flags),
+        json.dumps(script_data, sort_keys=True),
     )
 
 

@@ -125,3 +125,18 @@ def test_after_submitting_on_the_device_the_patient_can_finish(app, staff):
     finish = [f for f in result.find_all("form") if f.attrs.get("action") == "/kiosk/end"]
     assert finish and "I have finished" in finish[0].text
     assert "my-summary.pdf" not in str([a.attrs.get("href") for a in result.find_all("a")])
+
+
+def test_a_step_page_kept_from_a_home_visit_still_ends_the_visit_on_the_device(app, staff):
+    """Step pages are kept for the next patient at the same point (screening.patient.pages):
+    the one seen at home has no kiosk controls, the device's has them."""
+    from tests.helpers import new_screening
+
+    home, token = app.test_client(), new_screening(app, "Home Patient")
+    first_step = location(home.post(f"/s/{token}/start"))
+    assert "data-kiosk-idle" not in home.get(first_step).get_data(as_text=True)
+    device, _, path = hand_over(app, staff)
+    step = device.get(location(device.post(f"{path}/start")))
+    assert step.request.path.rsplit("/", 1)[1] == first_step.rsplit("/", 1)[1]
+    assert page(step).find("form", id="kiosk-end").attrs["action"] == "/kiosk/end"
+    assert "data-kiosk-idle" not in home.get(first_step).get_data(as_text=True)
