@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(_environment(app, overrides))
     app.config.update(overrides)
 
-    db.init_app(app)
+    ops.init_database(app)
     csrf.init_app(app)
     limiter.init_app(app)
     from .staff.auth import login_manager

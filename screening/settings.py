@@ -167,7 +167,8 @@ def _paper() -> str:
 
 
 DEFAULTS: dict[str, Any] = {
-    # pre_ping: a connection dropped by a database restart is replaced, not used.
+    # pre_ping: a connection dropped by a database restart is replaced, not used (on PostgreSQL
+    # by a check that needs no round trip: ops.init_database).
     # hide_parameters: SQL errors never carry patients' values into logs.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     # A patient may pause for hours: the CSRF token lives as long as the session, up to 12 hours.

@@ -1,0 +1,66 @@
+"""Pooled PostgreSQL connections closed by the server are replaced before use, with no statement
+sent to check them (screening.ops.init_database)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from screening.extensions import db
+from tests.conftest import make_app, pg_url_or_skip
+
+BACKEND_PID = sa.text("SELECT pg_backend_pid()")
+
+
+@pytest.fixture
+def app():
+    app = make_app(pg_url_or_skip())
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def terminate(pid: int) -> None:
+    """pg_terminate_backend, then wait until the backend is gone."""
+    engine = sa.create_engine(pg_url_or_skip(), poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        for _ in range(200):
+            alive = conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar()
+            if not alive:
+                break
+            time.sleep(0.01)
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_no_statement_is_sent_to_check_a_pooled_connection(app):
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
+    with app.app_context():
+        sent: list[str] = []
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+        for _ in range(3):
+            with db.engine.connect() as conn:
+                conn.execute(BACKEND_PID)
+        assert sent == [str(BACKEND_PID)] * 3
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_closed_is_replaced_before_use(app):
+    with app.app_context():
+        with db.engine.connect() as conn:
+            first = conn.execute(BACKEND_PID).scalar()
+        terminate(first)
+        with db.engine.connect() as conn:  # the same pooled connection, closed by the server
+            second = conn.execute(BACKEND_PID).scalar()
+        assert second != first
+        assert db.engine.pool.checkedout() == 0
+
+
+def test_the_default_pings_elsewhere():
+    sqlite = make_app("sqlite://")
+    assert sqlite.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
