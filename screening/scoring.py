@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .definition import model as m
@@ -230,21 +231,56 @@ class InstrumentResult:
 
 @dataclass(frozen=True)
 class Assessment:
+    """The answers scored. The points (factors, total, tier, subtotals, alerts) are worked out
+    when first asked for: a patient's step page needs only what is shown, missing and flagged."""
+
     questionnaire: m.Questionnaire
     answers: dict[str, Any]  # typed answers to visible questions
     visible: frozenset[str]
     visible_steps: tuple[str, ...]
     missing: tuple[str, ...]
     errors: dict[str, str]
-    total: int
-    tier: m.Tier
-    factors: tuple[FactorResult, ...]
     red_flags: tuple[FlagResult, ...]
     instruments: dict[str, InstrumentResult]
     computed: dict[str, Any]
-    category_points: dict[str, int]
-    modifiable_points: int
-    domain_alerts: tuple[m.DomainAlert, ...] = field(default=())
+    _evaluator: _Evaluator = field(repr=False, compare=False)
+
+    @cached_property
+    def factors(self) -> tuple[FactorResult, ...]:
+        ev = self._evaluator
+        return tuple(
+            FactorResult(f, ev.read(f.when))
+            for f in self.questionnaire.risk_factors
+            if evaluate(f.when, ev.lookup)
+        )
+
+    @cached_property
+    def total(self) -> int:
+        return sum(r.factor.points for r in self.factors)
+
+    @cached_property
+    def tier(self) -> m.Tier:
+        return self.questionnaire.tier_for(self.total)
+
+    @cached_property
+    def category_points(self) -> dict[str, int]:
+        points = {c: 0 for c in m.CATEGORIES}
+        for r in self.factors:
+            points[r.factor.category] += r.factor.points
+        return points
+
+    @cached_property
+    def modifiable_points(self) -> int:
+        return sum(r.factor.points for r in self.factors if r.factor.modifiable)
+
+    @cached_property
+    def domain_alerts(self) -> tuple[m.DomainAlert, ...]:
+        points = self.category_points
+        return tuple(
+            a
+            for a in self.questionnaire.domain_alerts
+            if sum(points[c] for c in a.categories) >= a.min_points
+        )
 
     @property
     def complete(self) -> bool:
@@ -408,18 +444,8 @@ def score(
             instruments[instrument.id] = InstrumentResult(
                 instrument, value, instrument.band_for(value), ()
             )
-    factors = tuple(
-        FactorResult(f, ev.read(f.when)) for f in q.risk_factors if evaluate(f.when, ev.lookup)
-    )
     flags = tuple(
         FlagResult(f, ev.read(f.when)) for f in q.red_flags if evaluate(f.when, ev.lookup)
-    )
-    total = sum(r.factor.points for r in factors)
-    category_points = {c: 0 for c in m.CATEGORIES}
-    for r in factors:
-        category_points[r.factor.category] += r.factor.points
-    alerts = tuple(
-        a for a in q.domain_alerts if sum(category_points[c] for c in a.categories) >= a.min_points
     )
     return Assessment(
         questionnaire=q,
@@ -428,13 +454,8 @@ def score(
         visible_steps=tuple(s.id for s in q.steps if ev.step_visible.get(s.id, False)),
         missing=missing,
         errors=errors,
-        total=total,
-        tier=q.tier_for(total),
-        factors=factors,
         red_flags=flags,
         instruments=instruments,
         computed=computed,
-        category_points=category_points,
-        modifiable_points=sum(r.factor.points for r in factors if r.factor.modifiable),
-        domain_alerts=alerts,
+        _evaluator=ev,
     )
