@@ -135,6 +135,26 @@ def _answers_object_sqlite(element: _answers_object, compiler: Any, **kw: Any) -
     return f"json_group_object({key}, json({value}))"
 
 
+class _step_ids(GenericFunction):
+    """The ids of the steps finished, joined by spaces: string_agg on PostgreSQL, group_concat
+    on SQLite. (`aggregate_strings` sends its separator as a value to be written into the
+    statement on every run: a seventh of this statement's time in Python.)"""
+
+    type = sa.String()
+    name = "string_agg"
+    inherit_cache = True
+
+
+@compiles(_step_ids)
+def _step_ids_postgresql(element: _step_ids, compiler: Any, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ' ')"
+
+
+@compiles(_step_ids, "sqlite")
+def _step_ids_sqlite(element: _step_ids, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ' ')"
+
+
 def only_reading() -> None:
     """Declare that the rest of this request only reads: its statements then run outside a
     transaction (autocommit), which spares PostgreSQL's BEGIN and ROLLBACK round trips. Each
@@ -154,7 +174,7 @@ def _open_statement() -> sa.Select:
         .scalar_subquery()
     )
     steps = (
-        sa.select(sa.func.aggregate_strings(StepDone.step_id, " "))
+        sa.select(_step_ids(StepDone.step_id))
         .where(StepDone.screening_id == Screening.id)
         .scalar_subquery()
     )
