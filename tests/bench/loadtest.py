@@ -16,8 +16,8 @@ What it does:
 4. checks in the database that every screening is submitted and that the stored answers are
    exactly the visible answers that were posted (no answer missing, extra, changed or stored twice);
 5. compares the throughput of a real step page (the PHQ-9 step `mood`) with a ceiling: the same
-   markup returned as a static string by the same app under the same gunicorn settings
-   (tests/bench/ceiling_app.py).
+   markup rendered as a static template by the same app under the same gunicorn settings
+   (tests/bench/ceiling_app.py); both servers up, measured in turn for 3 rounds, best of each.
 
 Targets (reported, never asserted on time): 50 concurrent patients, p95 under 150 ms for step
 requests, zero errors, zero lost or duplicated answers, a step page at least 40% of the ceiling.
@@ -938,6 +938,7 @@ class Report:
     ceiling_rate: dict[str, float] = field(default_factory=dict)
     ceiling_same_markup: bool | None = None  # the ceiling served the step page's exact markup
     string_rate: dict[str, float] = field(default_factory=dict)  # the markup as a plain string
+    rounds: list[tuple[float, float, float]] = field(default_factory=list)  # req/s of each
     patient_errors: list[str] = field(default_factory=list)
     server_log_tail: str = ""
     load_before: float = 0.0  # the machine's 1-minute load average (other work slows it all)
@@ -983,6 +984,7 @@ class Report:
             "ceiling_rate": self.ceiling_rate,
             "ceiling_same_markup": self.ceiling_same_markup,
             "string_rate": self.string_rate,
+            "ceiling_rounds": self.rounds,
             "ceiling_share": self.ceiling_share,
         }
 
@@ -1025,8 +1027,9 @@ class Report:
         if self.ceiling_rate:
             lines += [
                 "",
-                f"Ceiling ({c.ceiling_threads} threads, {c.ceiling_seconds:g} s each, same "
-                f"gunicorn options)",
+                f"Ceiling ({c.ceiling_threads} threads, same gunicorn options; best of "
+                f"{len(self.rounds)} rounds of {c.ceiling_seconds / CEILING_ROUNDS:.1f} s, taken "
+                "in turn)",
                 f"{'GET':<28}{'req/s':>10}{'p50 ms':>10}{'requests':>10}{'errors':>8}",
             ]
             for label, rate in ((f"step page /step/{CEILING_STEP}", self.step_rate),
@@ -1036,6 +1039,8 @@ class Report:
                     lines.append(f"{label:<28}{rate['rps']:>10.1f}{rate['p50']:>10.1f}"
                                  f"{rate['requests']:>10.0f}{rate['errors']:>8.0f}")
             lines.append(f"step / ceiling           {self.ceiling_share:8.1%}")
+            lines.append("rounds (step / ceiling / string req/s): " + ", ".join(
+                f"{a:.0f}/{b:.0f}/{c_:.0f}" for a, b, c_ in self.rounds))
             if self.string_rate.get("rps"):
                 share = self.step_rate.get("rps", 0.0) / self.string_rate["rps"]
                 lines.append(f"(step / string           {share:8.1%}: no template, no context "
@@ -1112,39 +1117,57 @@ def run(config: Config, out: Callable[[str], None] | None = print) -> Report:
         report.resent += sum(s.client.resent for s in staff)
         report.verification = verify_answers(config.database_url, plans, q)
         if config.ceiling_seconds > 0:
-            out("capturing the step page and measuring its throughput ...")
+            out("capturing the step page ...")
             path, html = capture_step_page(server.address, ceiling_plan, q)
-            report.step_rate = throughput(server.address, path, config.ceiling_threads,
-                                          config.ceiling_seconds, "phq9_1")
+            compare_with_ceiling(config, report, server, path, html, log_dir, out)
     finally:
         out("stopping screening serve ...")
         server.stop()
         report.server_log_tail = server.error_log()[-3000:]
-    if config.ceiling_seconds > 0:
-        html_path = Path(log_dir) / "ceiling.html"
-        html_path.write_text(html, encoding="utf-8")
-        env = server_env(config.database_url, **{CEILING_ENV: str(html_path)})
-        ceiling = Server(env, workers=config.workers, threads=config.threads,
-                         argv=ceiling_command(), log_dir=log_dir, name="ceiling")
-        out("starting the ceiling app ...")
-        with ceiling:
-            probe = Client(ceiling.address)
-            try:
-                report.ceiling_same_markup = probe.get("/__ceiling").text == html.rstrip("\n")
-            finally:
-                probe.close()
-            out("measuring the ceiling ...")
-            report.ceiling_rate = throughput(ceiling.address, "/__ceiling",
-                                             config.ceiling_threads, config.ceiling_seconds,
-                                             "phq9_1")
-            report.string_rate = throughput(ceiling.address, "/__ceiling/string",
-                                            config.ceiling_threads, config.ceiling_seconds,
-                                            "phq9_1")
     if config.log_dir is None:
         shutil.rmtree(log_dir, ignore_errors=True)
     report.load_after = os.getloadavg()[0]
     out("done")
     return report
+
+
+CEILING_ROUNDS = 3
+
+
+def compare_with_ceiling(config: Config, report: Report, server: Server, path: str, html: str,
+                         log_dir: str, out: Callable[[str], None]) -> None:
+    """The step page's throughput against the ceiling app's (same markup, same gunicorn
+    settings), both servers up and measured in turn, CEILING_ROUNDS times: the machine's speed
+    drifts (a shared VM), and taking turns exposes both to the same drift. Each side's best
+    round is reported (noise only ever slows a round down), with every round's figures."""
+    html_path = Path(log_dir) / "ceiling.html"
+    html_path.write_text(html, encoding="utf-8")
+    env = server_env(config.database_url, **{CEILING_ENV: str(html_path)})
+    ceiling = Server(env, workers=config.workers, threads=config.threads,
+                     argv=ceiling_command(), log_dir=log_dir, name="ceiling")
+    out("starting the ceiling app ...")
+    seconds = config.ceiling_seconds / CEILING_ROUNDS
+    with ceiling:
+        probe = Client(ceiling.address)
+        try:
+            report.ceiling_same_markup = probe.get("/__ceiling").text == html.rstrip("\n")
+        finally:
+            probe.close()
+        for round_number in range(1, CEILING_ROUNDS + 1):
+            out(f"throughput, round {round_number} of {CEILING_ROUNDS} ...")
+            rates = (
+                throughput(server.address, path, config.ceiling_threads, seconds, "phq9_1"),
+                throughput(ceiling.address, "/__ceiling", config.ceiling_threads, seconds,
+                           "phq9_1"),
+                throughput(ceiling.address, "/__ceiling/string", config.ceiling_threads, seconds,
+                           "phq9_1"),
+            )
+            report.rounds.append(tuple(rate["rps"] for rate in rates))
+            best = (report.step_rate, report.ceiling_rate, report.string_rate)
+            for kept, rate in zip(best, rates, strict=True):
+                if rate["rps"] > kept.get("rps", -1.0):
+                    kept.clear()
+                    kept.update(rate)
 
 
 def warm_up(server: Server, token: str, rounds: int = 3) -> None:

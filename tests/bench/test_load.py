@@ -45,6 +45,7 @@ def test_load_small():
     assert report.pdfs >= 1
     for rate in (report.step_rate, report.ceiling_rate):
         assert rate["requests"] > 0 and rate["errors"] == 0
+    assert len(report.rounds) == loadtest.CEILING_ROUNDS  # measured in turn
     assert report.ceiling_same_markup  # the ceiling is the step page's own markup
 
 
