@@ -7,11 +7,14 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
+from screening.extensions import db
+from screening.models import Answer, Screening, hash_token
 from screening.patient import markup, pages
 from tests.helpers import location_path, new_screening, step_data
 
-from .support import csrf_token, example, questionnaire, step_id_of
+from .support import csrf_token, example, main, questionnaire, step_id_of, walk
 
 
 @pytest.fixture(autouse=True)
@@ -119,3 +122,30 @@ def test_error_pages_are_never_kept(app, client):
     response = client.post(path, data={})
     assert response.status_code == 422
     assert len(kept_pages(app)) == before
+
+
+def test_later_steps_done_but_out_of_reach_are_part_of_the_page(app, client):
+    """A patient who finished every step and then lost the answers of `mood` (here: taken out of
+    the database) sees the later steps marked done; a patient reaching `mood` for the first time
+    does not, though the questions, every step's link and its reachability are the same."""
+    answers = example(app, "low tier")
+    finished = new_screening(app)
+    walk(client, app, finished, answers)
+    with app.app_context():
+        screening_id = db.session.scalar(
+            sa.select(Screening.id).where(Screening.token_hash == hash_token(finished))
+        )
+        db.session.execute(
+            sa.delete(Answer).where(
+                Answer.screening_id == screening_id, Answer.question_id.like("phq9_%")
+            )
+        )
+        db.session.commit()
+    back = client.get(f"/s/{finished}/step/mood")
+    fresh_client, first_time = app.test_client(), new_screening(app)
+    walk(fresh_client, app, first_time, answers, until="mood")
+    fresh = fresh_client.get(f"/s/{first_time}/step/mood")
+    later_done = main(back).text.count("done")
+    assert later_done > main(fresh).text.count("done")
+    for one, path, page in ((client, finished, back), (fresh_client, first_time, fresh)):
+        assert same_but_csrf(page.text, rendered_now(app, one, f"/s/{path}/step/mood").text)
