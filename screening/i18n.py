@@ -135,10 +135,16 @@ def _page_text(language: str, text: str, safe: bool) -> str:
     return (Markup(translated) if safe else translated) % {}
 
 
+def _page_language(context: Any) -> str:
+    """A template's language: `page_language` as the context processor below put it in the
+    template's context (macros imported without context ask Flask-Babel)."""
+    return context.get("page_language") or current_language()
+
+
 @pass_context
 def template_gettext(context: Any, text: str, **variables: Any) -> str:
     """The templates' `_("...", name=value)` in the page's language."""
-    language = context.get("page_language") or current_language()
+    language = _page_language(context)
     safe = context.eval_ctx.autoescape
     if not variables:
         return _page_text(language, text, safe)
@@ -154,11 +160,10 @@ def init_app(app: Any) -> None:
     Babel(app, locale_selector=_select_locale)
 
     # The templates' _() and friends: the catalogs Flask-Babel reads (the same directory and
-    # domain), in the page's language as the context processor below put it in the template's
-    # context (macros imported without it ask Flask-Babel). Flask-Babel's own lookups on every
-    # call were a fifth of a patient page's rendering, which translates some twenty texts.
+    # domain), in the page's language. Flask-Babel's own lookups on every call were a fifth of a
+    # patient page's rendering, which translates some twenty texts.
     def page(context: Any) -> NullTranslations:
-        return translations(context.get("page_language") or current_language())
+        return translations(_page_language(context))
 
     app.jinja_env.install_gettext_callables(
         gettext=pass_context(lambda c, s: page(c).ugettext(s)),
@@ -167,8 +172,9 @@ def init_app(app: Any) -> None:
         npgettext=pass_context(lambda c, ctx, s, p, n: page(c).unpgettext(ctx, s, p, n)),
         newstyle=True,
     )
-    # `_()` and `gettext()`, the calls on every page, without the extension's two indirections;
-    # the same result as its newstyle gettext (the translation as markup, `%` always applied).
+    # `_()` and `gettext()`, the calls on every page, without the extension's two indirections
+    # (its `gettext` above is then unused): the same result as its newstyle gettext, the
+    # translation as markup with `%` always applied.
     app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"] = template_gettext
 
     @app.context_processor

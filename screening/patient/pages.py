@@ -4,7 +4,8 @@ Two patients at the same point of the questionnaire see the same step page but f
 token (in its links and form actions) and their session's CSRF token. Most step pages are seen
 like that: a step not answered yet, reached along the same steps. So a page is kept, per
 application and process, with those two tokens replaced by marks, under everything else it is
-made from (`views._page_key`); the next such page is the kept one with the patient's own tokens put in.
+made from (`views._page_key`); the next such page is the kept one with the patient's own tokens
+put in.
 
 Kept only when nothing on the page is something a patient typed: every question may be kept on
 its own (screening.patient.markup: options chosen or an empty input), no error or notice is
