@@ -7,17 +7,17 @@ application and process, with those two tokens replaced by marks, under everythi
 made from (`views._page_key`); the next such page is the kept one with the patient's own tokens
 put in.
 
-Kept only when nothing on the page is something a patient typed: every question may be kept on
-its own (screening.patient.markup: options chosen or an empty input), no error or notice is
-shown, and the answers from other steps that the page's script is given are options chosen, not
-numbers or text. So no name, link, token or typed answer is ever kept, and a page showing them is
-rendered every time.
+Kept only when nothing on the page is something a patient typed: the page shows saved answers
+(not a posted form, an error or a notice), each of its questions is unanswered or answered with
+options, and the answers from other steps that the page's script is given are options chosen,
+not numbers or text. So no name, link, token or typed answer is ever kept, and a page showing
+them is rendered every time.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from flask import current_app, render_template
@@ -44,20 +44,26 @@ def chosen_only(q: m.Questionnaire, known: Mapping[str, Any]) -> bool:
     return True
 
 
-def render(template: str, key: Hashable | None, token: str, owner: object, **context: Any) -> str:
-    """`render_template(template, **context)`, or the page kept under `key` with this request's
-    link `token` and CSRF token put in. `owner`: the questionnaire copy the page shows, told
-    apart by identity; `key` None: never kept."""
+def render(
+    template: str,
+    key: Hashable | None,
+    token: str,
+    owner: object,
+    context: Callable[[], dict[str, Any]],
+) -> str:
+    """`render_template(template, **context())`, or the page kept under `key` with this
+    request's link `token` and CSRF token put in (`context` is then never called). `owner`: the
+    questionnaire copy the page shows, told apart by identity; `key` None: never kept."""
     app = current_app
     csrf = generate_csrf()
     if key is None or app.jinja_env.auto_reload or not token or not csrf:
-        return render_template(template, **context)
+        return render_template(template, **context())
     kept: dict[Hashable, tuple[object, str]] = app.extensions.setdefault("screening_pages", {})
     key = (template, id(owner), key)
     found = kept.get(key)
     if found is not None and found[0] is owner:  # the same object, not a reused id
         return found[1].replace(TOKEN_MARK, token).replace(CSRF_MARK, csrf)
-    html = render_template(template, **context)
+    html = render_template(template, **context())
     with _lock:
         if len(kept) >= MAX_PAGES:
             kept.clear()

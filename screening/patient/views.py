@@ -234,7 +234,6 @@ class Context:
         for step_id in self.progress.steps:
             links.append(
                 {
-                    "id": step_id,
                     "title": self.q.step_by_id[step_id].title,
                     "url": self.step_url(step_id),
                     "current": step_id == current,
@@ -306,11 +305,9 @@ def start(token: str):
 def step(token: str, step_id: str):
     ctx = open_context(token)
     step_def = open_step(ctx, token, step_id)
-    form_class = build_step_form(step_def)
     if request.method == "POST":
-        return _post_step(ctx, step_def, form_class())
-    form = form_class(formdata=None, data=saved_form_data(step_def, ctx.answers))
-    return render_step(ctx, step_def, form)
+        return _post_step(ctx, step_def, build_step_form(step_def)())
+    return render_step(ctx, step_def)
 
 
 def open_step(ctx: Context, token: str, step_id: str) -> m.Step:
@@ -388,21 +385,16 @@ def _required_message(question: m.Question) -> str:
 def render_step(
     ctx: Context,
     step_def: m.Step,
-    form: StepForm,
+    form: StepForm | None = None,
     visible: set[str] | None = None,
     notice: str | None = None,
 ):
-    """The step page; `visible` is given when re-showing posted answers."""
+    """The step page: with `form` (and `visible`), posted answers shown again; without, the
+    saved answers, in a form built only when the page was not kept (screening.patient.pages)."""
     q, prog = ctx.q, ctx.progress
     if visible is None:
         visible = set(prog.assessment.visible)
     on_page = {question.id for question in step_def.questions}
-    errors = [
-        {"id": field.input_id, "label": field.question.label, "message": field.errors[0]}
-        for field in form.question_fields()
-        if field.errors
-    ]
-    previous = prog.neighbour(step_def.id, -1)
     page_flags = []
     order = [question.id for question in step_def.questions]
     raised = {r.flag.id for r in prog.assessment.red_flags}
@@ -412,68 +404,78 @@ def render_step(
             page_flags.append(
                 {"flag": flag, "shown": flag.id in raised, "after": max(reads, key=order.index)}
             )
-    steps = ctx.step_links(step_def.id)
     banner_flags = raised_flags(q, prog.assessment, on_page)
     script_data = _script_data(ctx, step_def)
     return_to = request.args.get("return") == "review"
     key = None
-    if not errors and notice is None and pages.chosen_only(q, script_data["known"]):
-        key = _page_key(
-            step_def, form, visible, steps, page_flags, banner_flags, script_data, return_to
+    if form is None and notice is None and pages.chosen_only(q, script_data["known"]):
+        key = _page_key(ctx, step_def, visible, page_flags, banner_flags, script_data, return_to)
+
+    def context() -> dict[str, Any]:
+        shown = form or build_step_form(step_def)(
+            formdata=None, data=saved_form_data(step_def, ctx.answers)
         )
-    return pages.render(
-        "patient/step.html",
-        key,
-        ctx.token,
-        owner=q,
-        ctx=ctx,
-        q=q,
-        step=step_def,
-        form=form,
-        visible=visible,
-        errors=errors,
-        notice=notice,
-        number=prog.number(step_def.id),
-        count=len(prog.steps),
-        back_url=ctx.step_url(previous)
-        if previous
-        else url_for("patient.welcome", token=ctx.token),
-        return_to=return_to,
-        steps=steps,
-        page_flags=page_flags,
-        banner_flags=banner_flags,
-        script_data=script_data,
-    )
+        previous = prog.neighbour(step_def.id, -1)
+        return {
+            "ctx": ctx,
+            "q": q,
+            "step": step_def,
+            "form": shown,
+            "visible": visible,
+            "errors": [
+                {"id": f.input_id, "label": f.question.label, "message": f.errors[0]}
+                for f in shown.question_fields()
+                if f.errors
+            ],
+            "notice": notice,
+            "number": prog.number(step_def.id),
+            "count": len(prog.steps),
+            "back_url": ctx.step_url(previous)
+            if previous
+            else url_for("patient.welcome", token=ctx.token),
+            "return_to": return_to,
+            "steps": ctx.step_links(step_def.id),
+            "page_flags": page_flags,
+            "banner_flags": banner_flags,
+            "script_data": script_data,
+        }
+
+    return pages.render("patient/step.html", key, ctx.token, q, context)
 
 
 def _page_key(
+    ctx: Context,
     step_def: m.Step,
-    form: StepForm,
     visible: set[str],
-    steps: list[dict[str, Any]],
     page_flags: list[dict[str, Any]],
     banner_flags: list[m.RedFlag],
     script_data: dict[str, Any],
     return_to: bool,
 ) -> tuple | None:
-    """Everything a step page is made from but its questionnaire and step, the link and the CSRF
-    token (screening.patient.pages); None if a question shows something typed. The step list's
-    links, the back link and the page's number follow from the steps' ids and states; the
-    clinic's name and contact from the application and the language."""
-    fields = []
-    for field in form.question_fields():
-        state = field.render_key()
-        if state is None:
+    """Everything a step page of saved answers is made from but its questionnaire copy, the
+    link and the CSRF token (screening.patient.pages); None when a question on it holds
+    something the patient typed (only options chosen, or nothing, may be kept). The questions'
+    fields follow from their saved answers and visibility; the step list, the back link and the
+    page's number from the steps' ids, the finished and the unfinished ones; the clinic's name
+    and contact from the application and the language."""
+    saved = []
+    for question in step_def.questions:
+        answer = ctx.answers.get(question.id)
+        if answer is not None and question.type not in pages.CHOSEN_TYPES:
             return None
-        fields.append((state, field.question.id in visible))
+        saved.append(answer)
+    prog = ctx.progress
     return (
         step_def.id,
         current_language(),
         utcnow().date(),  # a date question's bounds
         KIOSK_KEY in session,
         return_to,
-        tuple(fields),
-        tuple((s["id"], s["current"], s["done"], s["reachable"]) for s in steps),
+        json.dumps(saved),
+        tuple(question.id in visible for question in step_def.questions),
+        prog.steps,
+        tuple(sorted(prog.done)),
+        prog.unfinished,
         tuple(pf["shown"] for pf in page_flags),
         tuple(flag.id for flag in banner_flags),
         json.dumps(script_data, sort_keys=True),

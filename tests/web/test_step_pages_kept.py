@@ -52,12 +52,12 @@ def csrf_field(html: str) -> bool:
 def visit_every_step(app, client, token: str, answers: dict, visited: list) -> None:
     """Walk the questionnaire; on each step, the page as kept (asked twice: the second is the
     kept one) against the page rendered now, before and after answering it, and each earlier
-    step again with its answers."""
+    step again with its answers, and the step as opened from the review page."""
     q = questionnaire(app)
     path = location_path(client.post(f"/s/{token}/start"))
     seen: list[str] = []
     while "/step/" in path:
-        for shown in (path, *seen[-2:]):
+        for shown in (path, *seen[-2:], f"{path}?return=review"):
             client.get(shown)
             kept = client.get(shown)
             assert kept.status_code == 200
