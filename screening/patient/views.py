@@ -412,9 +412,11 @@ def render_step(
         key = _page_key(ctx, step_def, visible, page_flags, banner_flags, script_data, return_to)
 
     def context() -> dict[str, Any]:
-        shown = form or build_step_form(step_def)(
-            formdata=None, data=saved_form_data(step_def, ctx.answers)
-        )
+        shown = form
+        if shown is None:
+            shown = build_step_form(step_def)(
+                formdata=None, data=saved_form_data(step_def, ctx.answers)
+            )
         previous = prog.neighbour(step_def.id, -1)
         return {
             "ctx": ctx,
