@@ -10,11 +10,19 @@ import pytest
 import sqlalchemy as sa
 
 from screening.extensions import db
-from screening.models import Answer, Screening, hash_token
+from screening.models import Answer
 from screening.patient import markup, pages
 from tests.helpers import location_path, new_screening, step_data
 
-from .support import csrf_token, example, main, questionnaire, step_id_of, walk
+from .support import (
+    csrf_token,
+    example,
+    main,
+    questionnaire,
+    screening_row,
+    step_id_of,
+    walk,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -131,10 +139,8 @@ def test_later_steps_done_but_out_of_reach_are_part_of_the_page(app, client):
     answers = example(app, "low tier")
     finished = new_screening(app)
     walk(client, app, finished, answers)
+    screening_id = screening_row(app, finished)["id"]
     with app.app_context():
-        screening_id = db.session.scalar(
-            sa.select(Screening.id).where(Screening.token_hash == hash_token(finished))
-        )
         db.session.execute(
             sa.delete(Answer).where(
                 Answer.screening_id == screening_id, Answer.question_id.like("phq9_%")
