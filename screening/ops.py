@@ -91,8 +91,11 @@ def init_database(app) -> None:
     under load. The check here needs neither: an idle connection has nothing to read, so one
     with something to read (the server's last message, the end of the stream after a restart
     or an administrator's pg_terminate_backend) is replaced before a request uses it, as
-    pre-ping would. A connection cut in the middle of a request fails that request (the
-    friendly page) and SQLAlchemy then replaces every connection made before it."""
+    pre-ping would. A connection just made is not checked, as pre-ping does not check one
+    either: the pool tries twice, and a second connection found closed would end in "This
+    connection is closed", not a database error. A connection cut in the middle of a request
+    (or right after it was made) fails that request with the friendly page, and SQLAlchemy
+    then replaces every connection made before it."""
     watch = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     if watch and options.get("pool_pre_ping"):
@@ -100,10 +103,20 @@ def init_database(app) -> None:
     db.init_app(app)
     if watch:
         with app.app_context():
+            sa.event.listen(db.engine, "connect", _made)
             sa.event.listen(db.engine, "checkout", _closed_by_server)
 
 
+_FRESH = "screening.fresh"
+
+
+def _made(dbapi_connection, connection_record) -> None:
+    connection_record.info[_FRESH] = True
+
+
 def _closed_by_server(dbapi_connection, connection_record, connection_proxy) -> None:
+    if connection_record.info.pop(_FRESH, False):
+        return  # just made: the server answered a moment ago
     if dbapi_connection.closed:
         raise sa.exc.DisconnectionError("the connection is closed")
     poller = select.poll()
