@@ -196,9 +196,13 @@ def test_cut_connections_nothing_half_saved_nothing_lost_and_recovered(pg, serve
 
 
 @pytest.mark.postgres
-def test_cut_connections_never_answer_500(cut_run):
+def test_cut_connections_never_answer_500(cut_run, server):
     statuses = [o.status for o in cut_run.outcomes()]
-    assert 500 not in statuses, f"{statuses.count(500)} x 500 of {len(statuses)} requests"
+    errors = [(o.kind, o.body[:300]) for o in cut_run.outcomes() if o.status == 500]
+    assert not errors, (
+        f"{len(errors)} x 500 of {len(statuses)} requests: {errors}\n"
+        f"server log: {server.error_log()[-3000:]}"
+    )
 
 
 # --- (b) SMTP down ----------------------------------------------------------------------------
