@@ -53,6 +53,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def effective_status(status: str, expires_at: dt.datetime, now: dt.datetime | None = None) -> str:
+    """The status, with an open screening whose link ran out shown as expired."""
+    if status in OPEN_STATUSES and expires_at <= (now or utcnow()):
+        return "expired"
+    return status
+
+
 class Definition(db.Model):
     """The exact text of a questionnaire a screening was answered against, pinned by its hash."""
 
@@ -139,11 +146,7 @@ class Screening(db.Model):
         return value
 
     def effective_status(self, now: dt.datetime | None = None) -> str:
-        """The status, with an open screening whose link ran out shown as expired."""
-        now = now or utcnow()
-        if self.status in OPEN_STATUSES and self.expires_at <= now:
-            return "expired"
-        return self.status
+        return effective_status(self.status, self.expires_at, now)
 
     @property
     def reference(self) -> str:

@@ -28,6 +28,7 @@ from ..extensions import db
 from ..i18n import N_, current_language, gettext
 from ..models import Screening, utcnow
 from ..scoring import type_answers, visible_questions
+from ..services import OpenLink
 from . import pages
 from .display import display_answer
 from .forms import StepForm, build_step_form, saved_form_data
@@ -145,17 +146,21 @@ def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
 
 
 def open_context(token: str) -> Context:
-    """The screening of an open link with its saved answers and steps (one statement)."""
+    """The screening of an open link with its saved answers and steps (one statement): for a
+    page to show, read without the session (a GET writes nothing)."""
     if request.method == "GET":  # a page to show: nothing is written
-        services.only_reading()
-    found = services.open_by_token(token)
+        found = services.read_by_token(token)
+    else:
+        found = services.open_by_token(token)
     if found is None:
         raise LinkProblem(404, "unknown")
     screening, answers, done = found
     return Context(_admitted(screening, submitted_ok=False), (answers, done))
 
 
-def _admitted(screening: Screening | None, submitted_ok: bool) -> Screening:
+def _admitted(
+    screening: Screening | OpenLink | None, submitted_ok: bool
+) -> Screening | OpenLink:
     """`screening` if its link may be used now (a LinkProblem page otherwise); the rest of the
     request speaks the patient's language."""
     if screening is None:
@@ -176,11 +181,12 @@ class Context:
 
     def __init__(
         self,
-        screening: Screening,
+        screening: Screening | OpenLink,
         saved: tuple[dict[str, Any], set[str]],
         base_q: m.Questionnaire | None = None,
     ):
-        """`saved`: the screening's answers and finished steps (`services.open_by_token`);
+        """`screening`: as read to be changed (a POST, `services.open_by_token`) or only shown
+        (a GET, `services.read_by_token`); `saved`: its answers and finished steps;
         `base_q`: its questionnaire, when known (read from the screening otherwise)."""
         self.screening = screening
         # The clinic's questionnaire (scoring, submission) and the patient's copy of its texts.

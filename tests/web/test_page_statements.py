@@ -1,11 +1,15 @@
 """What a patient's step costs the database: a page shown is one statement read outside a
-transaction; a step saved is one transaction, and the next page is no longer in autocommit."""
+transaction, without the session (services.read_by_token); a step saved is one transaction, and
+the next page is no longer in autocommit."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import sqlalchemy as sa
 
+from screening import services
 from screening.extensions import db
 from tests.helpers import new_screening, step_data
 
@@ -55,3 +59,51 @@ def test_saving_a_step_after_a_page_is_shown_is_one_transaction(app, client, sta
     # Read once: the screening is not read again after the commit.
     assert sum(1 for kind in kinds if kind == "SELECT") == 2  # the page's, the step's answers
     assert saved(app, token)["phq9_1"] == answers["phq9_1"]
+
+
+@pytest.fixture
+def sessions_begun(app):
+    """The transactions the ORM's sessions begin while the fixture is used."""
+    begun: list[object] = []
+
+    def record(session, transaction, connection):
+        begun.append(session)
+
+    sa.event.listen(sa.orm.Session, "after_begin", record)
+    yield begun
+    sa.event.remove(sa.orm.Session, "after_begin", record)
+
+
+def test_the_pages_a_patient_only_looks_at_never_begin_a_session(app, client, sessions_begun):
+    answers = example(app, "high tier")
+    token = new_screening(app)
+    walk(client, app, token, answers)  # every step saved: the review is open
+    sessions_begun.clear()
+    for path in ("", "/step/about_surgery", "/step/mood", "/review", "/step/mood?return=review"):
+        assert client.get(f"/s/{token}{path}").status_code == 200, path
+    assert sessions_begun == []
+    data = step_data(questionnaire(app).step_by_id["mood"], answers)
+    assert client.post(f"/s/{token}/step/mood", data=data).status_code == 303
+    assert len(sessions_begun) == 1  # a save is the session's
+
+
+def test_a_link_read_to_show_is_the_same_screening_as_one_opened_to_change(app, client):
+    answers = example(app, "high tier")
+    token = new_screening(app)
+    walk(client, app, token, answers, until="mood")
+    with app.app_context():
+        shown, shown_answers, shown_done = services.read_by_token(token)
+        opened, opened_answers, opened_done = services.open_by_token(token)
+        for field in dataclasses.fields(shown):
+            assert getattr(shown, field.name) == getattr(opened, field.name), field.name
+        assert opened.started_at is not None and shown.status == "in_progress"
+        assert (shown_answers, shown_done) == (opened_answers, opened_done)
+        assert shown_answers and "mood" not in shown_done and "about_surgery" in shown_done
+        assert shown.effective_status() == opened.effective_status() == "in_progress"
+        # Read-only, and holding nothing else: no silent None for a column it does not have.
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            shown.language = "es"
+        with pytest.raises(AttributeError):
+            shown.patient_name  # noqa: B018
+        for unknown in ("", "x" * 201, token[:-1] + ("A" if token[-1] != "A" else "B")):
+            assert services.read_by_token(unknown) is None
