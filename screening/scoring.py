@@ -113,6 +113,11 @@ def _option(question: m.Question, raw: Any) -> m.OptionValue:
 
 def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> Any:
     """The typed value of one answer, MISSING for a blank one; AnswerError for a bad one."""
+    kind = type(raw)  # exactly str or int: a bool is neither, nor found by this lookup
+    if (kind is str or kind is int) and question.type == "choice":
+        option = question.option_by_value.get(raw)
+        if option is not None:  # an option as stored, found at once (as `_option` would)
+            return option.value
     today = today or dt.date.today()
     if _is_blank(raw):
         return MISSING
@@ -416,6 +421,17 @@ def visible_questions(
     return ev.visible, steps
 
 
+def _required(q: m.Questionnaire) -> tuple[str, ...]:
+    """The ids of `q`'s required questions in the order they are asked; kept on `q` (a frozen
+    dataclass's own cache), which every patient page scores."""
+    kept = q.__dict__.get("_required")
+    if kept is None:
+        kept = q.__dict__["_required"] = tuple(
+            question.id for step in q.steps for question in step.questions if question.required
+        )
+    return kept
+
+
 def score(
     q: m.Questionnaire, answers: Mapping[str, Any], today: dt.date | None = None
 ) -> Assessment:
@@ -427,11 +443,8 @@ def score(
     visible_answers = {k: v for k, v in typed.items() if k in ev.visible}
     missing = tuple(
         question_id
-        for step in q.steps
-        for question_id in (question.id for question in step.questions)
-        if question_id in ev.visible
-        and q.questions[question_id].required
-        and question_id not in visible_answers
+        for question_id in _required(q)
+        if question_id in ev.visible and question_id not in visible_answers
     )
     computed = {c.id: ev.value(c.id) for c in q.computed}
     instruments = {}

@@ -172,6 +172,12 @@ class Question:
         """Options keyed by the string spelling of their value ("2" and 2 are the same option)."""
         return {str(o.value): o for o in self.options}
 
+    @cached_property
+    def option_by_value(self) -> dict[str | int, Option]:
+        """Options keyed by their value itself, as an answer stores it: the values whose
+        spelling `option_by_key` would find as they are (no spaces around them)."""
+        return {o.value: o for o in self.options if (key := str(o.value)) and key == key.strip()}
+
     def option_label(self, value: Any) -> str | None:
         option = self.option_by_key.get(str(value))
         return option.label if option else None

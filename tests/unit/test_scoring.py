@@ -565,6 +565,8 @@ VALID_ANSWERS = [
     ("m1", 2, 2),
     ("m1", "2", 2),
     ("m1", 2.0, 2),
+    ("m1", " 2 ", 2),
+    ("m1", 0, 0),
     ("m1", " 3 ", 3),
     ("m1", 0, 0),
     ("levels", 3, 3),
@@ -620,6 +622,8 @@ BAD_ANSWERS = [
     ("m1", 4, "Please choose one of the options."),
     ("m1", -1, "Please choose one of the options."),
     ("m1", 1.5, "Please choose one of the options."),
+    ("m1", True, "Please choose one of the options."),  # True == 1, yet no answer of 1
+    ("m1", False, "Please choose one of the options."),
     ("m1", ["1"], "Please choose one of the options."),
     ("levels", "three", "Please enter a whole number, using digits only."),
     ("levels", "2.0", "Please enter a whole number, using digits only."),
