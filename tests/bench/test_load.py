@@ -46,11 +46,15 @@ def test_load_small():
     for rate in (report.step_rate, report.ceiling_rate):
         assert rate["requests"] > 0 and rate["errors"] == 0
     assert len(report.rounds) == loadtest.CEILING_ROUNDS  # measured in turn
+    for index, rate in enumerate((report.step_rate, report.ceiling_rate, report.string_rate)):
+        each = [rounds[index] for rounds in report.rounds]  # all rounds make the side's figure
+        assert min(each) <= rate["rps"] <= max(each) == rate["best_round_rps"]
     assert report.ceiling_same_markup  # the ceiling is the step page's own markup
 
 
 @pytest.mark.skipif(os.environ.get("LOADTEST_FULL") != "1", reason="set LOADTEST_FULL=1")
 def test_load_full():
-    """The full load test: 50 patients, 10-second ceiling runs; prints the report (-s)."""
+    """The full load test: 50 patients, 20 seconds of ceiling runs a side; prints the report
+    (-s)."""
     report = loadtest.run(loadtest.Config(database_url=pg_url_or_skip()), out=print)
     check(report, 50)
