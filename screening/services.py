@@ -222,7 +222,7 @@ def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | No
     if row is None:
         return None
     screening, saved, done = row
-    return screening, saved or {}, set(done.split(" ")) if done else set()
+    return screening, *_saved(saved, done)
 
 
 def read_by_token(token: str) -> tuple[OpenLink, dict[str, Any], set[str]] | None:
@@ -239,7 +239,13 @@ def read_by_token(token: str) -> tuple[OpenLink, dict[str, Any], set[str]] | Non
     if row is None:
         return None
     *columns, saved, done = row
-    return OpenLink(*columns), saved or {}, set(done.split(" ")) if done else set()
+    return OpenLink(*columns), *_saved(saved, done)
+
+
+def _saved(saved: dict[str, Any] | None, done: str | None) -> tuple[dict[str, Any], set[str]]:
+    """The answers and the finished steps as `_open_statement` gives them (NULL for none; the
+    steps' ids joined by spaces)."""
+    return saved or {}, set(done.split(" ")) if done else set()
 
 
 def saved_answers(screening: Screening) -> dict[str, Any]:
