@@ -207,7 +207,8 @@ def _open_statement(core: bool = False) -> sa.Select:
         selected = sa.select(*columns, answers, steps)
     else:
         # A fifth of the columns, a third less of the driver's and the ORM's work per page;
-        # the others are read if ever asked for.
+        # the others are read if ever asked for. (The first column, the id, is the primary
+        # key, which the ORM always loads.)
         selected = sa.select(Screening, answers, steps).options(load_only(*columns[1:]))
     return selected.where(Screening.token_hash == sa.bindparam("token_hash"))
 
