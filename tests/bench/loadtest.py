@@ -954,6 +954,11 @@ class Report:
         ceiling = self.ceiling_rate.get("rps", 0.0)
         return self.step_rate.get("rps", 0.0) / ceiling if ceiling else 0.0
 
+    @property
+    def round_shares(self) -> tuple[float, ...]:
+        """Each round's step / ceiling: the spread of the figure above, the machine's drift."""
+        return tuple(step / ceiling for step, ceiling, _ in self.rounds if ceiling)
+
     def step_p95(self) -> float:
         values = [*self.stats.samples.get("step GET", []), *self.stats.samples.get("step POST", [])]
         return percentiles(values)["p95"] if values else 0.0
@@ -987,6 +992,7 @@ class Report:
             "string_rate": self.string_rate,
             "ceiling_rounds": self.rounds,
             "ceiling_share": self.ceiling_share,
+            "ceiling_round_shares": self.round_shares,
         }
 
     def text(self) -> str:
@@ -1042,6 +1048,11 @@ class Report:
             lines.append(f"step / ceiling           {self.ceiling_share:8.1%}")
             lines.append("rounds (step / ceiling / string req/s): " + ", ".join(
                 f"{a:.0f}/{b:.0f}/{c_:.0f}" for a, b, c_ in self.rounds))
+            if self.round_shares:
+                shares = self.round_shares
+                lines.append(f"(round by round, step / ceiling: median "
+                             f"{statistics.median(shares):.1%}, lowest {min(shares):.1%}, "
+                             f"highest {max(shares):.1%})")
             best_step = self.step_rate.get("best_round_rps", 0.0)
             best_ceiling = self.ceiling_rate.get("best_round_rps", 0.0)
             if best_ceiling:

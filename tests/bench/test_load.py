@@ -50,6 +50,9 @@ def test_load_small():
         each = [rounds[index] for rounds in report.rounds]  # all rounds make the side's figure
         assert min(each) <= rate["rps"] <= max(each) == rate["best_round_rps"]
     assert report.ceiling_same_markup  # the ceiling is the step page's own markup
+    shares = [step / ceiling for step, ceiling, _ in report.rounds]  # the figure's spread
+    assert report.round_shares == pytest.approx(shares)
+    assert f"lowest {min(shares):.1%}, highest {max(shares):.1%}" in report.text()
 
 
 @pytest.mark.skipif(os.environ.get("LOADTEST_FULL") != "1", reason="set LOADTEST_FULL=1")
