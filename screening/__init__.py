@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import i18n, logs, ops, settings, templating
-from .extensions import csrf, db, limiter, migrate
+from .extensions import csrf, db, limiter, migrate, retry_after
 from .paths import PACKAGE_DIR, STATIC_DIR, TEMPLATES_DIR
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,10 @@ def _error_page(code: int, title: str, message: str):
         )
         # The exception's own headers, e.g. a 405's Allow (the methods the page takes).
         headers = exc.get_headers() if isinstance(exc, HTTPException) else []
-        return page, code, [(k, v) for k, v in headers if k.lower() != "content-type"]
+        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+        if code == 429:
+            headers += retry_after().items()
+        return page, code, headers
 
     return handler
 

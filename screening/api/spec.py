@@ -322,7 +322,14 @@ UNAUTHORIZED = _error(
 )
 TOO_MANY = _error(
     "Too many refused keys from this address lately (SCREENING_API_FAILED_KEY_LIMIT); "
-    "try again later."
+    "try again later.",
+    {
+        "Retry-After": {
+            "required": True,
+            "description": "Seconds until this address may try again.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
 )
 
 

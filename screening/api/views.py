@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import Rule
 
 from .. import audit, services
-from ..extensions import db, limiter
+from ..extensions import db, limiter, retry_after
 from ..models import ApiKey, Screening, utcnow
 from ..staff import dashboard
 from . import keys, spec
@@ -84,7 +84,9 @@ def _bad_parameter(exc: spec.BadParameter):
 
 @bp.errorhandler(429)  # the app's 429 page, found first by its code, is HTML
 def _too_many(exc: HTTPException):
-    return error_response(429, "Too many refused keys from this address; try again later.")
+    return error_response(
+        429, "Too many refused keys from this address; try again later.", **retry_after()
+    )
 
 
 @bp.errorhandler(HTTPException)

@@ -189,6 +189,7 @@ class TestRefusedKeysLimit:
         response = call(client, "/screenings/1", "scr_00000009.guess")
         assert response.status_code == 429
         assert response.mimetype == "application/json"
+        assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60 + 1  # the limit's window
         assert response.get_json()["error"] == "too_many_requests"
         assert len(audit_events(app, "api_key_refused")) == 3
         # Missing keys and good keys never counted, and a good key from another address works.

@@ -121,6 +121,8 @@ def test_the_sixth_failed_attempt_for_one_account_is_refused(app, staff):
     response = login(app.test_client(), staff["intake"], "Wrong-password-0005")
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
+    # When to come back: within the limit's 15 minutes (and the second the limiter rounds up).
+    assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60 + 1
     # Locked even with the right password, from any browser; other accounts are not.
     assert login(app.test_client(), staff["intake"]).status_code == 429
     same = login(app.test_client(), " INTAKE@clinic.example", staff["intake"].password)
@@ -141,6 +143,7 @@ class TestLowerLimits:
         for n in range(3):
             response = login(app.test_client(), f"guess{n}@clinic.example", "Wrong-password-0000")
             assert response.status_code == 401, n
+            assert "Retry-After" not in response.headers  # only a refusal says when to retry
         assert login(app.test_client(), "guess9@clinic.example", "x" * 12).status_code == 429
         assert login(app.test_client(), staff["admin"]).status_code == 429
         other = app.test_client()
