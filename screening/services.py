@@ -326,6 +326,31 @@ def progress(q: Questionnaire, answers: Mapping[str, Any], done: set[str]) -> Pr
     return Progress(steps, frozenset(done), unfinished, assessment)
 
 
+@lru_cache(maxsize=4)
+def _saving_statements(dialect: str) -> tuple[sa.Insert, sa.Insert]:
+    """The two statements of `save_step` for the database `dialect` (PostgreSQL or SQLite),
+    built once: an answer inserted, or its row updated if the question has one (its saved time
+    only when the value differs); a finished step inserted unless it is there already. The
+    database settles a double click on Continue (two saves of one step at once): the second
+    save updates or leaves the first one's rows, and no save fails on the other's."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the settings accept these two
+        raise NotImplementedError(f"saving answers on {dialect}")
+    answer = insert(Answer)
+    answer = answer.on_conflict_do_update(
+        index_elements=[Answer.screening_id, Answer.question_id],
+        set_={"value": answer.excluded.value, "saved_at": answer.excluded.saved_at},
+        where=Answer.value.is_distinct_from(answer.excluded.value),
+    )
+    step = insert(StepDone).on_conflict_do_nothing(
+        index_elements=[StepDone.screening_id, StepDone.step_id]
+    )
+    return answer, step
+
+
 def save_step(
     screening: Screening,
     q: Questionnaire,
@@ -338,50 +363,49 @@ def save_step(
     """Store the answers of one step (visible questions only) and mark the step done.
 
     A visible question left blank loses its stored answer; a hidden one keeps it for the record.
+    An answer saved again unchanged keeps the time it was first saved with that value.
     Returns what changed, question id -> the stored value (None where an answer was removed),
     so a caller holding the saved answers can bring them up to date without reading them again.
-    `done`, the steps the caller knows are finished, spares a read of them.
+    `done`, the steps the caller knows are finished, spares a statement when it holds `step_id`.
+
+    The rows are written with one statement each for the answers and the step (not through
+    the ORM's unit of work: that cost a third of a step's save).
     """
     if screening.status not in ("invited", "in_progress"):
         raise NotAllowed(screening.status)
     now = now or utcnow()
-    step = q.step_by_id[step_id]
-    existing = {
-        a.question_id: a
-        for a in db.session.scalars(
-            sa.select(Answer).where(
-                Answer.screening_id == screening.id,
-                Answer.question_id.in_([question.id for question in step.questions]),
-            )
-        )
-    }
     changes: dict[str, Any] = {}
-    for question in step.questions:
+    rows = []
+    for question in q.step_by_id[step_id].questions:
         if question.id not in visible:
             continue
         value = values.get(question.id, MISSING)
-        row = existing.get(question.id)
         if value is MISSING:
             changes[question.id] = None
-            if row is not None:
-                db.session.delete(row)
             continue
         stored = changes[question.id] = to_json_value(value)
-        if row is None:
-            db.session.add(
-                Answer(
-                    screening_id=screening.id, question_id=question.id, value=stored, saved_at=now
-                )
+        rows.append(
+            {
+                "screening_id": screening.id,
+                "question_id": question.id,
+                "value": stored,
+                "saved_at": now,
+            }
+        )
+    answer, step = _saving_statements(db.session.get_bind().dialect.name)
+    cleared = [question_id for question_id, stored in changes.items() if stored is None]
+    if cleared:
+        db.session.execute(
+            sa.delete(Answer).where(
+                Answer.screening_id == screening.id, Answer.question_id.in_(cleared)
             )
-        elif row.value != stored:
-            row.value, row.saved_at = stored, now
-    finished = (
-        step_id in done
-        if done is not None
-        else (db.session.get(StepDone, (screening.id, step_id)) is not None)
-    )
-    if not finished:
-        db.session.add(StepDone(screening_id=screening.id, step_id=step_id, completed_at=now))
+        )
+    if rows:
+        db.session.execute(answer, rows)
+    if done is None or step_id not in done:
+        db.session.execute(
+            step, {"screening_id": screening.id, "step_id": step_id, "completed_at": now}
+        )
     if screening.status == "invited":
         screening.status = "in_progress"
         screening.started_at = now

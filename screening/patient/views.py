@@ -18,7 +18,6 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from .. import i18n, services
@@ -355,17 +354,12 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
     if has_errors:
         return render_step(ctx, step_def, form, visible=visible), 422
     try:
-        try:
-            changes = services.save_step(
-                ctx.screening, ctx.q, step_def.id, posted, visible, done=ctx.progress.done
-            )
-            db.session.commit()
-        except IntegrityError:
-            # The same step posted twice at once (a double click): the other request inserted
-            # first. Saving again now updates its rows.
-            db.session.rollback()
-            changes = services.save_step(ctx.screening, ctx.q, step_def.id, posted, visible)
-            db.session.commit()
+        # The same step posted twice at once (a double click) is settled by the database: see
+        # services.save_step.
+        changes = services.save_step(
+            ctx.screening, ctx.q, step_def.id, posted, visible, done=ctx.progress.done
+        )
+        db.session.commit()
     except services.NotAllowed:
         db.session.rollback()
         raise LinkProblem(410, "submitted") from None
