@@ -144,13 +144,11 @@ def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
     return _admitted(services.find_by_token(token), submitted_ok)
 
 
-def open_context(token: str) -> Context:
-    """The screening of an open link with its saved answers and steps (one statement): for a
-    page to show, read without the session (a GET writes nothing)."""
-    if request.method == "GET":  # a page to show: nothing is written
-        found = services.read_by_token(token)
-    else:
-        found = services.open_by_token(token)
+def open_context(token: str, *, to_change: bool = False) -> Context:
+    """The screening of an open link with its saved answers and steps (one statement), read
+    without the session; `to_change`: the screening opened in the session as an ORM object, for
+    a request that changes more than its answers (the submission)."""
+    found = services.open_by_token(token) if to_change else services.read_by_token(token)
     if found is None:
         raise LinkProblem(404, "unknown")
     screening, answers, done = found
@@ -184,8 +182,8 @@ class Context:
         saved: tuple[dict[str, Any], set[str]],
         base_q: m.Questionnaire | None = None,
     ):
-        """`screening`: as read to be changed (a POST, `services.open_by_token`) or only shown
-        (a GET, `services.read_by_token`); `saved`: its answers and finished steps;
+        """`screening`: as read to be submitted (`services.open_by_token`) or to be shown or
+        have a step saved (`services.read_by_token`); `saved`: its answers and finished steps;
         `base_q`: its questionnaire, when known (read from the screening otherwise)."""
         self.screening = screening
         # The clinic's questionnaire (scoring, submission) and the patient's copy of its texts.
@@ -566,7 +564,7 @@ def submit(token: str):
         # may not have reached it yet. Any other browser gets "already sent".
         _remember_submission(screening)
         return redirect(url_for("patient.result", token=token), code=303)
-    ctx = open_context(token)
+    ctx = open_context(token, to_change=True)
     if not ctx.progress.complete:
         return redirect(ctx.continue_url(), code=303)
     try:
