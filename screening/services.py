@@ -371,8 +371,9 @@ def save_step(
 
     The rows are written in the session's transaction with SQLAlchemy Core: one statement for
     the answers, one for the step, and on the first save one conditional update of the
-    screening's status; neither the ORM's unit of work (a third of a step's save) nor its bulk
-    insert (a quarter of what was left). `screening` may be an `OpenLink`.
+    screening's status. (Saving the PHQ-9 step with its 9 answers changed took 4.4-5.3 ms of
+    CPU through the ORM's unit of work, 2.2-2.9 ms through its bulk insert, 1.4-1.6 ms so.)
+    `screening` may be an `OpenLink`.
     """
     if screening.status not in ("invited", "in_progress"):
         raise NotAllowed(screening.status)

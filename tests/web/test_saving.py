@@ -57,6 +57,7 @@ def test_a_first_save_inserts_the_answers_and_marks_the_step_done(history):
     screening, q, typed = history
     visible, _ = visible_questions(q, typed)
     changes = services.save_step(screening, q, "medical_history", typed, visible, now=FIRST)
+    assert screening.status == "in_progress"  # the caller's object is told, before the commit
     db.session.commit()
     on_step = [question.id for question in q.step_by_id["medical_history"].questions]
     assert changes == {i: services.to_json_value(typed[i]) for i in on_step}
