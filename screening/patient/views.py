@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -384,26 +385,21 @@ def render_step(
     ctx: Context,
     step_def: m.Step,
     form: StepForm | None = None,
-    visible: set[str] | None = None,
+    visible: set[str] | frozenset[str] | None = None,
     notice: str | None = None,
 ):
     """The step page: with `form` (and `visible`), posted answers shown again; without, the
     saved answers, in a form built only when the page was not kept (screening.patient.pages)."""
     q, prog = ctx.q, ctx.progress
+    plan = _step_plan(q, step_def)
     if visible is None:
-        visible = set(prog.assessment.visible)
-    on_page = {question.id for question in step_def.questions}
-    page_flags = []
-    order = [question.id for question in step_def.questions]
+        visible = prog.assessment.visible
     raised = {r.flag.id for r in prog.assessment.red_flags}
-    for flag in q.red_flags:
-        reads = set(questions_read(q, flag.when)) & on_page
-        if reads:
-            page_flags.append(
-                {"flag": flag, "shown": flag.id in raised, "after": max(reads, key=order.index)}
-            )
-    banner_flags = raised_flags(q, prog.assessment, on_page)
-    script_data = _script_data(ctx, step_def)
+    page_flags = [
+        {"flag": flag, "shown": flag.id in raised, "after": after} for flag, after in plan.flags
+    ]
+    banner_flags = raised_flags(q, prog.assessment, plan.on_page)
+    script_data = _script_data(ctx, plan)
     return_to = request.args.get("return") == "review"
     key = None
     if form is None and notice is None and pages.chosen_only(q, script_data["known"]):
@@ -446,7 +442,7 @@ def render_step(
 def _page_key(
     ctx: Context,
     step_def: m.Step,
-    visible: set[str],
+    visible: set[str] | frozenset[str],
     page_flags: list[dict[str, Any]],
     banner_flags: list[m.RedFlag],
     script_data: dict[str, Any],
@@ -478,38 +474,82 @@ def _page_key(
         prog.unfinished,
         tuple(pf["shown"] for pf in page_flags),
         tuple(flag.id for flag in banner_flags),
-        json.dumps(script_data, sort_keys=True),
+        json.dumps(script_data["known"], sort_keys=True),  # the rest is the step's own
     )
 
 
-def _script_data(ctx: Context, step_def: m.Step) -> dict[str, Any]:
-    """What the page's script needs to show and hide questions at once as the patient answers."""
-    q, assessment = ctx.q, ctx.progress.assessment
-    on_page = {question.id: question.type for question in step_def.questions}
+@dataclass(frozen=True)
+class _StepPlan:
+    """What a step page is made of that follows from the questionnaire alone: worked out once
+    per step of each questionnaire copy (`_step_plan`), not on every page."""
+
+    on_page: frozenset[str]  # the step's question ids
+    flags: tuple[tuple[m.RedFlag, str], ...]  # flags reading the step, the question they follow
+    types: dict[str, str]  # question id -> type, for the page's script (never changed)
+    known_questions: tuple[str, ...]  # answers from other steps the page's conditions read
+    known_values: tuple[tuple[str, bool], ...]  # values they read from elsewhere (computed?)
+    values: tuple[tuple[str, str, tuple[str, ...]], ...]  # values made on the page: kind, inputs
+
+
+def _step_plan(q: m.Questionnaire, step_def: m.Step) -> _StepPlan:
+    """`step_def`'s plan in `q`, kept on `q` (a frozen dataclass's own cache, as
+    `conditions.questions_read` keeps the questions a condition reads)."""
+    kept = q.__dict__.setdefault("_step_plans", {})
+    plan = kept.get(step_def.id)
+    if plan is None:
+        plan = kept[step_def.id] = _make_step_plan(q, step_def)
+    return plan
+
+
+def _make_step_plan(q: m.Questionnaire, step_def: m.Step) -> _StepPlan:
+    order = [question.id for question in step_def.questions]
+    on_page = frozenset(order)
+    flags = []
+    for flag in q.red_flags:
+        reads = set(questions_read(q, flag.when)) & on_page
+        if reads:
+            flags.append((flag, max(reads, key=order.index)))
     conditions = [question.show_if for question in step_def.questions if question.show_if]
-    conditions += [
-        flag.when for flag in q.red_flags if set(questions_read(q, flag.when)) & set(on_page)
-    ]
-    known: dict[str, Any] = {}
-    values: dict[str, Any] = {}
+    conditions += [flag.when for flag, _ in flags]
+    known_questions: dict[str, None] = {}
+    known_values: dict[str, bool] = {}
+    values: dict[str, tuple[str, tuple[str, ...]]] = {}
     for condition in conditions:
-        for kind, ref in references(condition):
-            if kind == "question" and ref not in on_page and ref in assessment.answers:
-                known[ref] = services.to_json_value(assessment.answers[ref])
+        for kind, ref in sorted(references(condition)):
+            if kind == "question" and ref not in on_page:
+                known_questions[ref] = None
             elif kind == "value":
                 inputs = q.value_inputs(ref)
+                computed = ref in q.computed_by_id
                 if all(i in on_page for i in inputs):
-                    kind_name = q.computed_by_id[ref].kind if ref in q.computed_by_id else "sum"
-                    values[ref] = {"kind": kind_name, "inputs": list(inputs)}
+                    values[ref] = (q.computed_by_id[ref].kind if computed else "sum", inputs)
                 else:
-                    current = (
-                        assessment.computed.get(ref)
-                        if ref in q.computed_by_id
-                        else assessment.instruments[ref].score
-                    )
-                    if current is not None and current is not MISSING:
-                        known[ref] = current
-    return {"types": on_page, "known": known, "values": values}
+                    known_values[ref] = computed
+    return _StepPlan(
+        on_page=on_page,
+        flags=tuple(flags),
+        types={question.id: question.type for question in step_def.questions},
+        known_questions=tuple(known_questions),
+        known_values=tuple(known_values.items()),
+        values=tuple((ref, kind, inputs) for ref, (kind, inputs) in values.items()),
+    )
+
+
+def _script_data(ctx: Context, plan: _StepPlan) -> dict[str, Any]:
+    """What the page's script needs to show and hide questions at once as the patient answers."""
+    assessment = ctx.progress.assessment
+    known: dict[str, Any] = {}
+    for ref in plan.known_questions:
+        if ref in assessment.answers:
+            known[ref] = services.to_json_value(assessment.answers[ref])
+    for ref, computed in plan.known_values:
+        current = (
+            assessment.computed.get(ref) if computed else assessment.instruments[ref].score
+        )
+        if current is not None and current is not MISSING:
+            known[ref] = current
+    values = {ref: {"kind": kind, "inputs": list(inputs)} for ref, kind, inputs in plan.values}
+    return {"types": dict(plan.types), "known": known, "values": values}
 
 
 @bp.route("/s/<token>/review")
