@@ -337,8 +337,8 @@ def _saving_statements(dialect: str) -> tuple[sa.Insert, sa.Insert]:
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the settings accept these two
-        raise NotImplementedError(f"saving answers on {dialect}")
+    else:  # pragma: no cover - as the statements reading a link, saving is written for two
+        raise RuntimeError(f"the database must be PostgreSQL or SQLite, not {dialect}")
     answers, steps = Answer.__table__, StepDone.__table__
     answer = insert(answers)
     answer = answer.on_conflict_do_update(
