@@ -166,9 +166,10 @@ def _step_ids_sqlite(element: _step_ids, compiler: Any, **kw: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OpenLink:
-    """A patient's screening as the pages they only look at read it (`read_by_token`): the
-    columns those pages use and nothing to write. Any other column is an AttributeError, never
-    a silent None; whatever changes a screening opens it in the session (`open_by_token`)."""
+    """A patient's screening as their pages read it (`read_by_token`): the columns those pages
+    use and nothing to write. Any other column is an AttributeError, never a silent None. A
+    step's answers are saved with it (`save_step`); the submission, which changes the screening
+    itself, opens it in the session (`open_by_token`)."""
 
     id: int
     status: str
@@ -215,7 +216,8 @@ def _open_statement(core: bool = False) -> sa.Select:
 
 def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | None:
     """A patient's screening with its saved answers (as `saved_answers`) and the steps it has
-    finished, in one statement: every patient page that saves something starts here."""
+    finished, in one statement, opened in the session as an ORM object: the submission starts
+    here."""
     token_hash = _link_hash(token)
     if token_hash is None:
         return None
@@ -227,10 +229,10 @@ def open_by_token(token: str) -> tuple[Screening, dict[str, Any], set[str]] | No
 
 
 def read_by_token(token: str) -> tuple[OpenLink, dict[str, Any], set[str]] | None:
-    """As `open_by_token`, for a page that only shows: the same statement's columns, read on a
-    connection of its own outside a transaction (autocommit: no BEGIN and ROLLBACK round trips;
-    the one statement reads one consistent snapshot), without the session. The session's and
-    the ORM's work had been a quarter of a step page's time."""
+    """As `open_by_token`, for every other patient page (a step's save included): the same
+    statement's columns, read on a connection of its own outside a transaction (autocommit: no
+    BEGIN and ROLLBACK round trips; the one statement reads one consistent snapshot), without
+    the session. The session's and the ORM's work had been a quarter of a step page's time."""
     token_hash = _link_hash(token)
     if token_hash is None:
         return None
