@@ -19,7 +19,17 @@ from .definition import Questionnaire, load_path, load_text
 from .definition.conditions import MISSING
 from .extensions import db
 from .i18n import LANGUAGES
-from .models import Answer, Definition, Screening, StepDone, effective_status, hash_token, utcnow
+from .models import (
+    OPEN_STATUSES,
+    Answer,
+    Definition,
+    Screening,
+    StepDone,
+    UTCDateTime,
+    effective_status,
+    hash_token,
+    utcnow,
+)
 from .scoring import Assessment, score
 
 TOKEN_BYTES = 24  # 192 bits from the OS's CSPRNG; only the SHA-256 of it is stored
@@ -371,13 +381,18 @@ def save_step(
     so a caller holding the saved answers can bring them up to date without reading them again.
     `done`, the steps the caller knows are finished, spares a statement when it holds `step_id`.
 
-    The rows are written in the session's transaction with SQLAlchemy Core: one statement for
-    the answers, one for the step, and on the first save one conditional update of the
-    screening's status. (Saving the PHQ-9 step with its 9 answers changed took 4.4-5.3 ms of
-    CPU through the ORM's unit of work, 2.2-2.9 ms through its bulk insert, 1.4-1.6 ms so.)
-    `screening` may be an `OpenLink`.
+    The rows are written in the session's transaction with SQLAlchemy Core: first one
+    conditional update of the screening (it must still be open; on the first save it becomes
+    in progress), then one statement for the answers and one for the step. (Saving the PHQ-9
+    step with its 9 answers changed took 4.4-5.3 ms of CPU through the ORM's unit of work,
+    2.2-2.9 ms through its bulk insert, 1.4-1.6 ms so.) `screening` may be an `OpenLink`.
+
+    The update comes first and holds the screening's row until the caller commits: a save and
+    a submission (`submit`, which takes the row before it reads the answers) are one after the
+    other. A submission committed after the caller read the link refuses this save
+    (NotAllowed); a submission that comes while this save is in flight scores its answers.
     """
-    if screening.status not in ("invited", "in_progress"):
+    if screening.status not in OPEN_STATUSES:
         raise NotAllowed(screening.status)
     now = now or utcnow()
     changes: dict[str, Any] = {}
@@ -400,6 +415,21 @@ def save_step(
         )
     db.session.flush()  # whatever the caller changed through the ORM goes first
     connection = db.session.connection()
+    screenings = Screening.__table__
+    still_open = connection.execute(
+        screenings.update()
+        .where(screenings.c.id == screening.id, screenings.c.status.in_(OPEN_STATUSES))
+        .values(
+            status="in_progress",
+            started_at=sa.func.coalesce(
+                screenings.c.started_at, sa.bindparam("now", now, type_=UTCDateTime)
+            ),
+        )
+    )
+    if still_open.rowcount != 1:
+        raise NotAllowed("closed")  # submitted or revoked since the link was read
+    if isinstance(screening, Screening) and screening in db.session:
+        db.session.expire(screening, ["status", "started_at"])
     answer, step = _saving_statements(connection.dialect.name)
     cleared = [question_id for question_id, stored in changes.items() if stored is None]
     if cleared:
@@ -415,15 +445,6 @@ def save_step(
         connection.execute(
             step, {"screening_id": screening.id, "step_id": step_id, "completed_at": now}
         )
-    if screening.status == "invited":
-        screenings = Screening.__table__
-        connection.execute(
-            screenings.update()
-            .where(screenings.c.id == screening.id, screenings.c.status == "invited")
-            .values(status="in_progress", started_at=now)
-        )
-        if isinstance(screening, Screening) and screening in db.session:
-            db.session.expire(screening, ["status", "started_at"])
     return changes
 
 
@@ -431,15 +452,26 @@ def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = Non
     """Submit once. Returns False when it was already submitted (a double click, a resubmission).
 
     The status changes with a conditional UPDATE, so two requests racing cannot both submit.
+    Before the answers are read, the screening's row is taken (an update that changes nothing:
+    PostgreSQL locks the row, SQLite the database): a step being saved is waited for and its
+    answers are scored, and a step saved after this waits and is then refused (`save_step`).
     """
     now = now or utcnow()
+    taken = db.session.execute(
+        sa.update(Screening)
+        .where(Screening.id == screening.id, Screening.status.in_(OPEN_STATUSES))
+        .values(status=Screening.status)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return False
     assessment = score(q, saved_answers(screening))
     if not assessment.complete:
         raise NotAllowed("incomplete")
     data = assessment.to_json()
     result = db.session.execute(
         sa.update(Screening)
-        .where(Screening.id == screening.id, Screening.status.in_(("invited", "in_progress")))
+        .where(Screening.id == screening.id, Screening.status.in_(OPEN_STATUSES))
         .values(
             status="submitted",
             submitted_at=now,

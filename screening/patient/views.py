@@ -360,7 +360,9 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
         )
         db.session.commit()
     except services.NotAllowed:
+        # Submitted or revoked since the link was read: the page for what it is now.
         db.session.rollback()
+        open_context(ctx.token)
         raise LinkProblem(410, "submitted") from None
     after = ctx.after_saving(step_def.id, changes)
     if request.args.get("return") == "review" or step_def.id == after.progress.steps[-1]:

@@ -60,7 +60,8 @@ def test_saving_a_step_is_one_read_outside_a_transaction_then_the_writes_in_one(
     # the commit.
     assert statements[0] == ("SELECT", True)
     writes = statements[1:]
-    assert [kind for kind, _ in writes] == ["INSERT", "INSERT"]  # the answers, the step done
+    # The screening taken (still open?), the answers, the step done.
+    assert [kind for kind, _ in writes] == ["UPDATE", "INSERT", "INSERT"]
     assert not any(autocommit for _, autocommit in writes)  # in a transaction: the reset
     assert saved(app, token)["phq9_1"] == answers["phq9_1"]
 

@@ -5,6 +5,8 @@ ones kept, and the step marked done once."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -12,10 +14,11 @@ import sqlalchemy as sa
 from screening import services
 from screening.extensions import db
 from screening.models import Answer, Screening, StepDone, hash_token
-from screening.scoring import type_answers, visible_questions
-from tests.helpers import new_screening
+from screening.scoring import score, type_answers, visible_questions
+from screening.staff.invitations import revoke
+from tests.helpers import new_screening, step_data
 
-from .support import example, questionnaire
+from .support import example, main_text, questionnaire, walk
 
 FIRST = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 11, 2, 10, 45, tzinfo=dt.UTC)
@@ -119,3 +122,164 @@ def test_a_submitted_screening_takes_no_answers(history):
         services.save_step(screening, q, "medical_history", typed, visible, now=FIRST)
     db.session.rollback()
     assert rows(screening.id) == {} and steps(screening.id) == {}
+
+
+# --- a step saved and the screening submitted at once -------------------------------------------
+# Two tabs of one patient, or a double-tap racing the review's Submit. Each side runs in its own
+# thread, app context and session, on its own connection; the first holds its transaction open
+# for HOLD seconds while the second starts.
+
+HOLD = 0.6
+
+
+def in_thread(app, work):
+    """Run `work()` in a thread with its own app context (and so its own session)."""
+    outcome: dict[str, object] = {}
+
+    def run():
+        with app.app_context():
+            try:
+                outcome["result"] = work()
+            except BaseException as exc:  # reported by the test, not lost with the thread
+                outcome["error"] = exc
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def every_step_saved(app, client, example_name: str):
+    """A screening with every step saved (the review is open), its questionnaire and typed
+    answers."""
+    token = new_screening(app)
+    answers = example(app, example_name)
+    walk(client, app, token, answers)
+    q = questionnaire(app)
+    typed, errors = type_answers(q, answers)
+    assert not errors
+    return token, q, typed
+
+
+def stored(app, token: str) -> tuple[Screening, dict]:
+    with app.app_context():
+        screening = db.session.scalar(
+            sa.select(Screening).where(Screening.token_hash == hash_token(token))
+        )
+        answers = services.saved_answers(screening)
+        db.session.expunge_all()
+    return screening, answers
+
+
+def test_a_step_saved_while_the_screening_is_submitted_waits_and_is_refused(app, client):
+    token, q, typed = every_step_saved(app, client, "low tier")
+    _, before = stored(app, token)
+    submitting = threading.Event()
+
+    def submit():
+        screening = services.open_by_token(token)[0]
+        assert services.submit(screening, q)
+        submitting.set()
+        time.sleep(HOLD)  # the save below starts meanwhile
+        db.session.commit()
+
+    thread, outcome = in_thread(app, submit)
+    assert submitting.wait(10)
+    with app.app_context():
+        link, _, done = services.read_by_token(token)
+        assert link.status == "in_progress"  # as a step's POST reads it: not submitted yet
+        changed = {**typed, "phq9_1": 3 if typed["phq9_1"] != 3 else 0}
+        visible, _ = visible_questions(q, changed)
+        started = time.monotonic()
+        with pytest.raises(services.NotAllowed):
+            services.save_step(link, q, "mood", changed, visible, done=done)
+        waited = time.monotonic() - started
+        db.session.rollback()
+    thread.join(10)
+    assert "error" not in outcome, outcome
+    assert waited > HOLD / 2  # it waited for the submission, then found it
+    screening, after = stored(app, token)
+    assert screening.status == "submitted"
+    assert after == before  # nothing saved after the submission
+    assert screening.assessment == score(q, after).to_json()
+
+
+def test_a_submission_while_a_step_is_being_saved_waits_and_scores_its_answers(app, client):
+    token, q, typed = every_step_saved(app, client, "low tier")
+    assert typed["phq9_9"] == 0
+    flagged = {**typed, "phq9_9": 1}  # an answer that raises the self-harm flag
+    saving = threading.Event()
+
+    def save():
+        link, _, done = services.read_by_token(token)
+        visible, _ = visible_questions(q, flagged)
+        services.save_step(link, q, "mood", flagged, visible, done=done)
+        saving.set()
+        time.sleep(HOLD)  # the submission below starts meanwhile
+        db.session.commit()
+
+    thread, outcome = in_thread(app, save)
+    assert saving.wait(10)
+    with app.app_context():
+        screening = services.open_by_token(token)[0]
+        started = time.monotonic()
+        assert services.submit(screening, q)
+        waited = time.monotonic() - started
+        db.session.commit()
+    thread.join(10)
+    assert "error" not in outcome, outcome
+    assert waited > HOLD / 2  # it waited for the save, then scored what it saved
+    screening, after = stored(app, token)
+    assert after["phq9_9"] == 1
+    assert screening.has_red_flag
+    assert screening.assessment == score(q, after).to_json()
+
+
+def test_a_step_posted_while_the_clinic_revokes_the_link_gets_the_revoked_page(app, client):
+    token, q, typed = every_step_saved(app, client, "low tier")
+    _, before = stored(app, token)
+    revoking = threading.Event()
+
+    def revoke_link():
+        screening = db.session.scalar(
+            sa.select(Screening).where(Screening.token_hash == hash_token(token))
+        )
+        revoke(screening)  # flushed: the row is taken until the commit
+        revoking.set()
+        time.sleep(HOLD)
+        db.session.commit()
+
+    thread, outcome = in_thread(app, revoke_link)
+    assert revoking.wait(10)
+    changed = {**example(app, "low tier"), "phq9_1": 3}
+    response = client.post(f"/s/{token}/step/mood", data=step_data(q.step_by_id["mood"], changed))
+    thread.join(10)
+    assert "error" not in outcome, outcome
+    assert response.status_code == 410
+    assert "This link is no longer active" in main_text(response)
+    assert stored(app, token)[1] == before
+
+
+def test_a_step_posted_while_the_screening_is_purged_gets_the_unknown_link_page(app, client):
+    """A purge (`screening purge --apply`) deleting the screening while its step is posted: the
+    save waits, finds no screening, and the patient gets the page for a link that is not known
+    (it had been a server error: the answers' insert failed on the missing screening)."""
+    token, q, typed = every_step_saved(app, client, "low tier")
+    deleting = threading.Event()
+
+    def purge():
+        db.session.execute(sa.delete(Screening).where(Screening.token_hash == hash_token(token)))
+        deleting.set()
+        time.sleep(HOLD)
+        db.session.commit()
+
+    thread, outcome = in_thread(app, purge)
+    assert deleting.wait(10)
+    changed = {**example(app, "low tier"), "phq9_1": 3}
+    response = client.post(f"/s/{token}/step/mood", data=step_data(q.step_by_id["mood"], changed))
+    thread.join(10)
+    assert "error" not in outcome, outcome
+    assert response.status_code == 404
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 0
