@@ -125,22 +125,30 @@ def test_a_submitted_screening_takes_no_answers(history):
 
 
 # --- a step saved and the screening submitted at once -------------------------------------------
-# Two tabs of one patient, or a double-tap racing the review's Submit. Each side runs in its own
-# thread, app context and session, on its own connection; the first holds its transaction open
-# for HOLD seconds while the second starts, and notes when it began to commit. (The second
-# side returning after that shows it waited; the outcome is what the tests are about.)
+# Two tabs of one patient, or a double-tap racing the review's Submit. One side takes the
+# screening's row in a thread of its own (its own app context, session and connection) and holds
+# its transaction open for HOLD seconds while the other side starts; it notes when it began to
+# commit. (The other side returning after that shows it waited; the outcome is what the tests
+# are about.)
 
 HOLD = 0.6
 
 
-def in_thread(app, work):
-    """Run `work()` in a thread with its own app context (and so its own session)."""
+def hold_row(app, take_row):
+    """Run `take_row()` in a thread with its own app context (and so its own session), then keep
+    its transaction open for HOLD seconds and commit. Returns (thread, outcome) once `take_row`
+    has returned; outcome["committing"] is when the commit began, outcome["error"] what failed."""
     outcome: dict[str, object] = {}
+    taken = threading.Event()
 
     def run():
         with app.app_context():
             try:
-                outcome["result"] = work()
+                take_row()
+                taken.set()
+                time.sleep(HOLD)
+                outcome["committing"] = time.monotonic()
+                db.session.commit()
             except BaseException as exc:  # reported by the test, not lost with the thread
                 outcome["error"] = exc
             finally:
@@ -148,6 +156,7 @@ def in_thread(app, work):
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
+    assert taken.wait(10), outcome
     return thread, outcome
 
 
@@ -179,19 +188,11 @@ def test_a_step_saved_while_the_screening_is_submitted_waits_and_is_refused(app,
     with app.app_context():
         link, _, done = services.read_by_token(token)  # as a step's POST reads it, first
     assert link.status == "in_progress"
-    submitting = threading.Event()
 
     def submit():
-        screening = services.open_by_token(token)[0]
-        assert services.submit(screening, q)
-        submitting.set()
-        time.sleep(HOLD)  # the save below starts meanwhile
-        committing = time.monotonic()
-        db.session.commit()
-        return committing
+        assert services.submit(services.open_by_token(token)[0], q)
 
-    thread, outcome = in_thread(app, submit)
-    assert submitting.wait(10), outcome
+    thread, outcome = hold_row(app, submit)
     with app.app_context():
         changed = {**typed, "phq9_1": 3 if typed["phq9_1"] != 3 else 0}
         visible, _ = visible_questions(q, changed)
@@ -201,7 +202,7 @@ def test_a_step_saved_while_the_screening_is_submitted_waits_and_is_refused(app,
         db.session.rollback()
     thread.join(10)
     assert "error" not in outcome, outcome
-    assert refused_at > outcome["result"]  # it waited for the submission, then found it
+    assert refused_at > outcome["committing"]  # it waited for the submission, then found it
     screening, after = stored(app, token)
     assert screening.status == "submitted"
     assert after == before  # nothing saved after the submission
@@ -212,54 +213,47 @@ def test_a_submission_while_a_step_is_being_saved_waits_and_scores_its_answers(a
     token, q, typed = every_step_saved(app, client, "low tier")
     assert typed["phq9_9"] == 0
     flagged = {**typed, "phq9_9": 1}  # an answer that raises the self-harm flag
-    saving = threading.Event()
 
     def save():
         link, _, done = services.read_by_token(token)
         visible, _ = visible_questions(q, flagged)
         services.save_step(link, q, "mood", flagged, visible, done=done)
-        saving.set()
-        time.sleep(HOLD)  # the submission below starts meanwhile
-        committing = time.monotonic()
-        db.session.commit()
-        return committing
 
-    thread, outcome = in_thread(app, save)
-    assert saving.wait(10), outcome
+    thread, outcome = hold_row(app, save)
     with app.app_context():
-        screening = services.open_by_token(token)[0]
-        assert services.submit(screening, q)
+        assert services.submit(services.open_by_token(token)[0], q)
         submitted_at = time.monotonic()
         db.session.commit()
     thread.join(10)
     assert "error" not in outcome, outcome
-    assert submitted_at > outcome["result"]  # it waited for the save, then scored its answers
+    assert submitted_at > outcome["committing"]  # it waited for the save, then scored it
     screening, after = stored(app, token)
     assert after["phq9_9"] == 1
     assert screening.has_red_flag
     assert screening.assessment == score(q, after).to_json()
 
 
+def post_mood_while(app, client, token: str, q, take_row):
+    """The mood step posted with a changed answer while `take_row` holds the screening's row."""
+    thread, outcome = hold_row(app, take_row)
+    changed = {**example(app, "low tier"), "phq9_1": 3}
+    response = client.post(f"/s/{token}/step/mood", data=step_data(q.step_by_id["mood"], changed))
+    thread.join(10)
+    assert "error" not in outcome, outcome
+    return response
+
+
 def test_a_step_posted_while_the_clinic_revokes_the_link_gets_the_revoked_page(app, client):
     token, q, _ = every_step_saved(app, client, "low tier")
     _, before = stored(app, token)
-    revoking = threading.Event()
 
     def revoke_link():
         screening = db.session.scalar(
             sa.select(Screening).where(Screening.token_hash == hash_token(token))
         )
         revoke(screening)  # flushed: the row is taken until the commit
-        revoking.set()
-        time.sleep(HOLD)
-        db.session.commit()
 
-    thread, outcome = in_thread(app, revoke_link)
-    assert revoking.wait(10), outcome
-    changed = {**example(app, "low tier"), "phq9_1": 3}
-    response = client.post(f"/s/{token}/step/mood", data=step_data(q.step_by_id["mood"], changed))
-    thread.join(10)
-    assert "error" not in outcome, outcome
+    response = post_mood_while(app, client, token, q, revoke_link)
     assert response.status_code == 410
     assert "This link is no longer active" in main_text(response)
     assert stored(app, token)[1] == before
@@ -270,20 +264,11 @@ def test_a_step_posted_while_the_screening_is_purged_gets_the_unknown_link_page(
     save waits, finds no screening, and the patient gets the page for a link that is not known
     (it had been a server error: the answers' insert failed on the missing screening)."""
     token, q, _ = every_step_saved(app, client, "low tier")
-    deleting = threading.Event()
 
     def purge():
         db.session.execute(sa.delete(Screening).where(Screening.token_hash == hash_token(token)))
-        deleting.set()
-        time.sleep(HOLD)
-        db.session.commit()
 
-    thread, outcome = in_thread(app, purge)
-    assert deleting.wait(10), outcome
-    changed = {**example(app, "low tier"), "phq9_1": 3}
-    response = client.post(f"/s/{token}/step/mood", data=step_data(q.step_by_id["mood"], changed))
-    thread.join(10)
-    assert "error" not in outcome, outcome
+    response = post_mood_while(app, client, token, q, purge)
     assert response.status_code == 404
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == 0
