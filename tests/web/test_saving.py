@@ -4,6 +4,7 @@ ones kept, and the step marked done once."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -134,10 +135,12 @@ def test_a_submitted_screening_takes_no_answers(history):
 HOLD = 0.6
 
 
+@contextlib.contextmanager
 def hold_row(app, take_row):
     """Run `take_row()` in a thread with its own app context (and so its own session), then keep
-    its transaction open for HOLD seconds and commit. Returns (thread, outcome) once `take_row`
-    has returned; outcome["committing"] is when the commit began, outcome["error"] what failed."""
+    its transaction open for HOLD seconds and commit. The block runs once `take_row` has
+    returned; on leaving it, the thread is joined and must not have failed. Yields a dict whose
+    "committing" is, after the block, when the commit began."""
     outcome: dict[str, object] = {}
     taken = threading.Event()
 
@@ -157,7 +160,9 @@ def hold_row(app, take_row):
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert taken.wait(10), outcome
-    return thread, outcome
+    yield outcome
+    thread.join(10)
+    assert "error" not in outcome, outcome
 
 
 def every_step_saved(app, client, example_name: str):
@@ -192,17 +197,14 @@ def test_a_step_saved_while_the_screening_is_submitted_waits_and_is_refused(app,
     def submit():
         assert services.submit(services.open_by_token(token)[0], q)
 
-    thread, outcome = hold_row(app, submit)
-    with app.app_context():
+    with hold_row(app, submit) as held, app.app_context():
         changed = {**typed, "phq9_1": 3 if typed["phq9_1"] != 3 else 0}
         visible, _ = visible_questions(q, changed)
         with pytest.raises(services.NotAllowed):
             services.save_step(link, q, "mood", changed, visible, done=done)
         refused_at = time.monotonic()
         db.session.rollback()
-    thread.join(10)
-    assert "error" not in outcome, outcome
-    assert refused_at > outcome["committing"]  # it waited for the submission, then found it
+    assert refused_at > held["committing"]  # it waited for the submission, then found it
     screening, after = stored(app, token)
     assert screening.status == "submitted"
     assert after == before  # nothing saved after the submission
@@ -219,14 +221,11 @@ def test_a_submission_while_a_step_is_being_saved_waits_and_scores_its_answers(a
         visible, _ = visible_questions(q, flagged)
         services.save_step(link, q, "mood", flagged, visible, done=done)
 
-    thread, outcome = hold_row(app, save)
-    with app.app_context():
+    with hold_row(app, save) as held, app.app_context():
         assert services.submit(services.open_by_token(token)[0], q)
         submitted_at = time.monotonic()
         db.session.commit()
-    thread.join(10)
-    assert "error" not in outcome, outcome
-    assert submitted_at > outcome["committing"]  # it waited for the save, then scored it
+    assert submitted_at > held["committing"]  # it waited for the save, then scored it
     screening, after = stored(app, token)
     assert after["phq9_9"] == 1
     assert screening.has_red_flag
@@ -235,12 +234,9 @@ def test_a_submission_while_a_step_is_being_saved_waits_and_scores_its_answers(a
 
 def post_mood_while(app, client, token: str, q, take_row):
     """The mood step posted with a changed answer while `take_row` holds the screening's row."""
-    thread, outcome = hold_row(app, take_row)
     changed = {**example(app, "low tier"), "phq9_1": 3}
-    response = client.post(f"/s/{token}/step/mood", data=step_data(q.step_by_id["mood"], changed))
-    thread.join(10)
-    assert "error" not in outcome, outcome
-    return response
+    with hold_row(app, take_row):
+        return client.post(f"/s/{token}/step/mood", data=step_data(q.step_by_id["mood"], changed))
 
 
 def test_a_step_posted_while_the_clinic_revokes_the_link_gets_the_revoked_page(app, client):
