@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from . import i18n
+from . import i18n, reads
 from .extensions import db
 
 bp = Blueprint("ops", __name__)
@@ -103,8 +103,14 @@ def init_database(app) -> None:
     db.init_app(app)
     if watch:
         with app.app_context():
-            sa.event.listen(db.engine, "connect", _made)
-            sa.event.listen(db.engine, "checkout", _closed_by_server)
+            watch_pool(db.engine)
+            reads.init_app(app, watch_pool)
+
+
+def watch_pool(engine: sa.Engine) -> None:
+    """`engine`'s pooled connections checked by `_closed_by_server` when taken."""
+    sa.event.listen(engine, "connect", _made)
+    sa.event.listen(engine, "checkout", _closed_by_server)
 
 
 _FRESH = "screening.fresh"

@@ -5,11 +5,13 @@ writes in one transaction on a connection no longer in autocommit."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
-from screening import services
+from screening import reads, services
 from screening.extensions import db
 from tests.helpers import new_screening, step_data
 
@@ -17,8 +19,11 @@ from .support import example, questionnaire, saved, walk
 
 
 @pytest.fixture
-def statements(app):
-    """(statement, autocommit?) for every statement the app runs while the fixture is used."""
+def statements(app, tmp_path):
+    """(statement, autocommit?) for every statement the app runs while the fixture is used: on
+    the application's engine as SQLAlchemy runs them, and on PostgreSQL's pool of link reads
+    (screening.reads), which sends them to psycopg directly, as the client library's trace of
+    the connection's messages to the server shows them."""
     seen: list[tuple[str, bool]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -32,8 +37,59 @@ def statements(app):
     with app.app_context():
         engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", record)
+    link_reads = app.extensions.get(reads._ENGINE)
+    if link_reads is not None:
+        traced = _Traces(tmp_path, seen)
+        sa.event.listen(link_reads, "checkout", traced.start)
+        sa.event.listen(link_reads, "checkin", traced.stop)
     yield seen
     sa.event.remove(engine, "before_cursor_execute", record)
+    if link_reads is not None:
+        sa.event.remove(link_reads, "checkout", traced.start)
+        sa.event.remove(link_reads, "checkin", traced.stop)
+
+
+class _Traces:
+    """libpq's trace of a pooled psycopg connection while it is checked out: each statement the
+    server is asked to run (Execute of the extended protocol, Query of the simple one), named
+    by the text the connection gave it (Parse: at once, or once before a prepared one)."""
+
+    def __init__(self, folder, seen: list[tuple[str, bool]]):
+        self.folder, self.seen = folder, seen
+        self.texts: dict[str, str] = {}  # prepared statement name -> its text
+        self.files: dict[int, object] = {}
+
+    def start(self, dbapi_connection, record, proxy) -> None:
+        trace = open(self.folder / f"trace-{len(self.seen)}-{id(dbapi_connection)}.txt", "w+")
+        self.files[id(dbapi_connection)] = trace
+        dbapi_connection.pgconn.trace(trace.fileno())
+        dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+    def stop(self, dbapi_connection, record) -> None:
+        trace = self.files.pop(id(dbapi_connection), None)
+        if trace is None:
+            return
+        dbapi_connection.pgconn.untrace()
+        trace.seek(0)
+        # One message a line, "F" (to the server) or "B" (back), or more lines for a text
+        # with line breaks in it.
+        messages = re.split(r"\n(?=[FB]\t)", trace.read())
+        current = ""  # the text of the statement the next Execute runs
+        for message in messages:
+            direction, _, kind, body = (message.split("\t", 3) + ["", "", ""])[:4]
+            if direction != "F":
+                continue
+            names = re.match(r'\s*"(.*?)" "(.*?)"', body, re.DOTALL)
+            if kind == "Parse":  # "name" "text" ...: the unnamed one runs next
+                self.texts[names.group(1)] = names.group(2)
+                if not names.group(1):
+                    current = names.group(2)
+            elif kind == "Bind":  # "portal" "statement" ...
+                current = self.texts[names.group(2)]
+            elif kind in ("Execute", "Query"):
+                text = current if kind == "Execute" else re.match(r'\s*"(.*)"', body, re.DOTALL)[1]
+                self.seen.append((text.split()[0].upper(), dbapi_connection.autocommit))
+        trace.close()
 
 
 def test_a_step_page_is_one_statement_outside_a_transaction(app, client, statements):

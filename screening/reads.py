@@ -1,0 +1,80 @@
+"""One row read outside a transaction, at the driver's cost: what every patient page reads first.
+
+On PostgreSQL the row is read on a pool of its own, whose connections are in autocommit from
+the start, and the statement (compiled once) goes straight to psycopg. SQLAlchemy's execution
+layer (a Connection, an execution context, a result object) and the switch of a shared pooled
+connection to autocommit and back had cost more than the read itself, once the rest of a
+request had run (README, Performance). What SQLAlchemy would have done around the driver is
+kept: the pool
+with its checks (`ops.watch_pool`), the statement's own result types, its exception types,
+and a connection the server dropped taken out of the pool.
+
+On any other database (SQLite), the row is read with SQLAlchemy Core in autocommit.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from .extensions import db
+
+_ENGINE = "screening.reads"
+
+
+def init_app(app: Flask, watch: Any) -> None:
+    """On PostgreSQL, the pool of the reads: the application's engine settings in autocommit,
+    checked by `watch` (a function given the engine) as the application's pool is, and
+    disposed of with the application's engine."""
+    main = db.engine
+    if main.dialect.name != "postgresql":
+        return
+    options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "isolation_level": "AUTOCOMMIT"}
+    engine = sa.create_engine(main.url, **options)
+    watch(engine)
+    sa.event.listen(main, "engine_disposed", lambda _engine: engine.dispose())
+    app.extensions[_ENGINE] = engine
+
+
+def one_row(statement: sa.Select, params: dict[str, Any]) -> tuple | None:
+    """The first row of `statement` with `params`, its values typed as the statement's
+    columns are (None when there is none). Database errors are SQLAlchemy's, so a database
+    that is away gets the friendly page (screening.ops)."""
+    engine = current_app.extensions.get(_ENGINE)
+    if engine is None:
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            return conn.execute(statement, params).one_or_none()
+    sql, processors = _compiled(statement, engine.dialect)
+    error = engine.dialect.loaded_dbapi.Error
+    try:
+        pooled = engine.raw_connection()
+        try:
+            row = pooled.driver_connection.execute(sql, params).fetchone()
+        except error as exc:
+            if engine.dialect.is_disconnect(exc, pooled.driver_connection, None):
+                pooled.invalidate(exc)  # not back into the pool
+            raise
+        finally:
+            pooled.close()
+    except error as exc:
+        raise sa.exc.DBAPIError.instance(
+            sql, None, exc, error, hide_parameters=True, dialect=engine.dialect
+        ) from exc
+    if row is None:
+        return None
+    return tuple(value if p is None else p(value) for p, value in zip(processors, row, strict=True))
+
+
+@lru_cache(maxsize=8)
+def _compiled(statement: sa.Select, dialect: sa.Dialect) -> tuple[str, tuple]:
+    """`statement` as SQL for `dialect` (named parameters), and each column's result
+    processor (None where the driver's value is the column's)."""
+    processors = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        for column in statement.selected_columns
+    )
+    return str(statement.compile(dialect=dialect)), processors

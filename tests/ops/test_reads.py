@@ -1,0 +1,155 @@
+"""Link reads (screening.reads): on PostgreSQL a pool of their own in autocommit and the driver
+called directly, with SQLAlchemy's result types, errors and pool checks kept; elsewhere Core."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from screening import reads, services
+from screening.extensions import db
+from tests.conftest import make_app, pg_url_or_skip
+from tests.helpers import new_screening
+
+from .test_pooled_connections import BACKEND_PID, terminate
+
+STATEMENT = services._open_statement(core=True)
+ANSWERS = {"surgery_region": "lower_back", "prior_spine_surgery": True}
+
+
+@pytest.fixture
+def pg_app():
+    app = make_app(pg_url_or_skip())
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def link_engine(app) -> sa.Engine:
+    return app.extensions[reads._ENGINE]
+
+
+def answered_screening(app) -> tuple[str, str]:
+    """A screening with two answers, one finished step and a start time; its token and hash."""
+    token = new_screening(app)
+    with app.app_context():
+        screening = services.find_by_token(token)
+        q = services.questionnaire_for(screening)
+        services.save_step(
+            screening, q, "about_surgery", ANSWERS, visible=set(ANSWERS), done=set(),
+        )
+        db.session.commit()
+        token_hash = screening.token_hash
+    return token, token_hash
+
+
+@pytest.mark.postgres
+def test_the_row_is_the_one_sqlalchemy_reads_with_its_types(pg_app):
+    token, token_hash = answered_screening(pg_app)
+    with pg_app.app_context():
+        with db.engine.connect() as conn:
+            expected = tuple(conn.execute(STATEMENT, {"token_hash": token_hash}).one())
+        row = reads.one_row(STATEMENT, {"token_hash": token_hash})
+        assert reads.one_row(STATEMENT, {"token_hash": "no such hash"}) is None
+    assert row == expected
+    started, expires = row[4], row[6]
+    assert started.tzinfo is dt.UTC and expires.tzinfo is dt.UTC  # UTCDateTime, as read by Core
+    assert row[8] == ANSWERS
+    assert row[9] == "about_surgery"
+
+
+@pytest.mark.postgres
+def test_reads_use_their_own_pool_in_autocommit_and_go_with_the_app_engine(pg_app):
+    _, token_hash = answered_screening(pg_app)
+    with pg_app.app_context():
+        engine = link_engine(pg_app)
+        assert engine is not db.engine and engine.url == db.engine.url
+        for _ in range(3):
+            reads.one_row(STATEMENT, {"token_hash": token_hash})
+        assert engine.pool.checkedout() == 0 and engine.pool.checkedin() == 1
+        pooled = engine.raw_connection()
+        try:
+            assert pooled.driver_connection.autocommit is True
+            assert pooled.driver_connection.info.transaction_status.name == "IDLE"
+        finally:
+            pooled.close()
+        db.engine.dispose()
+        assert engine.pool.checkedin() == 0
+
+
+@pytest.mark.postgres
+def test_a_read_connection_the_server_closed_is_replaced_before_use(pg_app):
+    _, token_hash = answered_screening(pg_app)
+    with pg_app.app_context():
+        engine = link_engine(pg_app)
+        with engine.connect() as conn:
+            first = conn.execute(BACKEND_PID).scalar()
+        terminate(first)
+        assert reads.one_row(STATEMENT, {"token_hash": token_hash}) is not None
+        with engine.connect() as conn:
+            assert conn.execute(BACKEND_PID).scalar() != first
+
+
+@pytest.mark.postgres
+def test_a_read_cut_midway_is_a_database_error_and_its_connection_leaves_the_pool(pg_app):
+    _, token_hash = answered_screening(pg_app)
+    with pg_app.app_context():
+        engine = link_engine(pg_app)
+        with engine.connect() as conn:
+            first = conn.execute(BACKEND_PID).scalar()
+
+        def cut_after_the_check(dbapi_connection, record, proxy):
+            terminate(dbapi_connection.info.backend_pid)
+
+        invalidated: list[BaseException | None] = []
+        sa.event.listen(engine, "checkout", cut_after_the_check)
+        sa.event.listen(engine, "invalidate", lambda conn, record, exc: invalidated.append(exc))
+        try:
+            with pytest.raises(sa.exc.OperationalError) as raised:
+                reads.one_row(STATEMENT, {"token_hash": token_hash})
+        finally:
+            sa.event.remove(engine, "checkout", cut_after_the_check)
+        assert raised.value.connection_invalidated is False  # wrapped, with no parameters shown
+        assert token_hash not in str(raised.value)
+        # The dead connection was taken out of the pool at once (not found closed later).
+        assert [type(exc) for exc in invalidated] == [type(raised.value.orig)]
+        assert reads.one_row(STATEMENT, {"token_hash": token_hash}) is not None
+        with engine.connect() as conn:
+            assert conn.execute(BACKEND_PID).scalar() != first
+
+
+@pytest.mark.postgres
+def test_a_database_that_is_away_is_a_database_error(pg_app):
+    with pg_app.app_context():
+        engine = link_engine(pg_app)
+        away = sa.create_engine(
+            engine.url.set(port=closed_port()), isolation_level="AUTOCOMMIT"
+        )
+        pg_app.extensions[reads._ENGINE] = away
+        try:
+            with pytest.raises(sa.exc.OperationalError):
+                reads.one_row(STATEMENT, {"token_hash": "x"})
+        finally:
+            pg_app.extensions[reads._ENGINE] = engine
+            away.dispose()
+
+
+def closed_port() -> int:
+    from tests.bench.loadtest import closed_port as port
+
+    return port()
+
+
+def test_elsewhere_the_row_is_read_with_core(tmp_path):
+    app = make_app(f"sqlite:///{tmp_path / 'reads.db'}")
+    with app.app_context():
+        db.create_all()
+    assert reads._ENGINE not in app.extensions
+    _, token_hash = answered_screening(app)
+    with app.app_context():
+        row = reads.one_row(STATEMENT, {"token_hash": token_hash})
+        assert row[8] == ANSWERS
+        assert row[4].tzinfo is dt.UTC
+        db.engine.dispose()
