@@ -84,7 +84,7 @@ def _safe_session_teardown(app) -> None:
 
 def init_database(app) -> None:
     """`db.init_app`, and on PostgreSQL pooled connections checked by `_closed_by_server`
-    instead of SQLAlchemy's pre-ping.
+    instead of SQLAlchemy's pre-ping, and the pool of the link reads (screening.reads).
 
     Pre-ping sends a statement to the server each time a request takes a connection from the
     pool: a round trip and a server's turn on every page, a seventh of a step page's time
@@ -101,16 +101,11 @@ def init_database(app) -> None:
     if watch and options.get("pool_pre_ping"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "pool_pre_ping": False}
     db.init_app(app)
-    if watch:
-        with app.app_context():
-            watch_pool(db.engine)
-            reads.init_app(app, watch_pool)
-
-
-def watch_pool(engine: sa.Engine) -> None:
-    """`engine`'s pooled connections checked by `_closed_by_server` when taken."""
-    sa.event.listen(engine, "connect", _made)
-    sa.event.listen(engine, "checkout", _closed_by_server)
+    with app.app_context():
+        if watch:
+            sa.event.listen(db.engine, "connect", _made)
+            sa.event.listen(db.engine, "checkout", _closed_by_server)
+        reads.init_app(app)
 
 
 _FRESH = "screening.fresh"

@@ -5,9 +5,8 @@ the start, and the statement (compiled once) goes straight to psycopg. SQLAlchem
 layer (a Connection, an execution context, a result object) and the switch of a shared pooled
 connection to autocommit and back had cost more than the read itself, once the rest of a
 request had run (README, Performance). What SQLAlchemy would have done around the driver is
-kept: the pool
-with its checks (`ops.watch_pool`), the statement's own result types, its exception types,
-and a connection the server dropped taken out of the pool.
+kept: the pool, the statement's own result types, its exception types, and a connection the
+server dropped taken out of the pool.
 
 On any other database (SQLite), the row is read with SQLAlchemy Core in autocommit.
 """
@@ -25,16 +24,14 @@ from .extensions import db
 _ENGINE = "screening.reads"
 
 
-def init_app(app: Flask, watch: Any) -> None:
+def init_app(app: Flask) -> None:
     """On PostgreSQL, the pool of the reads: the application's engine settings in autocommit,
-    checked by `watch` (a function given the engine) as the application's pool is, and
     disposed of with the application's engine."""
     main = db.engine
     if main.dialect.name != "postgresql":
         return
     options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "isolation_level": "AUTOCOMMIT"}
     engine = sa.create_engine(main.url, **options)
-    watch(engine)
     sa.event.listen(main, "engine_disposed", lambda _engine: engine.dispose())
     app.extensions[_ENGINE] = engine
 
@@ -42,7 +39,12 @@ def init_app(app: Flask, watch: Any) -> None:
 def one_row(statement: sa.Select, params: dict[str, Any]) -> tuple | None:
     """The first row of `statement` with `params`, its values typed as the statement's
     columns are (None when there is none). Database errors are SQLAlchemy's, so a database
-    that is away gets the friendly page (screening.ops)."""
+    that is away gets the friendly page (screening.ops).
+
+    A pooled connection is not checked before it is used (`ops.watch_pool` checks the
+    application's): a read is safe to run twice, so one that finds its connection closed by
+    the server (a restart, an administrator) is run once more, on a new pool, since the old
+    pool's other connections are as old."""
     engine = current_app.extensions.get(_ENGINE)
     if engine is None:
         with db.engine.connect() as conn:
@@ -51,22 +53,38 @@ def one_row(statement: sa.Select, params: dict[str, Any]) -> tuple | None:
     sql, processors = _compiled(statement, engine.dialect)
     error = engine.dialect.loaded_dbapi.Error
     try:
-        pooled = engine.raw_connection()
         try:
-            row = pooled.driver_connection.execute(sql, params).fetchone()
-        except error as exc:
-            if engine.dialect.is_disconnect(exc, pooled.driver_connection, None):
-                pooled.invalidate(exc)  # not back into the pool
-            raise
-        finally:
-            pooled.close()
-    except error as exc:
+            row = _read(engine, sql, params, error)
+        except _ServerClosed:
+            engine.dispose()
+            row = _read(engine, sql, params, error)
+    except (_ServerClosed, error) as exc:
+        closed = isinstance(exc, _ServerClosed)
+        orig = exc.__cause__ if closed else exc
         raise sa.exc.DBAPIError.instance(
-            sql, None, exc, error, hide_parameters=True, dialect=engine.dialect
-        ) from exc
+            sql, None, orig, error, hide_parameters=True, connection_invalidated=closed,
+            dialect=engine.dialect,
+        ) from orig
     if row is None:
         return None
     return tuple(value if p is None else p(value) for p, value in zip(processors, row, strict=True))
+
+
+class _ServerClosed(Exception):
+    """The server had closed the connection a read was sent on (the driver's error: the cause)."""
+
+
+def _read(engine: sa.Engine, sql: str, params: dict[str, Any], error: type) -> tuple | None:
+    pooled = engine.raw_connection()
+    try:
+        return pooled.driver_connection.execute(sql, params).fetchone()
+    except error as exc:
+        if engine.dialect.is_disconnect(exc, pooled.driver_connection, None):
+            pooled.invalidate(exc)  # not back into the pool
+            raise _ServerClosed from exc
+        raise
+    finally:
+        pooled.close()
 
 
 @lru_cache(maxsize=8)

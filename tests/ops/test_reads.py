@@ -80,44 +80,68 @@ def test_reads_use_their_own_pool_in_autocommit_and_go_with_the_app_engine(pg_ap
 
 
 @pytest.mark.postgres
-def test_a_read_connection_the_server_closed_is_replaced_before_use(pg_app):
+def test_reads_closed_by_the_server_are_read_again_on_a_new_pool(pg_app):
+    """Every pooled connection closed by the server (as after a restart): the next read fails
+    on one of them, and is served at once on a new connection, with no check of each
+    connection before use; the others go with the old pool."""
     _, token_hash = answered_screening(pg_app)
     with pg_app.app_context():
         engine = link_engine(pg_app)
+        held = [engine.connect() for _ in range(3)]
+        old = {conn.execute(BACKEND_PID).scalar() for conn in held}
+        for conn in held:
+            conn.close()
+        assert engine.pool.checkedin() == 3
+        for pid in old:
+            terminate(pid)
+        invalidated = watch_invalidations(engine)
+        sent = watch_checkouts(engine)
+        assert reads.one_row(STATEMENT, {"token_hash": token_hash})[9] == "about_surgery"
+        assert len(invalidated) == 1 and len(sent) == 2  # one closed connection, then a new one
         with engine.connect() as conn:
-            first = conn.execute(BACKEND_PID).scalar()
-        terminate(first)
-        assert reads.one_row(STATEMENT, {"token_hash": token_hash}) is not None
-        with engine.connect() as conn:
-            assert conn.execute(BACKEND_PID).scalar() != first
+            assert conn.execute(BACKEND_PID).scalar() not in old
+        assert engine.pool.checkedin() == 1
 
 
 @pytest.mark.postgres
-def test_a_read_cut_midway_is_a_database_error_and_its_connection_leaves_the_pool(pg_app):
+def test_a_read_cut_twice_is_a_database_error_and_the_next_is_served(pg_app):
     _, token_hash = answered_screening(pg_app)
     with pg_app.app_context():
         engine = link_engine(pg_app)
-        with engine.connect() as conn:
-            first = conn.execute(BACKEND_PID).scalar()
+        cut: list[int] = []
 
-        def cut_after_the_check(dbapi_connection, record, proxy):
-            terminate(dbapi_connection.info.backend_pid)
+        def cut_twice(dbapi_connection, record, proxy):
+            if len(cut) < 2:
+                cut.append(dbapi_connection.info.backend_pid)
+                terminate(cut[-1])
 
-        invalidated: list[BaseException | None] = []
-        sa.event.listen(engine, "checkout", cut_after_the_check)
-        sa.event.listen(engine, "invalidate", lambda conn, record, exc: invalidated.append(exc))
+        invalidated = watch_invalidations(engine)
+        sa.event.listen(engine, "checkout", cut_twice)
         try:
             with pytest.raises(sa.exc.OperationalError) as raised:
                 reads.one_row(STATEMENT, {"token_hash": token_hash})
         finally:
-            sa.event.remove(engine, "checkout", cut_after_the_check)
-        assert raised.value.connection_invalidated is False  # wrapped, with no parameters shown
-        assert token_hash not in str(raised.value)
-        # The dead connection was taken out of the pool at once (not found closed later).
-        assert [type(exc) for exc in invalidated] == [type(raised.value.orig)]
+            sa.event.remove(engine, "checkout", cut_twice)
+        assert len(cut) == 2 and cut[0] != cut[1]  # read again once, on a new connection
+        assert raised.value.connection_invalidated is True
+        assert token_hash not in str(raised.value)  # no parameters shown
+        # Neither dead connection was put back for a later read to find.
+        assert [type(exc) for exc in invalidated] == [type(raised.value.orig)] * 2
         assert reads.one_row(STATEMENT, {"token_hash": token_hash}) is not None
         with engine.connect() as conn:
-            assert conn.execute(BACKEND_PID).scalar() != first
+            assert conn.execute(BACKEND_PID).scalar() not in cut
+
+
+def watch_invalidations(engine: sa.Engine) -> list[BaseException | None]:
+    invalidated: list[BaseException | None] = []
+    sa.event.listen(engine, "invalidate", lambda conn, record, exc: invalidated.append(exc))
+    return invalidated
+
+
+def watch_checkouts(engine: sa.Engine) -> list[int]:
+    taken: list[int] = []
+    sa.event.listen(engine, "checkout", lambda conn, record, proxy: taken.append(id(conn)))
+    return taken
 
 
 @pytest.mark.postgres
