@@ -25,12 +25,17 @@ _ENGINE = "screening.reads"
 
 
 def init_app(app: Flask) -> None:
-    """On PostgreSQL, the pool of the reads: the application's engine settings in autocommit,
-    disposed of with the application's engine."""
+    """On PostgreSQL, the pool of the reads: the application's engine settings in autocommit
+    (no transaction to roll back when a connection is returned to the pool), disposed of with
+    the application's engine."""
     main = db.engine
     if main.dialect.name != "postgresql":
         return
-    options = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "isolation_level": "AUTOCOMMIT"}
+    options = {
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        "isolation_level": "AUTOCOMMIT",
+        "pool_reset_on_return": None,
+    }
     engine = sa.create_engine(main.url, **options)
     sa.event.listen(main, "engine_disposed", lambda _engine: engine.dispose())
     app.extensions[_ENGINE] = engine
