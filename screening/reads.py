@@ -6,7 +6,7 @@ layer (a Connection, an execution context, a result object) and the switch of a 
 connection to autocommit and back had cost more than the read itself, once the rest of a
 request had run (README, Performance). What SQLAlchemy would have done around the driver is
 kept: the pool, the statement's own result types, its exception types, and a connection the
-server dropped taken out of the pool.
+server dropped taken out of the pool (the read is then run once more, on a new pool).
 
 On any other database (SQLite), the row is read with SQLAlchemy Core in autocommit.
 """
@@ -46,10 +46,10 @@ def one_row(statement: sa.Select, params: dict[str, Any]) -> tuple | None:
     columns are (None when there is none). Database errors are SQLAlchemy's, so a database
     that is away gets the friendly page (screening.ops).
 
-    A pooled connection is not checked before it is used (`ops.watch_pool` checks the
-    application's): a read is safe to run twice, so one that finds its connection closed by
-    the server (a restart, an administrator) is run once more, on a new pool, since the old
-    pool's other connections are as old."""
+    A pooled connection is not checked before it is used (`ops.init_database` has the
+    application's checked): a read is safe to run twice, so one that finds its connection
+    closed by the server (a restart, an administrator) is run once more, on a new pool, since
+    the old pool's other connections are as old."""
     engine = current_app.extensions.get(_ENGINE)
     if engine is None:
         with db.engine.connect() as conn:
