@@ -4,44 +4,20 @@ sent to check them (screening.ops.init_database)."""
 from __future__ import annotations
 
 import select
-import time
 
 import pytest
 import sqlalchemy as sa
 
 from screening.extensions import db
-from tests.conftest import make_app, pg_url_or_skip
+from tests.conftest import make_app
 
-BACKEND_PID = sa.text("SELECT pg_backend_pid()")
-
-
-@pytest.fixture
-def app():
-    app = make_app(pg_url_or_skip())
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
-def terminate(pid: int) -> None:
-    """pg_terminate_backend, then wait until the backend is gone."""
-    engine = sa.create_engine(pg_url_or_skip(), poolclass=sa.pool.NullPool)
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
-        for _ in range(200):
-            alive = conn.execute(
-                sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
-            ).scalar()
-            if not alive:
-                break
-            time.sleep(0.01)
-    engine.dispose()
+from .conftest import BACKEND_PID, terminate
 
 
 @pytest.mark.postgres
-def test_no_statement_is_sent_to_check_a_pooled_connection(app):
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
-    with app.app_context():
+def test_no_statement_is_sent_to_check_a_pooled_connection(pg_app):
+    assert pg_app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False
+    with pg_app.app_context():
         sent: list[str] = []
         sa.event.listen(db.engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
         for _ in range(3):
@@ -51,8 +27,8 @@ def test_no_statement_is_sent_to_check_a_pooled_connection(app):
 
 
 @pytest.mark.postgres
-def test_a_connection_the_server_closed_is_replaced_before_use(app):
-    with app.app_context():
+def test_a_connection_the_server_closed_is_replaced_before_use(pg_app):
+    with pg_app.app_context():
         with db.engine.connect() as conn:
             first = conn.execute(BACKEND_PID).scalar()
         terminate(first)
@@ -63,12 +39,12 @@ def test_a_connection_the_server_closed_is_replaced_before_use(app):
 
 
 @pytest.mark.postgres
-def test_a_connection_cut_as_soon_as_it_is_made_fails_with_a_database_error(app):
+def test_a_connection_cut_as_soon_as_it_is_made_fails_with_a_database_error(pg_app):
     """As pre-ping, the check leaves a connection just made alone. Were it checked, a stale
     pooled connection followed by a new one cut at once would exhaust the pool's two tries and
     end in InvalidRequestError ("This connection is closed"), a server error, where a database
     error gives the friendly retry page."""
-    with app.app_context():
+    with pg_app.app_context():
         with db.engine.connect() as conn:
             stale = conn.execute(BACKEND_PID).scalar()
         terminate(stale)

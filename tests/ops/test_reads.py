@@ -10,21 +10,13 @@ import sqlalchemy as sa
 
 from screening import reads, services
 from screening.extensions import db
-from tests.conftest import make_app, pg_url_or_skip
+from tests.conftest import make_app
 from tests.helpers import new_screening
 
-from .test_pooled_connections import BACKEND_PID, terminate
+from .conftest import BACKEND_PID, terminate
 
 STATEMENT = services._open_statement(core=True)
 ANSWERS = {"surgery_region": "lower_back", "prior_spine_surgery": True}
-
-
-@pytest.fixture
-def pg_app():
-    app = make_app(pg_url_or_skip())
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def link_engine(app) -> sa.Engine:
