@@ -1,5 +1,6 @@
 """Link reads (screening.reads): on PostgreSQL a pool of their own in autocommit and the driver
-called directly, with SQLAlchemy's result types, errors and pool checks kept; elsewhere Core."""
+called directly, with SQLAlchemy's pool, result types and errors kept, and a read whose
+connection the server closed read again; elsewhere Core."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from screening import reads, services
 from screening.extensions import db
+from tests.bench.loadtest import closed_port
 from tests.conftest import make_app
 from tests.helpers import new_screening
 
@@ -150,12 +152,6 @@ def test_a_database_that_is_away_is_a_database_error(pg_app):
         finally:
             pg_app.extensions[reads._ENGINE] = engine
             away.dispose()
-
-
-def closed_port() -> int:
-    from tests.bench.loadtest import closed_port as port
-
-    return port()
 
 
 def test_elsewhere_the_row_is_read_with_core(tmp_path):

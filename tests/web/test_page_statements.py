@@ -56,7 +56,7 @@ class _Traces:
 
     def __init__(self, folder, seen: list[tuple[str, bool]]):
         self.folder, self.seen = folder, seen
-        self.texts: dict[str, str] = {}  # prepared statement name -> its text
+        self.texts: dict[tuple[int, str], str] = {}  # (connection, statement name) -> text
         self.files: dict[int, object] = {}
 
     def start(self, dbapi_connection, record, proxy) -> None:
@@ -81,11 +81,11 @@ class _Traces:
                 continue
             names = re.match(r'\s*"(.*?)" "(.*?)"', body, re.DOTALL)
             if kind == "Parse":  # "name" "text" ...: the unnamed one runs next
-                self.texts[names.group(1)] = names.group(2)
+                self.texts[id(dbapi_connection), names.group(1)] = names.group(2)
                 if not names.group(1):
                     current = names.group(2)
             elif kind == "Bind":  # "portal" "statement" ...
-                current = self.texts[names.group(2)]
+                current = self.texts[id(dbapi_connection), names.group(2)]
             elif kind in ("Execute", "Query"):
                 text = current if kind == "Execute" else re.match(r'\s*"(.*)"', body, re.DOTALL)[1]
                 self.seen.append((text.split()[0].upper(), dbapi_connection.autocommit))
