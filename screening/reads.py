@@ -56,40 +56,43 @@ def one_row(statement: sa.Select, params: dict[str, Any]) -> tuple | None:
             conn.execution_options(isolation_level="AUTOCOMMIT")
             return conn.execute(statement, params).one_or_none()
     sql, processors = _compiled(statement, engine.dialect)
-    error = engine.dialect.loaded_dbapi.Error
     try:
-        try:
-            row = _read(engine, sql, params, error)
-        except _ServerClosed:
-            engine.dispose()
-            row = _read(engine, sql, params, error)
-    except (_ServerClosed, error) as exc:
-        closed = isinstance(exc, _ServerClosed)
-        orig = exc.__cause__ if closed else exc
-        raise sa.exc.DBAPIError.instance(
-            sql, None, orig, error, hide_parameters=True, connection_invalidated=closed,
-            dialect=engine.dialect,
-        ) from orig
+        row = _read(engine, sql, params)
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        engine.dispose()
+        row = _read(engine, sql, params)
     if row is None:
         return None
     return tuple(value if p is None else p(value) for p, value in zip(processors, row, strict=True))
 
 
-class _ServerClosed(Exception):
-    """The server had closed the connection a read was sent on (the driver's error: the cause)."""
-
-
-def _read(engine: sa.Engine, sql: str, params: dict[str, Any], error: type) -> tuple | None:
-    pooled = engine.raw_connection()
+def _read(engine: sa.Engine, sql: str, params: dict[str, Any]) -> tuple | None:
+    """The first row as the driver gives it; a driver's error as SQLAlchemy's, with
+    `connection_invalidated` when the server had closed the connection (which is then not
+    put back into the pool)."""
+    error = engine.dialect.loaded_dbapi.Error
+    try:
+        pooled = engine.raw_connection()
+    except error as exc:
+        raise _wrapped(engine, sql, exc, closed=False) from exc
     try:
         return pooled.driver_connection.execute(sql, params).fetchone()
     except error as exc:
-        if engine.dialect.is_disconnect(exc, pooled.driver_connection, None):
-            pooled.invalidate(exc)  # not back into the pool
-            raise _ServerClosed from exc
-        raise
+        closed = engine.dialect.is_disconnect(exc, pooled.driver_connection, None)
+        if closed:
+            pooled.invalidate(exc)
+        raise _wrapped(engine, sql, exc, closed) from exc
     finally:
         pooled.close()
+
+
+def _wrapped(engine: sa.Engine, sql: str, exc: Exception, closed: bool) -> sa.exc.DBAPIError:
+    return sa.exc.DBAPIError.instance(
+        sql, None, exc, engine.dialect.loaded_dbapi.Error, hide_parameters=True,
+        connection_invalidated=closed, dialect=engine.dialect,
+    )
 
 
 @lru_cache(maxsize=8)
