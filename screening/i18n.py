@@ -4,8 +4,9 @@ The questionnaire's texts are translated in its YAML (see questionnaires/FORMAT.
 covers the rest: the patient's pages, messages and e-mails. The staff pages and the clinician's PDF
 stay in the clinic's language, English.
 
-The helpers at the top need no Flask, so the engine and the PDF renderer can use them; `init_app`
-wires Flask-Babel into the application.
+The helpers at the top need no Flask, so the PDF renderer can use them; `init_app` wires
+Flask-Babel into the application. The engine needs none of this: its messages carry a template and
+values, which `message` says in the reader's language.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from .paths import PACKAGE_DIR
+from .scoring.answers import plain
 
 TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
 CLINIC_LANGUAGE = "en"
@@ -70,17 +72,15 @@ def language_name(language: str, in_language: str | None = None) -> str:
 def format_date(value: dt.date, language: str = CLINIC_LANGUAGE) -> str:
     """A date as people write it: "1 December 2026", "1 de diciembre de 2026"."""
     if language == CLINIC_LANGUAGE:
-        return f"{value.day} {value:%B %Y}"
+        return plain(value)
     return babel_format_date(value, format="long", locale=language)
 
 
 def format_value(value: Any, language: str = CLINIC_LANGUAGE) -> str:
-    """A number without a needless ".0", or a date, for a sentence."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    """A number without a needless ".0", or a date, for a sentence in `language`."""
     if isinstance(value, dt.date):
         return format_date(value, language)
-    return str(value)
+    return plain(value)
 
 
 def message(template: str, params: dict[str, Any], language: str) -> str:

@@ -1,205 +1,20 @@
 """score(questionnaire, answers) -> Assessment. Pure and deterministic: no Flask, no database.
 
-Answers are typed by their question, never by their JSON spelling ("2" and 2 are the same option);
-a blank is no answer, never 0. Hidden questions (and questions hidden because their step or the
-question they hang on is hidden) keep no answer for scoring.
+Hidden questions (and questions hidden because their step or the question they hang on is hidden)
+keep no answer for scoring.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .definition import model as m
-from .definition.conditions import MISSING, evaluate, questions_read
-from .i18n import CLINIC_LANGUAGE, N_, format_value, message
-
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-# Sanity bounds used when a height or weight question gives none of its own.
-DEFAULT_BOUNDS = {"height": (30.0, 300.0), "weight": (2.0, 700.0)}
-
-
-class AnswerError(ValueError):
-    """An answer that cannot be used; the message is written for the patient.
-
-    `template` (in the catalog of translations) and `params` let the patient's pages say it in
-    the patient's language; `str()` is the English sentence.
-    """
-
-    def __init__(self, template: str, **params: Any):
-        self.template, self.params = template, params
-        super().__init__(message(template, params, CLINIC_LANGUAGE))
-
-
-def _bound(value: Any, today: dt.date) -> Any:
-    return today if value == "today" else value
-
-
-def _fmt(value: Any) -> str:
-    return format_value(value)
-
-
-RANGE_MESSAGES = {
-    "number": (
-        N_("Please enter a number between %(low)s and %(high)s."),
-        N_("Please enter a number of at least %(low)s."),
-        N_("Please enter a number of at most %(high)s."),
-    ),
-    "height": (
-        N_("Please enter a height between %(low)s and %(high)s."),
-        N_("Please enter a height of at least %(low)s."),
-        N_("Please enter a height of at most %(high)s."),
-    ),
-    "weight": (
-        N_("Please enter a weight between %(low)s and %(high)s."),
-        N_("Please enter a weight of at least %(low)s."),
-        N_("Please enter a weight of at most %(high)s."),
-    ),
-    "date": (
-        N_("Please enter a date between %(low)s and %(high)s."),
-        N_("Please enter a date of at least %(low)s."),
-        N_("Please enter a date of at most %(high)s."),
-    ),
-}
-
-
-def _check_range(question: m.Question, value: Any, today: dt.date) -> None:
-    lo, hi = _bound(question.min, today), _bound(question.max, today)
-    if question.type in DEFAULT_BOUNDS:
-        d_lo, d_hi = DEFAULT_BOUNDS[question.type]
-        lo = d_lo if lo is None else lo
-        hi = d_hi if hi is None else hi
-    kind = question.type if question.type in RANGE_MESSAGES else "number"
-    unit = {"height": " cm", "weight": " kg"}.get(
-        question.type, f" {question.unit}" if question.unit else ""
-    )
-
-    def spelled(bound: Any) -> Any:
-        return bound if kind == "date" else f"{_fmt(bound)}{unit}"  # dates: in the reader's words
-
-    between, at_least, at_most = RANGE_MESSAGES[kind]
-    if lo is not None and hi is not None and not lo <= value <= hi:
-        raise AnswerError(between, low=spelled(lo), high=spelled(hi))
-    if lo is not None and value < lo:
-        raise AnswerError(at_least, low=spelled(lo))
-    if hi is not None and value > hi:
-        raise AnswerError(at_most, high=spelled(hi))
-
-
-def _is_blank(raw: Any) -> bool:
-    return (
-        raw is None
-        or (isinstance(raw, str) and not raw.strip())
-        or (isinstance(raw, list | tuple) and not raw)
-    )
-
-
-def _option(question: m.Question, raw: Any) -> m.OptionValue:
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise AnswerError(N_("Please choose one of the options."))
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)
-    option = question.option_by_key.get(str(raw).strip())
-    if option is None:
-        raise AnswerError(N_("Please choose one of the options."))
-    return option.value
-
-
-def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> Any:
-    """The typed value of one answer, MISSING for a blank one; AnswerError for a bad one."""
-    kind = type(raw)  # exactly str or int: a bool is neither, nor found by this lookup
-    if (kind is str or kind is int) and question.type == "choice":
-        option = question.option_by_value.get(raw)
-        if option is not None:  # an option as stored, found at once (as `_option` would)
-            return option.value
-    today = today or dt.date.today()
-    if _is_blank(raw):
-        return MISSING
-    qtype = question.type
-    if qtype == "choice":
-        return _option(question, raw)
-    if qtype == "multi_choice":
-        items = raw if isinstance(raw, list | tuple) else [raw]
-        chosen = {str(_option(question, item)) for item in items if not _is_blank(item)}
-        values = [o.value for o in question.options if str(o.value) in chosen]
-        return tuple(values) if values else MISSING
-    if qtype == "yes_no":
-        if isinstance(raw, bool):
-            return raw
-        spelled = str(raw).strip().lower()
-        if spelled in ("true", "yes", "1"):
-            return True
-        if spelled in ("false", "no", "0"):
-            return False
-        raise AnswerError(N_("Please answer yes or no."))
-    if qtype == "integer":
-        if isinstance(raw, bool):
-            raise AnswerError(N_("Please enter a whole number."))
-        if isinstance(raw, float):
-            if not raw.is_integer():
-                raise AnswerError(N_("Please enter a whole number."))
-            value = int(raw)
-        elif isinstance(raw, int):
-            value = raw
-        else:
-            try:
-                value = int(str(raw).strip())
-            except ValueError:
-                raise AnswerError(N_("Please enter a whole number, using digits only.")) from None
-        _check_range(question, value, today)
-        return value
-    if qtype in ("number", "height", "weight"):
-        if isinstance(raw, bool):
-            raise AnswerError(N_("Please enter a number."))
-        try:
-            value = (
-                float(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
-            )
-        except (TypeError, ValueError, OverflowError):
-            raise AnswerError(N_("Please enter a number, using digits only.")) from None
-        if not math.isfinite(value):
-            raise AnswerError(N_("Please enter a number."))
-        _check_range(question, value, today)
-        return value
-    if qtype == "date":
-        if isinstance(raw, dt.datetime):
-            raise AnswerError(N_("Please enter a date."))
-        if isinstance(raw, dt.date):
-            value = raw
-        else:
-            try:
-                value = dt.date.fromisoformat(str(raw).strip())
-            except ValueError:
-                raise AnswerError(N_("Please enter a real date, for example 2025-03-31.")) from None
-        _check_range(question, value, today)
-        return value
-    if qtype == "text":
-        if not isinstance(raw, str):
-            raise AnswerError(N_("Please enter text."))
-        # Control characters (a NUL cannot even be stored by PostgreSQL) are dropped, not kept.
-        # Browsers send a text box's line breaks as CRLF: one line break, one character.
-        value = CONTROL_CHARS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
-        limit = question.max if question.max is not None else m.TEXT_MAX_DEFAULT
-        if len(value) > limit:
-            raise AnswerError(
-                N_("Please keep this to %(limit)s characters or fewer (now %(count)s)."),
-                limit=limit,
-                count=len(value),
-            )
-        if question.min is not None and len(value) < question.min:
-            raise AnswerError(N_("Please write at least %(min)s characters."), min=question.min)
-        return value
-    # Unreachable: types are checked at load.
-    raise AnswerError(N_("This question cannot be answered."))
-
-
-# --- the assessment ---------------------------------------------------------------------------
+from ..definition import model as m
+from ..definition.conditions import MISSING, evaluate, questions_read
+from .answers import type_answers
 
 
 @dataclass(frozen=True)
@@ -387,28 +202,6 @@ class _Evaluator:
             for i in questions_read(self.q, condition)
             if self.answer(i) is not MISSING
         )
-
-
-def type_answers(
-    q: m.Questionnaire, answers: Mapping[str, Any], today: dt.date | None = None
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Typed values of the given answers, and an error message per answer that cannot be used."""
-    typed: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    today = today or dt.date.today()  # once, not once per answer
-    for question_id, raw in answers.items():
-        question = q.questions.get(question_id)
-        if question is None:
-            errors[str(question_id)] = "There is no such question in this questionnaire."
-            continue
-        try:
-            value = normalize(question, raw, today)
-        except AnswerError as exc:
-            errors[question_id] = str(exc)
-            continue
-        if value is not MISSING:
-            typed[question_id] = value
-    return typed, errors
 
 
 def visible_questions(

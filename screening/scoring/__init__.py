@@ -1,0 +1,27 @@
+"""The engine: answers typed by their questions, scored into an Assessment, and a patient's
+progress through the steps. Pure and deterministic: no Flask, no database, no translations (its
+messages carry a template and values, translated at the edge).
+"""
+
+from .answers import DEFAULT_BOUNDS, AnswerError, normalize, type_answers
+from .assessment import (
+    Assessment,
+    FactorResult,
+    FlagResult,
+    InstrumentResult,
+    score,
+    visible_questions,
+)
+
+__all__ = [
+    "DEFAULT_BOUNDS",
+    "AnswerError",
+    "Assessment",
+    "FactorResult",
+    "FlagResult",
+    "InstrumentResult",
+    "normalize",
+    "score",
+    "type_answers",
+    "visible_questions",
+]
