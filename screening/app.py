@@ -5,13 +5,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, has_request_context, render_template, request
+import sqlalchemy as sa
+from flask import Flask, has_request_context, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import i18n, logs, ops, settings, templating
+from . import health, i18n, logs, settings, templating
+from .api import bp as api_bp
+from .domain import alerts
 from .extensions import csrf, db, limiter, migrate, retry_after
 from .paths import PACKAGE_DIR, STATIC_DIR, TEMPLATES_DIR
+from .patient import bp as patient_bp
+from .patient.steps import reshow_after_csrf_failure, speak_the_patients_language
+from .staff import bp as staff_bp
+from .staff.auth import login_manager
+from .web import KIOSK_KEY
 
 log = logging.getLogger(__name__)
 
@@ -29,33 +37,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(_environment(app, overrides))
     app.config.update(overrides)
 
-    ops.init_database(app)
+    db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    from .staff.auth import login_manager
-
     login_manager.init_app(app)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
     _sqlite_pragmas(app)
     templating.init_app(app)
     i18n.init_app(app)
     logs.init_app(app)
-    ops.init_app(app)
+    health.init_app(app)
+    alerts.init_app(app)
     if app.config.get("SCREENING_PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = int(app.config["SCREENING_PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from .patient import bp as patient_bp
-    from .patient.views import reshow_after_csrf_failure, speak_the_patients_language
-
     app.register_blueprint(patient_bp)
-    from .staff.views import bp as staff_bp
-
     app.register_blueprint(staff_bp)
-    from .api import bp as api_bp
-
     csrf.exempt(api_bp)  # read-only, and takes no cookies: a bearer key on every call
     app.register_blueprint(api_bp)
     app.after_request(security_headers)
@@ -75,9 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def clinic() -> dict[str, Any]:
-        from flask import session
-
-        kiosk = has_request_context() and "kiosk" in session  # mail is rendered off-request too
+        kiosk = has_request_context() and KIOSK_KEY in session  # mail is rendered off-request too
         return {
             "clinic_name": app.config["SCREENING_CLINIC_NAME"],
             "clinic_contact": i18n.clinic_contact(app.config, i18n.current_language()),
@@ -165,17 +163,15 @@ def _environment(app: Flask, overrides: dict[str, Any]) -> dict[str, Any]:
 def _sqlite_pragmas(app: Flask) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+    with app.app_context():
+        sa.event.listen(db.engine, "connect", _on_sqlite_connect)
 
-    @event.listens_for(Engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):  # pragma: no cover - trivial
-        if type(dbapi_connection).__module__.startswith("sqlite3"):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            # Write-ahead log: one fsync a commit instead of the rollback journal's several, and
-            # readers no longer wait for a writer (measured here: an audit row's commit
-            # 2.5 -> 0.8 ms). Stays on the database file once set.
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
+
+def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    # Write-ahead log: one fsync a commit instead of the rollback journal's several, and readers
+    # no longer wait for a writer. Stays on the database file once set.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()

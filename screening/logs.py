@@ -107,7 +107,7 @@ def init_app(app: Flask) -> None:
         request_id = getattr(g, "request_id", None)
         if request_id:
             response.headers["X-Request-ID"] = request_id
-            if app.config.get("SCREENING_LOG_REQUESTS", True):
+            if app.config["SCREENING_LOG_REQUESTS"]:
                 ms = round((time.perf_counter() - g.started) * 1000, 1)
                 log.info(
                     "%s %s %s %.1fms",

@@ -35,7 +35,7 @@ class MailSettings:
             user=config.get("SCREENING_SMTP_USER") or None,
             password=config.get("SCREENING_SMTP_PASSWORD") or None,
             sender=config["SCREENING_MAIL_SENDER"],
-            timeout=float(config.get("SCREENING_SMTP_TIMEOUT", 10)),
+            timeout=float(config["SCREENING_SMTP_TIMEOUT"]),
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -37,27 +36,26 @@ class RedactingLogger(Logger):
 
 
 def options(
-    bind: str | None = None, workers: int | None = None, threads: int | None = None
+    config: Any, bind: str | None = None, workers: int | None = None, threads: int | None = None
 ) -> dict[str, Any]:
-    """Gunicorn settings: CPU-bound pages want about one worker per core; threads cover the
-    waits on the database."""
-    cores = os.cpu_count() or 1
+    """Gunicorn's settings from the app's (SCREENING_BIND, _WORKERS, ...), the command's options
+    first. CPU-bound pages want about one worker per core; threads cover the database's waits."""
     return {
-        "bind": bind or os.environ.get("SCREENING_BIND", "127.0.0.1:8000"),
-        "workers": workers or int(os.environ.get("SCREENING_WORKERS", cores + 1)),
-        "threads": threads or int(os.environ.get("SCREENING_THREADS", 4)),
+        "bind": bind or config["SCREENING_BIND"],
+        "workers": workers or config["SCREENING_WORKERS"],
+        "threads": threads or config["SCREENING_THREADS"],
         "worker_class": "gthread",
         "timeout": 30,
         "graceful_timeout": 20,
         "keepalive": 5,
         # A worker is replaced after this many requests (0: never), against slow leaks.
-        "max_requests": int(os.environ.get("SCREENING_MAX_REQUESTS", 2000)),
+        "max_requests": config["SCREENING_MAX_REQUESTS"],
         "max_requests_jitter": 200,
-        "accesslog": os.environ.get("SCREENING_ACCESS_LOG", "-"),
+        "accesslog": config["SCREENING_ACCESS_LOG"],
         "errorlog": "-",
         "access_log_format": ACCESS_FORMAT,
         "logger_class": RedactingLogger,
-        "forwarded_allow_ips": os.environ.get("SCREENING_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        "forwarded_allow_ips": config["SCREENING_FORWARDED_ALLOW_IPS"],
         # No control socket: it would be one path shared by every instance on the host.
         "control_socket_disable": True,
     }

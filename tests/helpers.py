@@ -6,16 +6,16 @@ import datetime as dt
 import re
 from typing import Any
 
-from screening import services
 from screening.definition import model as m
+from screening.domain import invitations, questionnaires
 from screening.extensions import db
 
 
 def new_screening(app, name: str = "Test Patient", days: int | None = None, **details) -> str:
     """Create a screening with the app's questionnaire; return its token."""
     with app.app_context():
-        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
-        _, token = services.create_screening(
+        definition = questionnaires.store_in_force()
+        _, token = invitations.create_screening(
             definition, patient_name=name, link_days=days or 14, **details
         )
         db.session.commit()
@@ -24,8 +24,8 @@ def new_screening(app, name: str = "Test Patient", days: int | None = None, **de
 
 def questionnaire(app) -> m.Questionnaire:
     with app.app_context():
-        return services.questionnaire_for(
-            services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
+        return questionnaires.of(
+            questionnaires.store_in_force()
         )
 
 
@@ -79,8 +79,8 @@ def signed_in_clinician(app, email: str = "clinic.doctor@example.org"):
     """A new test client signed in as a clinician (created if needed)."""
     import sqlalchemy as sa
 
+    from screening.domain.accounts import create_user
     from screening.models import User
-    from screening.staff.auth import create_user
 
     password = "a long enough passphrase"
     with app.app_context():

@@ -1,8 +1,8 @@
 """The read-only JSON API for integrations (/api/v1), behind per-client API keys.
 
-`keys` makes, finds and revokes the keys (only their SHA-256 is stored); `views` holds the
-routes; `spec` is the OpenAPI document and the query parameters it describes, which the views
-validate against (one source for both).
+`schemas` declares the request and response shapes once, as pydantic models: the views validate
+query parameters and build every body with them, and `openapi` generates the served OpenAPI
+document from them. `views` holds the routes; the keys themselves are in domain/api_keys.py.
 """
 
 from .views import bp

@@ -3,7 +3,7 @@
 Read-only. Every call needs `Authorization: Bearer <key>` (never a session cookie); every call
 that returns patients' data is in the audit log, with the key's prefix and client name (never the
 key, never the query: a search may be a patient's name). The list is the staff dashboard's list
-(screening/staff/dashboard.py), filtered and ordered the same way, as a clinician sees it.
+(screening/domain/listing.py), filtered and ordered the same way, as a clinician sees it.
 """
 
 from __future__ import annotations
@@ -15,23 +15,15 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import Rule
 
-from .. import audit, services
+from ..domain import answering, api_keys, audit, listing, questionnaires
 from ..extensions import db, limiter, retry_after
 from ..models import ApiKey, Screening, utcnow
-from ..staff import dashboard
-from . import keys, spec
+from . import schemas
+from .openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 REALM = 'Bearer realm="screening API"'
-ERROR_NAMES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "method_not_allowed",
-    429: "too_many_requests",
-    500: "server_error",
-}
 
 
 def _refused_key(response) -> bool:
@@ -62,10 +54,13 @@ class ApiError(HTTPException):
 
 
 def error_response(code: int, message: str, parameter: str | None = None, **headers: str):
-    body: dict[str, Any] = {"error": ERROR_NAMES.get(code, "error"), "message": message}
-    if parameter is not None:
-        body["parameter"] = parameter
-    response = jsonify(body)
+    error = schemas.Error(
+        error=schemas.ERROR_NAMES.get(code, schemas.OTHER_ERROR),
+        message=message,
+        # Not set, not sent: `parameter` is left out rather than null.
+        **({"parameter": parameter} if parameter is not None else {}),
+    )
+    response = jsonify(schemas.body(error))
     response.status_code = code
     response.headers.update(headers)
     return response
@@ -77,8 +72,8 @@ def _api_error(exc: ApiError):
     return error_response(exc.code, exc.message, exc.parameter, **headers)
 
 
-@bp.errorhandler(spec.BadParameter)
-def _bad_parameter(exc: spec.BadParameter):
+@bp.errorhandler(schemas.BadParameter)
+def _bad_parameter(exc: schemas.BadParameter):
     return error_response(400, exc.message, exc.parameter)
 
 
@@ -116,9 +111,7 @@ def _finish(response):
 
 def _unauthorized(message: str, invalid: bool) -> ApiError:
     """401 with the challenge of RFC 6750: `error="invalid_token"` when a key was sent."""
-    return ApiError(
-        401, message, challenge=REALM + (', error="invalid_token"' if invalid else "")
-    )
+    return ApiError(401, message, challenge=REALM + (', error="invalid_token"' if invalid else ""))
 
 
 def authenticate() -> ApiKey:
@@ -128,10 +121,10 @@ def authenticate() -> ApiKey:
     sent = credentials.strip()
     if not header or scheme.lower() != "bearer" or not sent:
         raise _unauthorized("Send an API key as 'Authorization: Bearer <key>'.", invalid=False)
-    key = keys.find_active(sent)
+    key = api_keys.find_active(sent)
     if key is None:
         # In the audit log: the key's prefix (not secret) if it has one, never the rest.
-        prefix = keys.sent_prefix(sent)
+        prefix = api_keys.sent_prefix(sent)
         audit.record(
             "api_key_refused",
             detail=f"key {prefix}" if prefix else "not a key of this application",
@@ -143,24 +136,11 @@ def authenticate() -> ApiKey:
     return key
 
 
-def _who(key: ApiKey) -> str:
-    return f"API key {key.prefix} ({key.name})"
+# --- bodies -----------------------------------------------------------------------------------
 
 
-# --- serialization ----------------------------------------------------------------------------
-
-
-def timestamp(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def day(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def screening_json(s: Screening, now: dt.datetime) -> dict[str, Any]:
+def screening_fields(s: Screening, now: dt.datetime) -> dict[str, Any]:
+    """A screening's fields as the Screening model takes them (it formats them for JSON)."""
     return {
         "id": s.id,
         "reference": s.reference,
@@ -168,111 +148,120 @@ def screening_json(s: Screening, now: dt.datetime) -> dict[str, Any]:
         "questionnaire": {"id": s.questionnaire_id, "version": s.questionnaire_version},
         "patient": {
             "name": s.patient_name,
-            "date_of_birth": day(s.patient_dob),
+            "date_of_birth": s.patient_dob,
             "mrn": s.patient_mrn,
         },
         "surgeon": s.surgeon,
         "planned_surgery": s.planned_surgery,
-        "surgery_date": day(s.surgery_date),
+        "surgery_date": s.surgery_date,
         "language": s.language,
-        "created_at": timestamp(s.created_at),
-        "started_at": timestamp(s.started_at),
-        "submitted_at": timestamp(s.submitted_at),
-        "expires_at": timestamp(s.expires_at),
+        "created_at": s.created_at,
+        "started_at": s.started_at,
+        "submitted_at": s.submitted_at,
+        "expires_at": s.expires_at,
         "tier": s.tier,
         "total": s.total,
         "has_red_flag": bool(s.has_red_flag),
-        "acknowledged_at": timestamp(s.acknowledged_at),
-        "reviewed_at": timestamp(s.reviewed_at),
+        "acknowledged_at": s.acknowledged_at,
+        "reviewed_at": s.reviewed_at,
     }
 
 
 def visible_answers(s: Screening) -> dict[str, Any]:
     """The answers to the questions the patient was shown. An answer kept for the record after
     a later answer hid its question is left out (as scoring and the PDF leave it out)."""
-    saved = services.saved_answers(s)
-    shown = services.assessment_of(s).answers  # typed, visible ones only
+    saved = answering.saved_answers(s)
+    shown = answering.assessment_of(s).answers  # typed, visible ones only
     return {question_id: value for question_id, value in saved.items() if question_id in shown}
 
 
 # --- routes -----------------------------------------------------------------------------------
 
 
-def _filters(values: dict[str, Any]) -> dashboard.Filters:
-    return dashboard.Filters(
-        status=values.get("status", ""),
-        tier=values.get("tier", ""),
-        flag=values.get("flag", ""),
-        surgeon=values.get("surgeon", "").strip(),
-        q=values.get("q", "").strip(),
-        date_from=values.get("created_from"),
-        date_to=values.get("created_to"),
-        submitted_from=values.get("submitted_from"),
-        submitted_to=values.get("submitted_to"),
-        sort=values["sort"],
-        order=values["order"],
-        page=values["page"],
+def _filters(query: schemas.ListQuery) -> listing.Filters:
+    return listing.Filters(
+        status=query.status or "",
+        tier=query.tier or "",
+        flag=query.flag or "",
+        surgeon=(query.surgeon or "").strip(),
+        q=(query.q or "").strip(),
+        date_from=query.created_from,
+        date_to=query.created_to,
+        submitted_from=query.submitted_from,
+        submitted_to=query.submitted_to,
+        sort=query.sort,
+        order=query.order,
+        page=query.page,
     )
 
 
-def _page_link(values: dict[str, Any], page: int) -> str:
-    args = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in values.items()}
+def _page_link(query: schemas.ListQuery, page: int) -> str:
+    """The list's address for another page, with the same parameters: those given, in their
+    order, then the defaults."""
+    values = query.model_dump(mode="json", exclude_none=True)
+    args = {name: values[name] for name in request.args}
+    args.update(values)
     args["page"] = page
     return url_for("api.list_screenings", **args)
+
+
+def _tiers() -> tuple[str, ...]:
+    return tuple(t.id for t in questionnaires.in_force().tiers)
 
 
 @bp.get("/screenings")
 @failed_keys_limit
 def list_screenings():
     key = authenticate()
-    values = spec.parse_query(request.args)
-    filters = _filters(values)
-    per_page, page = values["per_page"], values["page"]
+    query = schemas.parse_query(request.args, _tiers())
+    filters = _filters(query)
+    per_page, page = query.per_page, query.page
     now = utcnow()
     # As a clinician sees the list: every filter, red flags waiting first.
-    where = dashboard.condition(filters, clinician=True, now=now)
-    total = dashboard.count(where)
-    listed = dashboard.select_page(
-        where, dashboard.ordering(filters), True, limit=per_page, offset=(page - 1) * per_page
+    where = listing.condition(filters, clinician=True, now=now)
+    total = listing.count(where)
+    listed = listing.select_page(
+        where, listing.ordering(filters), True, limit=per_page, offset=(page - 1) * per_page
     )
     pages = max(1, -(-total // per_page))
     audit.record(
         "api_listed",
-        detail=f"{_who(key)}: page {page}, {len(listed)} of {total} screenings",
+        detail=f"{api_keys.label(key)}: page {page}, {len(listed)} of {total} screenings",
     )
-    return jsonify(
-        {
-            "items": [screening_json(s, now) for s in listed],
-            "page": page,
-            "per_page": per_page,
-            "total": total,
-            "pages": pages,
-            "next": _page_link(values, page + 1) if page < pages else None,
-            "previous": _page_link(values, min(page - 1, pages)) if page > 1 else None,
-        }
+    result = schemas.ScreeningList(
+        items=[schemas.Screening(**screening_fields(s, now)) for s in listed],
+        page=page,
+        per_page=per_page,
+        total=total,
+        pages=pages,
+        next=_page_link(query, page + 1) if page < pages else None,
+        previous=_page_link(query, min(page - 1, pages)) if page > 1 else None,
     )
+    return jsonify(schemas.body(result))
 
 
 @bp.get("/screenings/<ident>")
 @failed_keys_limit
 def get_screening(ident: str):
     key = authenticate()
-    screening_id = spec.parse_id(ident)
+    screening_id = schemas.parse_id(ident)
     s = db.session.get(Screening, screening_id)
     if s is None:
         raise ApiError(404, f"There is no screening {screening_id}.", "id")
-    body = screening_json(s, utcnow())
     submitted = s.status == "submitted"
-    body["assessment"] = s.assessment if submitted else None
-    body["answers"] = visible_answers(s) if submitted else None
-    audit.record("api_screening_read", screening_id=s.id, detail=_who(key))
-    return jsonify(body)
+    detail = schemas.ScreeningDetail(
+        **screening_fields(s, utcnow()),
+        assessment=s.assessment if submitted else None,
+        answers=visible_answers(s) if submitted else None,
+    )
+    audit.record("api_screening_read", screening_id=s.id, detail=api_keys.label(key))
+    return jsonify(schemas.body(detail))
 
 
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI document (no key needed: it holds no data)."""
-    return jsonify(spec.document())
+    return jsonify(document())
 
 
 # Anything else under /api/v1 answers in JSON too (the app's error pages are HTML, and its 405

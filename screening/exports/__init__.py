@@ -1,5 +1,5 @@
-"""Exports of questionnaires and screenings to other systems.
+"""Exports of questionnaires and screenings to other systems: pure, no Flask and no database.
 
-`fhir` builds FHIR R4 resources as plain JSON-able dicts: pure, no Flask and no database.
-`stored` feeds it a screening from the database (for the command line and the staff page).
+`fhir` (a package) builds FHIR R4 resources as plain JSON-able dicts; `csv` writes the clinicians'
+CSV. `screening.domain.exporting` feeds them a screening from the database.
 """

@@ -1,5 +1,6 @@
 """The patient's questionnaire: link, welcome, steps, review, submission, result."""
 
-from .views import bp
+from . import entry, finish, steps  # noqa: F401 - their routes
+from .blueprint import bp
 
 __all__ = ["bp"]

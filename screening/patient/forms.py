@@ -2,7 +2,7 @@
 
 Fields are named `q_<question id>` and keep exactly what the patient typed, so a page shown again
 after an error holds the patient's own words. Typing and range checks are the engine's own
-(`scoring.normalize`), so the browser and `screening score` agree on what an answer means.
+(`codec.parse`), so the browser and `screening score` agree on what an answer means.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ from flask_wtf import FlaskForm
 from wtforms.fields import Field
 from wtforms.utils import unset_value
 
+from .. import codec
 from ..definition import model as m
 from ..definition.conditions import MISSING
 from ..i18n import N_, current_language, gettext, message
-from ..scoring import AnswerError, normalize
-
-CM_PER_INCH = 2.54
-KG_PER_POUND = 0.45359237
+from ..scoring import AnswerError
 
 
 class QuestionField(Field):
@@ -45,7 +43,7 @@ class QuestionField(Field):
         self.data = valuelist[0] if valuelist else ""
 
     def process_data(self, value: Any) -> None:
-        self.data = "" if value is None else value
+        self.data = codec.to_form(self.question, value)
 
     def _value(self) -> str:
         return "" if self.data is None else str(self.data)
@@ -55,12 +53,7 @@ class QuestionField(Field):
 
     def typed(self, today: Any = None) -> Any:
         """The engine's value for the posted text; AnswerError if it cannot be used."""
-        return normalize(self.question, self.raw_answer(), today)
-
-    def render_key(self) -> tuple | None:
-        """What this field's markup depends on besides its question, if it may be kept for other
-        pages (screening.patient.markup): an empty input only, never what a patient typed."""
-        return ("empty",) if not self.errors and self._value() == "" else None
+        return codec.parse(self.question, self.raw_answer(), today)
 
 
 class ChoiceField(QuestionField):
@@ -76,19 +69,9 @@ class ChoiceField(QuestionField):
             return [("yes", gettext(language, N_("Yes"))), ("no", gettext(language, N_("No")))]
         return [(str(o.value), o.label) for o in self.question.options]
 
-    def process_data(self, value: Any) -> None:
-        if value is True:
-            value = "yes"
-        elif value is False:
-            value = "no"
-        super().process_data(value)
-
     def is_checked(self, value: Any) -> bool:
         return self.data is not None and self.data != "" and str(self.data) == str(value)
 
-    def render_key(self) -> tuple | None:
-        """The option chosen (one of the question's own values, nothing typed)."""
-        return None if self.errors else ("checked", "" if self.data is None else str(self.data))
 
 
 class MultiChoiceField(QuestionField):
@@ -101,14 +84,9 @@ class MultiChoiceField(QuestionField):
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = list(valuelist)
 
-    def process_data(self, value: Any) -> None:
-        self.data = list(value) if isinstance(value, list | tuple) else []
-
     def is_checked(self, value: Any) -> bool:
         return str(value) in {str(v) for v in self.data or ()}
 
-    def render_key(self) -> tuple | None:
-        return None if self.errors else ("checked", *sorted({str(v) for v in self.data or ()}))
 
 
 class MeasureField(QuestionField):
@@ -123,7 +101,7 @@ class MeasureField(QuestionField):
         if data is unset_value:
             data = self.default
         self.object_data = data
-        metric = "" if data in (None, unset_value) else _fmt_number(data)
+        metric = "" if data in (None, unset_value) else codec.number(data)
         self.data = {"metric": metric, "ft": "", "in": "", "lb": ""}
         if formdata is not None:
             keys = [self.name, *(f"{self.name}_{k}" for k in ("ft", "in", "lb"))]
@@ -135,35 +113,14 @@ class MeasureField(QuestionField):
                     "lb": formdata.get(f"{self.name}_lb", ""),
                 }
 
-    def render_key(self) -> tuple | None:
-        return ("empty",) if not self.errors and not any(self.data.values()) else None
 
     def raw_answer(self) -> Any:
         d = self.data
         if d["metric"].strip():
             return d["metric"]
         if self.question.type == "height":
-            feet, inches = d["ft"].strip(), d["in"].strip()
-            if not feet and not inches:
-                return ""
-            try:
-                total = float(feet or 0) * 12 + float((inches or "0").replace(",", "."))
-            except ValueError:
-                raise AnswerError(N_("Please enter feet and inches as numbers.")) from None
-            return round(total * CM_PER_INCH, 1)
-        pounds = d["lb"].strip()
-        if not pounds:
-            return ""
-        try:
-            return round(float(pounds.replace(",", ".")) * KG_PER_POUND, 1)
-        except ValueError:
-            raise AnswerError(N_("Please enter your weight in pounds as a number.")) from None
-
-
-def _fmt_number(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+            return codec.metric_height(d["ft"], d["in"])
+        return codec.metric_weight(d["lb"])
 
 
 FIELD_TYPES: dict[str, type[QuestionField]] = {
@@ -205,21 +162,9 @@ class StepForm(FlaskForm):
         return values, errors
 
 
-_form_classes: dict[int, tuple[m.Step, type[StepForm]]] = {}
-
-
 def build_step_form(step: m.Step) -> type[StepForm]:
-    """The form class of one step, made once per step of a parsed questionnaire (a class of its
-    own: never setattr on a shared one). Forms are instantiated per request from it."""
-    found = _form_classes.get(id(step))
-    if found is not None and found[0] is step:  # the same object, not a reused id
-        return found[1]
-    form_class = _make_step_form(step)
-    _form_classes[id(step)] = (step, form_class)
-    return form_class
-
-
-def _make_step_form(step: m.Step) -> type[StepForm]:
+    """The form class of one step: a class of its own, made for each request (never setattr
+    on a shared one)."""
     attrs: dict[str, Any] = {"step": step}
     for question in step.questions:
         field_class = FIELD_TYPES.get(question.type, QuestionField)

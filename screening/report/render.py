@@ -16,11 +16,11 @@ import jinja2
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from .. import codec
 from ..definition import model as m
 from ..definition.conditions import MISSING
-from ..i18n import CLINIC_LANGUAGE, language_name, translations
+from ..i18n import CLINIC_LANGUAGE, format_date, language_name, translations
 from ..paths import STATIC_DIR, TEMPLATES_DIR
-from ..patient.display import NOT_ANSWERED, display_answer, format_date
 from ..scoring import Assessment
 from ..templating import paragraphs
 from .fetcher import PackageAssetFetcher
@@ -97,7 +97,7 @@ def _logo_uri(path: Path | None) -> str | None:
 
 
 def _answer_text(q: m.Questionnaire, question_id: str, value: Any) -> str:
-    return display_answer(q.questions[question_id], value)
+    return codec.display(q.questions[question_id], value)
 
 
 def _factor_rows(a: Assessment) -> list[dict[str, Any]]:
@@ -181,9 +181,9 @@ def _appendix(a: Assessment) -> list[dict[str, Any]]:
             if question.id not in a.visible:
                 continue
             value = a.answers.get(question.id, MISSING)
-            text = display_answer(question, value)
+            text = codec.display(question, value)
             if value is MISSING and not question.required:
-                text = f"{NOT_ANSWERED} (optional)"
+                text = f"{codec.NOT_ANSWERED} (optional)"
             rows.append({"label": question.label, "answer": text, "missing": value is MISSING})
         sections.append({"title": step.title, "rows": rows})
     return sections

@@ -12,6 +12,7 @@ from .assessment import (
     score,
     visible_questions,
 )
+from .progress import Progress, progress
 
 __all__ = [
     "DEFAULT_BOUNDS",
@@ -20,7 +21,9 @@ __all__ = [
     "FactorResult",
     "FlagResult",
     "InstrumentResult",
+    "Progress",
     "normalize",
+    "progress",
     "score",
     "type_answers",
     "visible_questions",

@@ -1,4 +1,5 @@
-"""Staff accounts: passwords, sessions with idle and absolute timeouts, roles."""
+"""Staff sessions: Flask-Login, idle and absolute timeouts, and the roles each page needs.
+Accounts and passwords themselves are `screening.domain.accounts`."""
 
 from __future__ import annotations
 
@@ -8,90 +9,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.exceptions import Forbidden
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import ROLES, User
-from ..paths import PACKAGE_DIR
+from ..models import User
 
 login_manager = LoginManager()
 login_manager.login_view = "staff.login"
 login_manager.login_message = "Please sign in to continue."
 login_manager.session_protection = "basic"
-
-MIN_PASSWORD_LENGTH = 12
-_COMMON = PACKAGE_DIR / "staff" / "common_passwords.txt"
-# A hash to check against when the e-mail is unknown, so both cases take the same time.
-_DUMMY_HASH = generate_password_hash("not a real password, only for timing", method="scrypt")
-
-
-class PasswordRejected(ValueError):
-    """The password does not meet the policy; the message says why, in plain words."""
-
-
-@functools.lru_cache(maxsize=1)
-def common_passwords() -> frozenset[str]:
-    lines = _COMMON.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip())
-
-
-def check_policy(password: str, email: str = "") -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordRejected(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-    lowered = password.lower()
-    if lowered in common_passwords() or lowered.rstrip("0123456789!.") in common_passwords():
-        raise PasswordRejected("This password is too common; choose another.")
-    local = email.partition("@")[0].lower()
-    if local and len(local) >= 4 and local in lowered:
-        raise PasswordRejected("The password must not contain your e-mail name.")
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def create_user(email: str, password: str, roles: list[str], name: str = "") -> User:
-    email = normalize_email(email)
-    if not email or "@" not in email:
-        raise ValueError("Enter an e-mail address.")
-    unknown = [r for r in roles if r not in ROLES]
-    if unknown or not roles:
-        raise ValueError(f"Roles must be one or more of: {', '.join(ROLES)}.")
-    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
-        raise ValueError("A user with this e-mail already exists.")
-    check_policy(password, email)
-    user = User(
-        email=email,
-        name=name.strip(),
-        password_hash=hash_password(password),
-        roles=sorted(set(roles), key=ROLES.index),
-    )
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
-def find_user(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None; the same time either way."""
-    user = find_user(email)
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password)
-        return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
-        return None
-    return user
 
 
 @login_manager.user_loader
@@ -136,6 +64,11 @@ def session_expired() -> str | None:
 
 def touch() -> None:
     session["seen_at"] = int(time.time())
+
+
+def actor() -> User:
+    """The signed-in member of staff (the object itself, not Flask-Login's proxy)."""
+    return current_user._get_current_object()
 
 
 def roles_required(*roles: str) -> Callable:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -28,11 +27,11 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import services
+from ..domain import questionnaires
+from ..domain.accounts import EMAIL_RE
 from ..i18n import CLINIC_LANGUAGE, language_name
 from ..models import ROLES
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")
 
 
@@ -95,7 +94,7 @@ class InvitationForm(FlaskForm):
         # The languages the questionnaire in force and the patient's pages both speak.
         self.language.choices = [
             SelectChoice(code, language_name(code, CLINIC_LANGUAGE))
-            for code in services.offered_languages(current_app.config["SCREENING_QUESTIONNAIRE"])
+            for code in questionnaires.offered_languages()
         ]
 
     def validate_patient_phone(self, field) -> None:

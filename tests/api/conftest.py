@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from screening.api import keys
+from screening.domain import api_keys as keys
 from screening.extensions import db
 from tests.staff.conftest import csrf, staff  # noqa: F401 (fixtures used here)
 from tests.staff.test_dashboard import people  # noqa: F401 (the dashboard's own test data)

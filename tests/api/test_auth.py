@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from screening.api import keys
+from screening.domain import api_keys as keys
 from screening.extensions import db
 from screening.models import ApiKey, utcnow
 from tests.staff.conftest import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from screening import services
+from screening.domain import answering
 from screening.extensions import db
 from screening.models import Answer, Screening
 from screening.scoring import score, type_answers, visible_questions
@@ -35,7 +35,7 @@ def test_a_submitted_screening_with_its_assessment_and_answers(app, client, api_
     visible, _ = visible_questions(q, typed)
     assert set(body["answers"]) == {k for k in typed if k in visible}
     with app.app_context():
-        saved = services.saved_answers(db.session.get(Screening, ident))
+        saved = answering.saved_answers(db.session.get(Screening, ident))
     for question_id, value in body["answers"].items():
         assert value == saved[question_id], question_id
 
@@ -48,7 +48,7 @@ def test_answers_to_hidden_questions_are_never_given(app, client, api_key):
     hidden = q.questions["prior_surgery_count"]
     with app.app_context():
         screening = db.session.get(Screening, ident)
-        assert hidden.id not in score(q, services.saved_answers(screening)).visible
+        assert hidden.id not in score(q, answering.saved_answers(screening)).visible
         db.session.add(Answer(screening_id=ident, question_id=hidden.id, value=3))
         db.session.commit()
         db.session.remove()

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     create_app()  # fail here, before forking, on a bad configuration (as `screening serve`)
-    Server(create_app, options(args.bind, args.workers, args.threads)).run()
+    Server(create_app, options(create_app().config, args.bind, args.workers, args.threads)).run()
 
 
 if __name__ == "__main__":

@@ -468,7 +468,7 @@ def example_answers(q, index: int, free_text: str | None = None) -> tuple[str, d
 def expected_answers(q, answers: dict[str, Any]) -> dict[str, Any]:
     """What must be stored: the typed value of every visible answer, as the app keeps it."""
     from screening.scoring import type_answers, visible_questions
-    from screening.services import to_json_value
+    from screening.codec import to_stored as to_json_value
 
     typed, errors = type_answers(q, answers)
     assert not errors, errors
@@ -709,19 +709,19 @@ def make_app(database_url: str):
 def create_patients(database_url: str, count: int, q, *, start: int = 0,
                     staff: tuple[tuple[str, str], ...] = ()) -> list[Plan]:
     """`count` new screenings (and staff accounts (email, role)), created through the services."""
-    from screening import services
+    from screening.domain import accounts as auth
+    from screening.domain import invitations, questionnaires
     from screening.extensions import db
-    from screening.staff import auth
 
     app = make_app(database_url)
     plans = []
     with app.app_context():
-        definition = services.store_definition(str(SHIPPED))
+        definition = questionnaires.store_in_force()
         for email, role in staff:
             auth.create_user(email, STAFF_PASSWORD, [role], role.capitalize())
         for index in range(start, start + count):
             name = f"Loadtest Patient {index:03d} Quillfeather"
-            screening, token = services.create_screening(
+            screening, token = invitations.create_screening(
                 definition, patient_name=name, link_days=14, patient_mrn=f"LT-{index:05d}"
             )
             example, answers = example_answers(q, index)

@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from screening import services
+from screening.domain import questionnaires
+from screening.domain.accounts import create_user
 from screening.extensions import db
 from screening.models import Screening, name_key, utcnow
 from screening.scoring import score
-from screening.staff.auth import create_user
 from tests.conftest import make_app, truncate_all
 
 pytestmark = [
@@ -94,8 +94,8 @@ class Dataset:
 def assessments(app) -> dict[tuple[str, bool], list[tuple[int, dict[str, Any]]]]:
     """Real assessments of the shipped examples, by (tier, has red flags): (total, JSON)."""
     with app.app_context():
-        q = services.questionnaire_for(
-            services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
+        q = questionnaires.of(
+            questionnaires.store_in_force()
         )
     found: dict[tuple[str, bool], list[tuple[int, dict[str, Any]]]] = {}
     for e in q.examples:
@@ -184,7 +184,7 @@ def generate(app, definition_hash: str, now: dt.datetime) -> tuple[list[dict], D
 def fill(app, backend: str) -> Dataset:
     now = utcnow()
     with app.app_context():
-        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
+        definition = questionnaires.store_in_force()
         create_user(CLINICIAN, PASSWORD, ["clinician"], "Bench Clinician")
         create_user(INTAKE, PASSWORD, ["intake"], "Bench Front Desk")
         db.session.commit()

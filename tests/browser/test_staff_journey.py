@@ -29,10 +29,11 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
-from screening import services
+from screening import codec
+from screening.domain import invitations, questionnaires, submission
+from screening.domain.accounts import create_user
 from screening.extensions import db
 from screening.models import Answer, AuditEvent, Screening, utcnow
-from screening.staff.auth import create_user
 
 from .conftest import DESKTOP, DESKTOP_ARGS, MOBILE, as_text
 
@@ -144,8 +145,8 @@ def staff(app) -> dict[str, str]:
 
 def example(app, name_part: str) -> dict[str, Any]:
     with app.app_context():
-        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
-        q = services.questionnaire_for(definition)
+        definition = questionnaires.store_in_force()
+        q = questionnaires.of(definition)
     return next(e for e in q.examples if name_part in e.name.lower()).answers
 
 
@@ -158,10 +159,10 @@ def add_screening(
 ) -> int:
     """A screening created `days_ago`; submitted with `answers` if given (else left invited)."""
     with app.app_context():
-        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
-        q = services.questionnaire_for(definition)
+        definition = questionnaires.store_in_force()
+        q = questionnaires.of(definition)
         when = utcnow() - dt.timedelta(days=days_ago)
-        screening, _ = services.create_screening(
+        screening, _ = invitations.create_screening(
             definition, patient_name=name, link_days=30, now=when, **details
         )
         if answers is not None:
@@ -170,12 +171,12 @@ def add_screening(
                     Answer(
                         screening_id=screening.id,
                         question_id=question_id,
-                        value=services.to_json_value(value),
+                        value=codec.to_stored(value),
                         saved_at=when,
                     )
                 )
             db.session.flush()
-            assert services.submit(screening, q, now=when + dt.timedelta(hours=2))
+            assert submission.submit(screening, q, now=when + dt.timedelta(hours=2))
         db.session.commit()
         return screening.id
 
@@ -268,8 +269,8 @@ def test_intake_invites_patient_answers_clinician_downloads_pdf_admin_audits(
     app, staff, older_submissions, inbox: Inbox, make_context, base_url: str, tmp_path: Path
 ):
     with app.app_context():
-        q = services.questionnaire_for(
-            services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
+        q = questionnaires.of(
+            questionnaires.store_in_force()
         )
     patient_answers = next(e for e in q.examples if PATIENT_EXAMPLE in e.name.lower()).answers
 
@@ -393,6 +394,9 @@ def test_intake_invites_patient_answers_clinician_downloads_pdf_admin_audits(
     # The page shows what the database holds, in order.
     stored = [(a, e, s) for a, e, s in stored_events(app) if s in (screening_id, None)]
     assert [a for a, _, _ in stored] == [
+        "user_created",  # the three accounts of the `staff` fixture
+        "user_created",
+        "user_created",
         "login",
         "invitation_created",
         "invitation_sent",

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from screening import services
 from screening.definition import load_path
-from screening.exports import fhir, stored
+from screening.domain import NotAllowed, answering, exporting
+from screening.exports import fhir
 from screening.extensions import db
 from screening.models import Screening
 from screening.scoring import score, type_answers, visible_questions
@@ -245,17 +245,17 @@ def test_the_bundle_of_a_submitted_screening(app):
         assert not errors
         visible, _ = visible_questions(q, earlier)
         assert "nicotine_forms" in visible
-        services.save_step(screening, q, q.questions["nicotine"].step_id, earlier, visible)
+        answering.save_step(screening, q, q.questions["nicotine"].step_id, earlier, visible)
         db.session.commit()
         db.session.remove()
     submit_directly(app, ident, "several safety flags")
 
     with app.app_context():
         screening = db.session.get(Screening, ident)
-        assert services.saved_answers(screening)["nicotine_forms"] == ["vape"]
-        bundle = stored.fhir_bundle(screening)
-        again = stored.fhir_bundle(screening)
-        a = score(q, services.saved_answers(screening), screening.submitted_at.date())
+        assert answering.saved_answers(screening)["nicotine_forms"] == ["vape"]
+        bundle = exporting.fhir_bundle(screening, None)
+        again = exporting.fhir_bundle(screening, None)
+        a = score(q, answering.saved_answers(screening), screening.submitted_at.date())
         submitted_at, reference = screening.submitted_at, screening.reference
         db.session.remove()
 
@@ -285,6 +285,6 @@ def test_the_bundle_of_a_submitted_screening(app):
 def test_an_unsubmitted_screening_has_no_bundle(app):
     ident, _ = create_screening(app, "Ivy Invited")
     with app.app_context():
-        with pytest.raises(stored.NotSubmitted):
-            stored.fhir_bundle(db.session.get(Screening, ident))
+        with pytest.raises(NotAllowed):
+            exporting.fhir_bundle(db.session.get(Screening, ident), None)
         db.session.remove()

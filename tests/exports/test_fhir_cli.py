@@ -6,9 +6,10 @@ import json
 
 from click.testing import CliRunner
 
-from screening.cli import main as screening_cli
+from screening.commands import main as screening_cli
 from screening.definition import load_path
-from screening.exports import fhir, stored
+from screening.domain import exporting
+from screening.exports import fhir
 from screening.extensions import db
 from screening.models import Screening
 from tests.conftest import ROOT, SHIPPED
@@ -47,7 +48,7 @@ def test_fhir_prints_a_submitted_screenings_bundle(app, runner):
     printed = json.loads(result.stdout)
     check_bundle(printed)
     with app.app_context():
-        expected = stored.fhir_bundle(db.session.get(Screening, ident))
+        expected = exporting.fhir_bundle(db.session.get(Screening, ident), None)
         db.session.remove()
     assert printed == json.loads(json.dumps(expected))
     assert result.stdout.startswith('{\n  "resourceType": "Bundle",\n')

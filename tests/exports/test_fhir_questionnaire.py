@@ -348,7 +348,8 @@ def test_enable_when_agrees_with_the_engine_on_every_answer(conditions, exported
             question = conditions.questions[ref]
             values = value if question.type == "multi_choice" else (value,)
             answers[ref] = [
-                answer_value(fhir._value(conditions, question, v, "value"), "value") for v in values
+                answer_value(fhir.value_element(conditions, question, v, "value"), "value")
+                for v in values
             ]
         assert r4_enabled(exported[link_id], answers) == expected, (link_id, typed)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from screening.exports import stored
+from screening.domain import exporting
 from screening.extensions import db
 from screening.models import ROLES, Screening
 from tests.staff.conftest import (
@@ -43,7 +43,7 @@ def test_a_clinician_downloads_the_bundle(app, staff):
     check_bundle(bundle)
     with app.app_context():
         assert bundle == json.loads(
-            json.dumps(stored.fhir_bundle(db.session.get(Screening, ident)))
+            json.dumps(exporting.fhir_bundle(db.session.get(Screening, ident), None))
         )
         db.session.remove()
     [event] = audit_events(app, "fhir_exported")

@@ -410,9 +410,9 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
     screenings, then `restore`: every screening, answer, step and document is back.
     (e) the dry run deletes nothing and says how many; --apply removes the screenings with their
     answers, steps and documents, keeps the newer ones, and writes 'screenings_purged'."""
+    from screening.domain import documents
     from screening.extensions import db
     from screening.models import Screening
-    from screening.report.store import document_for, settings_from
 
     url = database(backend, tmp_path)
     cli(url, "demo")  # one submitted screening per example of the questionnaire, and a link
@@ -422,7 +422,7 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
             sa.select(Screening).where(Screening.status == "submitted").order_by(Screening.id)
         ).all()
         old = [s.id for s in submitted[:3]]
-        document_for(submitted[0], "summary", settings_from(app.config))  # a stored PDF
+        documents.document(submitted[0], "summary")  # a stored PDF
         db.session.commit()
         db.session.remove()
         db.engine.dispose()

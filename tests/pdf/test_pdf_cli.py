@@ -9,11 +9,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-import screening
-from screening.cli import main
+from screening.commands import main
+from screening.domain import documents as store
 from screening.extensions import db
 from screening.models import Document
-from screening.report import store
 from tests.helpers import new_screening, signed_in_clinician
 from tests.web.support import example, screening_row, walk
 
@@ -137,27 +136,6 @@ def test_a_broken_definition_exits_1(tmp_path):
 # --- a submitted screening (the command makes its own app from the environment) ---------------
 
 
-@pytest.fixture
-def cli_env(app, monkeypatch):
-    """Point the command's own app at the test database; dispose of its engine afterwards."""
-    monkeypatch.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
-    monkeypatch.setenv("SCREENING_SECRET_KEY", "cli-test-secret")
-    for name in ("SCREENING_PAPER", "SCREENING_CLINIC_NAME", "SCREENING_CLINIC_LOGO"):
-        monkeypatch.delenv(name, raising=False)
-    made = []
-    create_app = screening.create_app
-
-    def recording_create_app(*args, **kwargs):
-        made.append(create_app(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(screening, "create_app", recording_create_app)
-    yield made
-    for other in made:
-        with other.app_context():
-            db.engine.dispose()
-
-
 def submitted(client, app, name_part: str = "moderate tier - two-level") -> int:
     token = new_screening(app, name="Cli Patient")
     walk(client, app, token, example(app, name_part))
@@ -180,14 +158,13 @@ def refuse_to_render(*args, **kwargs):
     raise AssertionError("rendered again instead of using the stored copy")
 
 
-def test_screening_option_writes_the_stored_document(app, client, runner, cli_env, tmp_path,
+def test_screening_option_writes_the_stored_document(app, client, runner, tmp_path,
                                                      monkeypatch):
     screening_id = submitted(client, app)
     out = tmp_path / "first.pdf"
     result = runner.invoke(main, ["pdf", "--screening", str(screening_id), "--out", str(out)],
                            env={"FLASK_RUN_FROM_CLI": None})
     assert result.exit_code == 0, result.output
-    assert len(cli_env) == 1, "the command made its own app"
     content = out.read_bytes()
     assert content == stored(app, screening_id)
     assert "Patient Cli Patient" in squash(reader(content).pages[0].extract_text())
@@ -204,7 +181,7 @@ def test_screening_option_writes_the_stored_document(app, client, runner, cli_en
     assert again.read_bytes() == content
 
 
-def test_screening_option_refuses_unknown_and_unsubmitted_screenings(app, runner, cli_env,
+def test_screening_option_refuses_unknown_and_unsubmitted_screenings(app, runner,
                                                                       tmp_path):
     token = new_screening(app)
     open_id = screening_row(app, token)["id"]
@@ -219,7 +196,7 @@ def test_screening_option_refuses_unknown_and_unsubmitted_screenings(app, runner
 
 
 def test_screening_option_with_a_paper_size_does_not_silently_ignore_it(
-    app, client, runner, cli_env, tmp_path
+    app, client, runner, tmp_path
 ):
     screening_id = submitted(client, app, "low tier")
     doctor = signed_in_clinician(app)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from screening.domain import documents as store
 from screening.extensions import db
 from screening.models import Document
-from screening.report import store
 from tests.helpers import location_path, new_screening
 from tests.web.support import example, screening_row, walk
 
@@ -20,7 +20,7 @@ from . import body_text, page_texts, reader, squash
 @pytest.fixture
 def clinician(app, client):
     """`client` signed in as a clinician (the summary's routes are theirs)."""
-    from screening.staff.auth import create_user
+    from screening.domain.accounts import create_user
 
     with app.app_context():
         create_user("doctor@example.org", "a long enough passphrase", ["clinician"])
@@ -146,7 +146,7 @@ def test_summary_of_an_unknown_screening_is_404(app, client, clinician):
 
 
 def test_summary_needs_a_signed_in_clinician(app, client, monkeypatch):
-    from screening.staff.auth import create_user
+    from screening.domain.accounts import create_user
 
     monkeypatch.setitem(store.RENDERERS, "summary", refuse_to_render)
     row = submit(client, app, "low tier")

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from screening.codec import display as display_answer
 from screening.definition import load_text
 from screening.definition import model as m
-from screening.patient.display import display_answer
+from screening.domain import documents
 from screening.report.render import render_summary
-from screening.report.store import settings_from
 from screening.scoring import score
+from tests.conftest import make_app
 
 from . import (
     CLINIC,
@@ -405,14 +406,21 @@ def test_branch_answers_are_printed_when_the_question_is_shown():
 # --- paper and metadata -----------------------------------------------------------------------
 
 
+def clinic_settings(paper: str):
+    """The report settings of an app configured with this clinic name and paper."""
+    app = make_app("sqlite://", SCREENING_CLINIC_NAME=CLINIC, SCREENING_PAPER=paper)
+    with app.app_context():
+        return documents.settings()
+
+
 def test_letter_paper_is_612_by_792_points(rendered):
-    assert settings_from({"SCREENING_CLINIC_NAME": CLINIC, "SCREENING_PAPER": "letter"}) == SETTINGS
+    assert clinic_settings("letter") == SETTINGS
     for page in reader(rendered("summary", "high").content).pages:
         assert (float(page.mediabox.width), float(page.mediabox.height)) == (612, 792)
 
 
 def test_a4_paper_is_595_by_842_points(fbss, rendered):
-    settings = settings_from({"SCREENING_CLINIC_NAME": CLINIC, "SCREENING_PAPER": "a4"})
+    settings = clinic_settings("a4")
     pdf = render_summary(rendered("summary", "low").assessment, INFO, settings, GENERATED_AT)
     pages = reader(pdf.content).pages
     for page in pages:

@@ -14,7 +14,6 @@ import re
 import socket
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 from urllib.parse import quote
 
 import pytest
@@ -22,11 +21,10 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from werkzeug.security import generate_password_hash
 
-from screening import services
+from screening.domain import answering, invitations, questionnaires, submission
 from screening.extensions import db
-from screening.models import ROLES, AuditEvent, Screening, utcnow
+from screening.models import ROLES, AuditEvent, Screening, User, utcnow
 from screening.scoring import type_answers, visible_questions
-from screening.staff import auth
 from tests.web.support import questionnaire
 
 PASSWORD = "plain-Test-Passphrase-7731"
@@ -52,9 +50,12 @@ def _quick_hash(password: str) -> str:
 
 
 def make_user(app, email_: str, roles, password: str = PASSWORD, name: str = "") -> Staff:
-    """A staff account made the product's way (auth.create_user, with the quick hash), committed."""
-    with app.app_context(), mock.patch.object(auth, "hash_password", _quick_hash):
-        user = auth.create_user(email_, password, list(roles), name)
+    """A staff account with the quick hash, committed: a test's setting, so it is not in the
+    audit log (creating accounts the product's way is tested in test_users_audit.py)."""
+    with app.app_context():
+        user = User(email=email_, name=name, password_hash=_quick_hash(password),
+                    roles=sorted(set(roles), key=ROLES.index))
+        db.session.add(user)
         db.session.commit()
         made = Staff(user.id, user.email, tuple(user.roles), password)
         db.session.remove()
@@ -267,8 +268,8 @@ def create_screening(
 ) -> tuple[int, str]:
     """A screening made directly (as the invitation page does), created at `created`."""
     with app.app_context():
-        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
-        screening, token = services.create_screening(
+        definition = questionnaires.store_in_force()
+        screening, token = invitations.create_screening(
             definition, patient_name=name, link_days=days, now=created, **details
         )
         db.session.commit()
@@ -286,14 +287,14 @@ def submit_answers(app, ident: int, answers: dict[str, Any]) -> None:
     """Answer every step of the screening's own (pinned) questionnaire and submit, without HTTP."""
     with app.app_context():
         screening = db.session.get(Screening, ident)
-        q = services.questionnaire_for(screening)
+        q = questionnaires.of(screening)
         typed, errors = type_answers(q, answers)
         assert not errors
         for step in q.steps:
             visible, _ = visible_questions(q, typed)
             if any(question.id in visible for question in step.questions):
-                services.save_step(screening, q, step.id, typed, visible)
-        assert services.submit(screening, q)
+                answering.save_step(screening, q, step.id, typed, visible)
+        assert submission.submit(screening, q)
         db.session.commit()
         db.session.remove()
 

@@ -7,7 +7,7 @@ import io
 
 import sqlalchemy as sa
 
-from screening.cli import main as screening_cli
+from screening.commands import main as screening_cli
 from screening.models import User
 
 from .conftest import (

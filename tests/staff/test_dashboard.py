@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from screening import services
+from screening.domain import invitations, questionnaires
 from screening.extensions import db
 from screening.models import Screening, utcnow
 from tests.web.support import page
@@ -156,9 +156,9 @@ def test_intake_sees_only_the_status_filters(app, client, staff, people):
 def sixty_patients(app) -> None:
     """Patient 001 ... Patient 060 of Dr. P, invited a minute apart."""
     with app.app_context():
-        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
+        definition = questionnaires.store_in_force()
         for n in range(1, 61):
-            services.create_screening(definition, patient_name=f"Patient {n:03d}", link_days=14,
+            invitations.create_screening(definition, patient_name=f"Patient {n:03d}", link_days=14,
                                       now=day(0) + dt.timedelta(minutes=n), surgeon="Dr. P")
         db.session.commit()
         db.session.remove()
@@ -184,9 +184,9 @@ def test_pagination_25_per_page(app, client, staff):
 
 def test_a_red_flag_stands_first_once_among_many_pages(app, client, staff):
     with app.app_context():
-        definition = services.store_definition(app.config["SCREENING_QUESTIONNAIRE"])
+        definition = questionnaires.store_in_force()
         for n in range(1, 61):
-            services.create_screening(definition, patient_name=f"Patient {n:03d}", link_days=14,
+            invitations.create_screening(definition, patient_name=f"Patient {n:03d}", link_days=14,
                                       now=day(1) + dt.timedelta(minutes=n))
         db.session.commit()
         db.session.remove()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from screening.staff.export import FIXED
+from screening.exports.csv import FIXED
 
 from .conftest import (
     audit_events,

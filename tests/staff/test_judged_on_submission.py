@@ -61,3 +61,21 @@ def test_a_past_planned_date_is_still_an_answer(app, client, staff):
     dates = [a.get("valueDate") for group in response["item"] for item in group.get("item", [])
              for a in item.get("answer", []) if item["linkId"] == "surgery_date"]
     assert dates == [surgery.isoformat()]
+
+
+def test_the_command_renders_another_paper_as_it_was_submitted(app, runner, tmp_path):
+    """`screening pdf --screening ID --paper a4` renders afresh: judged as on the day of
+    submission too, not as incomplete once the planned date has passed."""
+    from screening.commands import main
+
+    ident, _ = submitted_screening(app, "low tier")
+    now = utcnow()
+    surgery = (now - dt.timedelta(days=10)).date()
+    backdate(app, ident, surgery, now - dt.timedelta(days=40))
+    out = tmp_path / "a4.pdf"
+    result = runner.invoke(main, ["pdf", "--screening", str(ident), "--paper", "a4",
+                                  "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = body_text(page_texts(out.read_bytes()))
+    assert f"When is your surgery planned? {surgery.day} {surgery:%B %Y}" in text
+    assert "incomplete" not in text.lower()

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from screening.domain import accounts as auth
 from screening.models import User
-from screening.staff import auth
 from tests.web.support import page
 
 from .conftest import (

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from screening.cli import main as screening_cli
+from screening.commands import main as screening_cli
+from screening.domain import accounts as auth
 from screening.extensions import db
 from screening.models import User
-from screening.staff import auth
 from tests.web.support import page
 
 from .conftest import count, login, scalars, signed_in

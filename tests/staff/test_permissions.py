@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from screening.api import keys
+from screening.domain import alerts
+from screening.domain import api_keys as keys
 from screening.extensions import db
 from screening.models import Screening
-from screening.staff import invitations
 from tests.web.support import page, questionnaire
 
 from .conftest import (
@@ -169,7 +169,7 @@ def test_intake_detail_page_does_not_reveal_a_red_flag_notice(app, client, staff
     ident, _ = submitted_screening(app, "self-harm", name="Fay Flagged")
     app.config["SCREENING_RED_FLAG_EMAIL"] = "clinicians@clinic.example"
     with app.test_request_context():
-        assert invitations.notify_red_flag(db.session.get(Screening, ident)).ok
+        assert alerts.notify_red_flag(db.session.get(Screening, ident)) is None  # sent
         db.session.commit()
     signed_in(client, staff[INTAKE])
     text = page(client.get(f"/staff/screenings/{ident}")).find("main").text

@@ -7,10 +7,10 @@ import re
 
 import sqlalchemy as sa
 
-from screening.cli import main as screening_cli
+from screening.commands import main as screening_cli
+from screening.domain import invitations
 from screening.extensions import db
 from screening.models import Message, Screening, utcnow
-from screening.staff import invitations
 from tests.web.support import page
 
 from .conftest import (

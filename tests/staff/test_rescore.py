@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from screening import services
-from screening.cli import main as screening_cli
+from screening.commands import main as screening_cli
 from screening.definition import load_path, load_text
 from screening.definition.lint import lint
+from screening.domain import answering, questionnaires
 from screening.extensions import db
 from screening.models import Answer, Definition, Document, Screening, utcnow
 from screening.scoring import score
@@ -212,8 +212,8 @@ def test_a_submitted_screening_stays_pinned_when_the_questionnaire_changes(
     with app.app_context():
         screening = db.session.get(Screening, ident)
         assert screening.definition_hash == load_path(versions["v1"]).content_hash
-        pinned = services.questionnaire_for(screening)
-        answers = services.saved_answers(screening)
+        pinned = questionnaires.of(screening)
+        answers = answering.saved_answers(screening)
         definition_text = screening.definition.text
         again = json.loads(json.dumps(score(pinned, answers).to_json()))
         db.session.remove()

@@ -6,8 +6,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from screening.codec import display as display_answer
 from screening.models import Document, Screening, utcnow
-from screening.patient.display import display_answer
 from screening.scoring import score, type_answers
 from tests.web.support import page, questionnaire
 

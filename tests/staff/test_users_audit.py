@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from screening import audit
-from screening.audit import AuditIsAppendOnly
+from screening.domain import audit
+from screening.domain.audit import AuditIsAppendOnly
 from screening.extensions import db
 from screening.models import AuditEvent, Screening, User
 from tests.web.support import example, page, walk

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from screening.cli import main
+from screening.commands import main
 from screening.definition import DefinitionError, Problem, load_path, load_text
 
 BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "broken"

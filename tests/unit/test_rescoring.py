@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from screening import rescoring
+from screening.commands.comparison import format_text
 from screening.definition import load_text
-from screening.rescoring import compare, format_text, rescore
+from screening.rescoring import compare, rescore
 from screening.scoring import score
 
 MINI = Path(__file__).resolve().parent.parent / "fixtures" / "mini.yaml"

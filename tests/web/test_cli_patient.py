@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from screening.cli import main as screening_cli
+from screening.commands import main as screening_cli
 from screening.models import utcnow
 
 from .support import db_state, main, screening_row

@@ -1,4 +1,4 @@
-"""What saving a step writes (services.save_step): answers inserted or updated in place, the
+"""What saving a step writes (answering.save_step): answers inserted or updated in place, the
 time an answer was saved kept while its value stays the same, blank answers removed, hidden
 ones kept, and the step marked done once."""
 
@@ -12,11 +12,12 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from screening import services
+from screening import codec
+from screening.domain import NotAllowed, answering, links, submission
+from screening.domain.invitations import revoke
 from screening.extensions import db
 from screening.models import Answer, Screening, StepDone, hash_token
 from screening.scoring import score, type_answers, visible_questions
-from screening.staff.invitations import revoke
 from tests.helpers import new_screening, step_data
 
 from .support import example, main_text, questionnaire, walk
@@ -60,11 +61,11 @@ def history(app):
 def test_a_first_save_inserts_the_answers_and_marks_the_step_done(history):
     screening, q, typed = history
     visible, _ = visible_questions(q, typed)
-    changes = services.save_step(screening, q, "medical_history", typed, visible, now=FIRST)
+    changes = answering.save_step(screening, q, "medical_history", typed, visible, now=FIRST)
     assert screening.status == "in_progress"  # the caller's object is told, before the commit
     db.session.commit()
     on_step = [question.id for question in q.step_by_id["medical_history"].questions]
-    assert changes == {i: services.to_json_value(typed[i]) for i in on_step}
+    assert changes == {i: codec.to_stored(typed[i]) for i in on_step}
     assert rows(screening.id) == {i: (changes[i], FIRST) for i in on_step}
     assert steps(screening.id) == {"medical_history": FIRST}
     assert (screening.status, screening.started_at) == ("in_progress", FIRST)
@@ -73,7 +74,7 @@ def test_a_first_save_inserts_the_answers_and_marks_the_step_done(history):
 def test_saving_again_updates_in_place_and_keeps_the_time_of_unchanged_answers(history):
     screening, q, typed = history
     visible, _ = visible_questions(q, typed)
-    services.save_step(screening, q, "medical_history", typed, visible, now=FIRST)
+    answering.save_step(screening, q, "medical_history", typed, visible, now=FIRST)
     db.session.commit()
     ids_before = dict(db.session.execute(
         sa.select(Answer.question_id, Answer.id).where(Answer.screening_id == screening.id)
@@ -85,8 +86,8 @@ def test_saving_again_updates_in_place_and_keeps_the_time_of_unchanged_answers(h
     del again["sex_at_birth"]
     visible, _ = visible_questions(q, again)
     assert "hba1c" not in visible
-    changes = services.save_step(
-        screening, q, "medical_history", again, visible, now=LATER, done={"medical_history"}
+    changes = answering.save_step(
+        screening, q, "medical_history", again, visible, now=LATER
     )
     db.session.commit()
 
@@ -109,7 +110,7 @@ def test_a_step_saved_twice_without_knowing_it_was_done_is_done_once(history):
     screening, q, typed = history
     visible, _ = visible_questions(q, typed)
     for now in (FIRST, LATER):
-        services.save_step(screening, q, "medical_history", typed, visible, now=now)
+        answering.save_step(screening, q, "medical_history", typed, visible, now=now)
         db.session.commit()
     assert steps(screening.id) == {"medical_history": FIRST}
     assert {saved_at for _, saved_at in rows(screening.id).values()} == {FIRST}
@@ -119,8 +120,8 @@ def test_a_submitted_screening_takes_no_answers(history):
     screening, q, typed = history
     screening.status = "submitted"
     visible, _ = visible_questions(q, typed)
-    with pytest.raises(services.NotAllowed):
-        services.save_step(screening, q, "medical_history", typed, visible, now=FIRST)
+    with pytest.raises(NotAllowed):
+        answering.save_step(screening, q, "medical_history", typed, visible, now=FIRST)
     db.session.rollback()
     assert rows(screening.id) == {} and steps(screening.id) == {}
 
@@ -182,7 +183,7 @@ def stored(app, token: str) -> tuple[Screening, dict]:
         screening = db.session.scalar(
             sa.select(Screening).where(Screening.token_hash == hash_token(token))
         )
-        answers = services.saved_answers(screening)
+        answers = answering.saved_answers(screening)
         db.session.expunge_all()
     return screening, answers
 
@@ -191,17 +192,17 @@ def test_a_step_saved_while_the_screening_is_submitted_waits_and_is_refused(app,
     token, q, typed = every_step_saved(app, client, "low tier")
     _, before = stored(app, token)
     with app.app_context():
-        link, _, done = services.read_by_token(token)  # as a step's POST reads it, first
-    assert link.status == "in_progress"
+        link = links.find(token)  # as a step's POST reads it, first
+        assert link.status == "in_progress"
 
     def submit():
-        assert services.submit(services.open_by_token(token)[0], q)
+        assert submission.submit(links.find(token), q)
 
     with hold_row(app, submit) as held, app.app_context():
         changed = {**typed, "phq9_1": 3 if typed["phq9_1"] != 3 else 0}
         visible, _ = visible_questions(q, changed)
-        with pytest.raises(services.NotAllowed):
-            services.save_step(link, q, "mood", changed, visible, done=done)
+        with pytest.raises(NotAllowed):
+            answering.save_step(link, q, "mood", changed, visible)
         refused_at = time.monotonic()
         db.session.rollback()
     assert refused_at > held["committing"]  # it waited for the submission, then found it
@@ -217,12 +218,12 @@ def test_a_submission_while_a_step_is_being_saved_waits_and_scores_its_answers(a
     flagged = {**typed, "phq9_9": 1}  # an answer that raises the self-harm flag
 
     def save():
-        link, _, done = services.read_by_token(token)
+        link = links.find(token)
         visible, _ = visible_questions(q, flagged)
-        services.save_step(link, q, "mood", flagged, visible, done=done)
+        answering.save_step(link, q, "mood", flagged, visible)
 
     with hold_row(app, save) as held, app.app_context():
-        assert services.submit(services.open_by_token(token)[0], q)
+        assert submission.submit(links.find(token), q)
         submitted_at = time.monotonic()
         db.session.commit()
     assert submitted_at > held["committing"]  # it waited for the save, then scored it
@@ -247,7 +248,7 @@ def test_a_step_posted_while_the_clinic_revokes_the_link_gets_the_revoked_page(a
         screening = db.session.scalar(
             sa.select(Screening).where(Screening.token_hash == hash_token(token))
         )
-        revoke(screening)  # flushed: the row is taken until the commit
+        revoke(screening, None)  # flushed: the row is taken until the commit
 
     response = post_mood_while(app, client, token, q, revoke_link)
     assert response.status_code == 410

@@ -7,6 +7,7 @@ has no parameter for it), so the checkout's own instance/ folder is never read o
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -155,3 +156,11 @@ def test_limits_for_patient_requests():
     assert settings.DEFAULTS["MAX_CONTENT_LENGTH"] == 256 * 1024
     assert settings.DEFAULTS["WTF_CSRF_TIME_LIMIT"] >= 3600
     assert settings.DEFAULTS["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_the_readme_lists_every_setting_and_no_other():
+    """The README's Configuration table and `settings.SETTINGS` name the same variables."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration")[1].split("\n## ")[0]
+    listed = set(re.findall(r"`(DATABASE_URL|SCREENING_[A-Z0-9_]+)`", section))
+    assert listed == {setting.env for setting in settings.SETTINGS}

@@ -1,0 +1,158 @@
+"""The API's OpenAPI 3.1 document, served at /api/v1/openapi.json, generated from schemas.py.
+
+The shapes (bodies, query and path parameters) are the pydantic models' JSON schemas; what is
+written here is only what the models cannot say: the paths, the security scheme and the error
+responses. Built per request, in an app context: the tiers are those of the questionnaire in
+force, which can change with the file.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from ..domain import questionnaires
+from . import schemas
+
+REF = "#/components/schemas/{model}"
+
+
+def _ref(model: type) -> dict[str, Any]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _response(model: type, description: str, headers: dict[str, Any] | None = None):
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": _ref(model)}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    return _response(schemas.Error, description, headers)
+
+
+UNAUTHORIZED = _error(
+    "No key, or a key that is unknown or revoked.",
+    {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+)
+TOO_MANY = _error(
+    "Too many refused keys from this address lately (SCREENING_API_FAILED_KEY_LIMIT); "
+    "try again later.",
+    {
+        "Retry-After": {
+            "required": True,
+            "description": "Seconds until this address may try again.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+)
+
+
+def query_parameters(model: type[schemas.ListQuery]) -> list[dict[str, Any]]:
+    """The query model's fields as OpenAPI parameters (the description moved out of the schema,
+    where OpenAPI wants it)."""
+    parameters = []
+    for name, field_schema in schemas.parameter_schemas(model).items():
+        schema = copy.deepcopy(field_schema)  # not the cached one
+        description = schema.pop("description")
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": description,
+                "schema": schema,
+            }
+        )
+    return parameters
+
+
+def component_schemas(tiers: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The response models' schemas, with the tiers of the questionnaire in force (id: label)
+    named on the screenings' `tier` (not an enum: a screening keeps the tier of the version it
+    was answered under)."""
+    _, generated = models_json_schema(
+        [(model, "serialization") for model in schemas.RESPONSES],
+        ref_template=REF,
+        schema_generator=schemas.JsonSchema,
+    )
+    components = generated["$defs"]
+    named = ", ".join(f"`{id_}` ({label})" for id_, label in tiers.items())
+    for model in (schemas.Screening, schemas.ScreeningDetail):
+        tier = components[model.__name__]["properties"]["tier"]
+        tier["description"] += (
+            f" Under the questionnaire in force, one of: {named}; a screening "
+            "answered under an earlier version keeps that version's tier."
+        )
+    return components
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document, for the questionnaire in force."""
+    tiers = {t.id: t.label for t in questionnaires.in_force().tiers}
+    query = schemas.list_query(tuple(tiers))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Pre-surgery screening: read-only API",
+            "version": "1.0.0",
+            "description": "Screenings and their assessments, for integration. Every call needs "
+            "an API key that an admin creates on the staff page *API keys*, sent as "
+            "`Authorization: Bearer <key>`. Every call is in the audit log. Nothing here "
+            "changes a screening.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/screenings": {
+                "get": {
+                    "operationId": "listScreenings",
+                    "summary": "Screenings, filtered as on the dashboard, a page at a time",
+                    "parameters": query_parameters(query),
+                    "responses": {
+                        "200": _response(schemas.ScreeningList, "One page of screenings."),
+                        "400": _error("A query parameter is wrong (`parameter` names it)."),
+                        "401": UNAUTHORIZED,
+                        "429": TOO_MANY,
+                    },
+                }
+            },
+            "/screenings/{id}": {
+                "get": {
+                    "operationId": "getScreening",
+                    "summary": "One screening, with its assessment and answers once submitted",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "schema": schemas.SCREENING_ID.json_schema(),
+                        }
+                    ],
+                    "responses": {
+                        "200": _response(schemas.ScreeningDetail, "The screening."),
+                        "400": _error(f"The id is not a whole number from 1 to {schemas.MAX_ID}."),
+                        "401": UNAUTHORIZED,
+                        "404": _error("There is no screening with this id."),
+                        "429": TOO_MANY,
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key made by an admin (shown once, when made).",
+                }
+            },
+            "schemas": component_schemas(tiers),
+        },
+    }

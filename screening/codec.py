@@ -1,0 +1,125 @@
+"""One answer in each shape it takes, converted in one place.
+
+    form text  --parse-->  typed value  --to_stored-->  stored JSON  --parse-->  typed value
+    stored JSON  --to_form-->  form text          typed value  --display-->  words people read
+    typed value  --cell-->  a CSV cell
+
+The typed value is the engine's (`scoring.normalize`: options as their value, yes/no as a bool,
+numbers, dates, a tuple for several options); everything else is derived from it here, for the
+patient's pages, the staff pages, the PDF, the CSV export and FHIR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .definition import model as m
+from .definition.conditions import MISSING
+from .i18n import CLINIC_LANGUAGE, N_, format_date, gettext
+from .scoring import AnswerError, normalize
+
+CM_PER_INCH = 2.54
+KG_PER_POUND = 0.45359237
+NOT_ANSWERED = N_("Not answered")
+
+
+def parse(question: m.Question, raw: Any, today: dt.date | None = None) -> Any:
+    """The typed value of what was given (form text, a stored value, a file's JSON): MISSING
+    for a blank; AnswerError (with a message for the patient) for one that cannot be used."""
+    return normalize(question, raw, today)
+
+
+def to_stored(value: Any) -> Any:
+    """A typed answer as stored (JSON): dates as ISO text, several options as a list."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def number(value: Any) -> str:
+    """A number as typed: no needless ".0"."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def to_form(question: m.Question, stored: Any) -> Any:
+    """A stored answer as its form shows it: the text in the box, "yes"/"no", the options
+    ticked."""
+    if stored is None:
+        return [] if question.type == "multi_choice" else ""
+    if question.type == "multi_choice":
+        return list(stored) if isinstance(stored, list | tuple) else []
+    if isinstance(stored, bool):
+        return "yes" if stored else "no"
+    if isinstance(stored, float):
+        return number(stored)
+    return stored
+
+
+def metric_height(feet: str, inches: str) -> Any:
+    """Centimetres from feet and inches as typed ("" when both are blank)."""
+    feet, inches = feet.strip(), inches.strip()
+    if not feet and not inches:
+        return ""
+    try:
+        total = float(feet or 0) * 12 + float((inches or "0").replace(",", "."))
+    except ValueError:
+        raise AnswerError(N_("Please enter feet and inches as numbers.")) from None
+    return round(total * CM_PER_INCH, 1)
+
+
+def metric_weight(pounds: str) -> Any:
+    """Kilograms from pounds as typed ("" when blank)."""
+    pounds = pounds.strip()
+    if not pounds:
+        return ""
+    try:
+        return round(float(pounds.replace(",", ".")) * KG_PER_POUND, 1)
+    except ValueError:
+        raise AnswerError(N_("Please enter your weight in pounds as a number.")) from None
+
+
+def display(question: m.Question, value: Any, language: str = CLINIC_LANGUAGE) -> str:
+    """The answer in words, in `language` (a question's own texts come from the questionnaire
+    copy given: pass the patient's localized copy for a patient's page)."""
+    if value is MISSING or value is None:
+        return gettext(language, NOT_ANSWERED)
+    qtype = question.type
+    if qtype == "choice":
+        return question.option_label(value) or str(value)
+    if qtype == "multi_choice":
+        return ", ".join(question.option_label(v) or str(v) for v in value)
+    if qtype == "yes_no":
+        return gettext(language, N_("Yes") if value else N_("No"))
+    if qtype == "height":
+        feet, inches = divmod(round(value / CM_PER_INCH), 12)
+        return gettext(
+            language, N_("%(cm)s cm (%(feet)s ft %(inches)s in)"), cm=number(value),
+            feet=feet, inches=inches,
+        )  # fmt: skip
+    if qtype == "weight":
+        return gettext(
+            language, N_("%(kg)s kg (%(pounds)s lb)"), kg=number(value),
+            pounds=round(value / KG_PER_POUND),
+        )  # fmt: skip
+    if qtype in ("integer", "number"):
+        return f"{number(value)} {question.unit}" if question.unit else number(value)
+    if qtype == "date":
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        return format_date(value, language)
+    return str(value)
+
+
+def cell(value: Any) -> Any:
+    """A typed answer (or computed value) in a CSV cell: several options joined by ";", yes/no
+    as words, blank for none."""
+    if value is MISSING or value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return to_stored(value)

@@ -1,0 +1,101 @@
+"""Commands for running the service: demo data, the production server, backups, retention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..domain import demo, maintenance
+from ..extensions import db
+from ..i18n import language_name
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Demo data for `make run`: staff accounts, screenings in each state, and patient links."""
+    made = demo.make(current_app.config["SCREENING_LINK_DAYS"])
+    db.session.commit()
+    base = current_app.config["SCREENING_BASE_URL"].rstrip("/")
+    click.echo("")
+    click.echo(f"Staff sign-in: {base}/staff/")
+    for email, _, roles in demo.USERS:
+        click.echo(f"  {email:<24} ({', '.join(roles)})")
+    click.echo(f"  password for each: {made.password}")
+    click.echo("")
+    clinic_language = made.links[0][0].language
+    for screening, token in made.links:
+        words = "A patient's link"
+        if screening.language != clinic_language:
+            words += f" in {language_name(screening.language, clinic_language)}"
+        click.echo(f"{words} ({screening.reference}, {screening.patient_name}):")
+        click.echo(f"  {base}/s/{token}")
+    click.echo("")
+
+
+@click.command("serve")
+@click.option("--bind", help="host:port (default SCREENING_BIND or 127.0.0.1:8000)")
+@click.option("--workers", type=int, help="default: cores + 1 (SCREENING_WORKERS)")
+@click.option("--threads", type=int, help="per worker, default 4 (SCREENING_THREADS)")
+def serve_command(bind, workers, threads) -> None:
+    """Serve the app with gunicorn (production)."""
+    from ..app import create_app
+    from ..serving import Server, options
+
+    app = create_app()  # fail here, before forking, on a bad configuration
+    Server(create_app, options(app.config, bind, workers, threads)).run()
+
+
+@click.command("backup")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(out: Path) -> None:
+    """A consistent copy of the database (pg_dump on PostgreSQL, else SQLite's backup API)."""
+    try:
+        maintenance.backup(out)
+    except maintenance.MaintenanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"wrote {out} ({out.stat().st_size:,} bytes)")
+
+
+@click.command("restore")
+@click.argument("backup", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the current data without asking.")
+@with_appcontext
+def restore_command(backup: Path, yes: bool) -> None:
+    """Replace the database's contents with a backup made by `screening backup`."""
+    if not yes:
+        click.confirm(
+            "This replaces every screening in the database with the backup. Go on?", abort=True
+        )
+    try:
+        maintenance.restore(backup)
+    except maintenance.MaintenanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"restored {backup}")
+
+
+@click.command("purge")
+@click.option(
+    "--older-than", "days", required=True, type=click.IntRange(1, None),
+    help="Remove screenings created more than DAYS ago.",
+)  # fmt: skip
+@click.option("--apply", is_flag=True, help="Really delete (without it: a dry run).")
+@with_appcontext
+def purge_command(days: int, apply: bool) -> None:
+    """Remove patients' data past the clinic's retention period (a dry run unless --apply)."""
+    if not apply:
+        cutoff, ids = maintenance.older_than(days)
+        click.echo(
+            f"dry run: {len(ids)} screening(s) created before {cutoff:%Y-%m-%d} would be "
+            "removed, with their answers and documents; run again with --apply"
+        )
+        return
+    cutoff, removed = maintenance.purge(days)
+    db.session.commit()
+    click.echo(f"removed {removed} screening(s) created before {cutoff:%Y-%m-%d}")

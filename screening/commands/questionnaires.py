@@ -1,0 +1,143 @@
+"""Commands on questionnaire files, with no database: lint, score, the FHIR Questionnaire, and a
+PDF from a file of answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..definition import DefinitionError, Questionnaire, load_path
+from ..definition.lint import lint
+from ..definition.model import CATEGORY_LABELS
+from ..exports import fhir
+from ..report import render
+from ..scoring import Assessment, score
+from .options import day
+
+
+def load_or_exit(path: Path) -> Questionnaire:
+    try:
+        return load_path(path)
+    except DefinitionError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
+def answers_from(source: Any, hint: str | None = None) -> dict[str, Any]:
+    """A JSON object of question id -> answer from an open file; exit 1 (or a usage error with
+    `hint`, the option's name) when it is not one."""
+    try:
+        data = json.load(source)
+    except json.JSONDecodeError as exc:
+        if hint:
+            raise click.BadParameter(f"not valid JSON: {exc}", param_hint=hint) from None
+        click.echo(f"{source.name}: not valid JSON: {exc}", err=True)
+        sys.exit(1)
+    if not isinstance(data, dict):
+        if hint:
+            raise click.BadParameter("must be a JSON object", param_hint=hint)
+        click.echo(f"{source.name}: must be a JSON object of question id -> answer", err=True)
+        sys.exit(1)
+    return data
+
+
+@click.command("lint")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def lint_command(paths: tuple[Path, ...]) -> None:
+    """Check questionnaire definitions and run their examples."""
+    failed = False
+    for path in paths:
+        result = lint(path)
+        if result.ok:
+            click.echo(result.summary())
+            continue
+        failed = True
+        for problem in result.problems:
+            click.echo(str(problem), err=True)
+        count = len(result.problems)
+        click.echo(f"{path}: {count} problem{'s' if count != 1 else ''}", err=True)
+    sys.exit(1 if failed else 0)
+
+
+@click.command("score")
+@click.argument("definition", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("answers", type=click.File("r", encoding="utf-8"))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def score_command(definition: Path, answers: Any, fmt: str) -> None:
+    """Score ANSWERS (a JSON object of question id -> answer; - for stdin) with DEFINITION."""
+    questionnaire = load_or_exit(definition)
+    assessment = score(questionnaire, answers_from(answers))
+    if fmt == "json":
+        click.echo(json.dumps(assessment.to_json(), indent=2, default=str))
+    else:
+        click.echo(format_assessment(assessment))
+
+
+@click.command("fhir-questionnaire")
+@click.argument("definition", type=click.Path(dir_okay=False, path_type=Path))
+def fhir_questionnaire_command(definition: Path) -> None:
+    """Print a questionnaire definition as a FHIR R4 Questionnaire (JSON)."""
+    click.echo(fhir.to_json(fhir.questionnaire_resource(load_or_exit(definition))))
+
+
+def offline_pdf(definition: Path, answers: Any, kind: str, details: dict[str, Any]) -> bytes:
+    """`screening pdf --definition DEF --answers FILE`: no database, the details as given."""
+    assessment = score(load_or_exit(definition), answers_from(answers, "--answers"))
+    info = render.PatientInfo(
+        name=details["name"],
+        dob=day(details["dob"]),
+        mrn=details["mrn"],
+        planned_surgery=details["surgery"],
+        surgery_date=day(details["surgery_date"]),
+        reference="offline",
+        screening_date=dt.datetime.now(dt.UTC),
+    )
+    settings = render.ReportSettings(
+        clinic_name=details["clinic"] or "Spine Clinic", paper=details["paper"] or "letter"
+    )
+    renderer = render.render_summary if kind == "summary" else render.render_patient_copy
+    return renderer(assessment, info, settings).content
+
+
+def format_assessment(a: Assessment) -> str:
+    """An assessment as `screening score` prints it for people."""
+    q = a.questionnaire
+    lines = [f"{q.title} ({q.id} {q.version})"]
+    lines.append(
+        f"Risk tier: {a.tier.label} — {a.total} of {a.max_total} points"
+        f" ({a.modifiable_points} modifiable)"
+    )
+    if not a.complete:
+        missing = [*(f"{m} (no answer)" for m in a.missing)]
+        missing += [f"{k} ({v})" for k, v in a.errors.items()]
+        lines.append("INCOMPLETE: " + ", ".join(missing))
+    if a.red_flags:
+        lines += ["", "RED FLAGS (reported whatever the score):"]
+        for r in a.red_flags:
+            lines.append(f"  ! [{r.flag.urgency}] {r.flag.id}: {r.flag.clinician_message}")
+    lines += ["", "Points by category:"]
+    for category, points in a.category_points.items():
+        lines.append(f"  {CATEGORY_LABELS[category]:<18} {points}")
+    if a.factors:
+        lines += ["", "Risk factors:"]
+        for r in a.factors:
+            f = r.factor
+            mod = "modifiable" if f.modifiable else "not modifiable"
+            lines.append(f"  +{f.points} {f.label} [{f.category}, {mod}]")
+            lines.append(f"     why: {f.clinician_text}")
+            lines.append(f"     source: {'; '.join(e.short for e in f.evidence)}")
+    if a.instruments:
+        lines += ["", "Instruments:"]
+        for r in a.instruments.values():
+            result = f"{r.score} ({r.band})" if r.score is not None else "incomplete"
+            lines.append(f"  {r.instrument.label}: {result}")
+    for alert in a.domain_alerts:
+        lines.append(f"Note: {alert.clinician_message}")
+    return "\n".join(lines)

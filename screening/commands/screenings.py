@@ -1,0 +1,176 @@
+"""Commands on screenings: invite a patient, a screening's PDF, its re-scoring, its FHIR bundle,
+and the reminders run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import ScriptInfo, with_appcontext
+
+from ..domain import NotAllowed, clinical, documents, exporting, invitations, links, questionnaires
+from ..exports import fhir
+from ..extensions import db
+from ..models import Screening
+from .comparison import format_text
+from .options import day, screening_number
+from .questionnaires import load_or_exit, offline_pdf
+
+
+@click.command("invite")
+@click.option("--name", required=True, help="The patient's full name.")
+@click.option("--dob", help="Date of birth, YYYY-MM-DD.")
+@click.option("--mrn", help="Medical record number.")
+@click.option("--surgeon")
+@click.option("--surgery-date", help="Planned date of surgery, YYYY-MM-DD.")
+@click.option("--days", type=click.IntRange(1, 365), help="Days the link stays valid.")
+@click.option("--language", help="The patient's language (en, es): default the clinic's.")
+@with_appcontext
+def invite_command(name, dob, mrn, surgeon, surgery_date, days, language) -> None:
+    """Create a screening for a patient and print its link."""
+    name = name.strip()
+    if not name:
+        raise click.BadParameter("the name must not be empty", param_hint="--name")
+    offered = questionnaires.offered_languages()
+    if language is not None and language not in offered:
+        raise click.BadParameter(
+            f"{language!r} is not one of the questionnaire's languages ({', '.join(offered)})",
+            param_hint="--language",
+        )
+    screening, token = invitations.invite(
+        None, link_days=days, patient_name=name, patient_dob=day(dob), patient_mrn=mrn,
+        surgeon=surgeon, surgery_date=day(surgery_date), language=language or offered[0],
+    )  # fmt: skip
+    db.session.commit()
+    click.echo(
+        f"Screening {screening.reference} for {name}, valid until "
+        f"{screening.expires_at:%Y-%m-%d %H:%M} UTC:"
+    )
+    click.echo(links.patient_url(token))
+
+
+@click.command("pdf")
+@click.option("--screening", "screening_id", type=int, help="A submitted screening's number.")
+@click.option(
+    "--definition",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Offline: a questionnaire definition (with --answers; no database).",
+)
+@click.option("--answers", type=click.File("r", encoding="utf-8"), help="Offline: answers JSON.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--kind", type=click.Choice(["summary", "patient_copy"]), default="summary", show_default=True
+)
+@click.option("--refresh", is_flag=True, help="Render again instead of the stored copy.")
+@click.option("--name", default="", help="Offline: the patient's name.")
+@click.option("--dob", help="Offline: date of birth, YYYY-MM-DD.")
+@click.option("--mrn", help="Offline: medical record number.")
+@click.option("--surgery", help="Offline: the planned surgery.")
+@click.option("--surgery-date", help="Offline: planned date, YYYY-MM-DD.")
+@click.option("--clinic", default=None, help="Another clinic name (a fresh rendering).")
+@click.option("--paper", type=click.Choice(["letter", "a4"]), default=None)
+def pdf_command(screening_id, definition, answers, out, kind, refresh, clinic, paper, **details):
+    """Write the PDF summary of a screening, or offline from a definition and answers."""
+    if (screening_id is None) == (definition is None):
+        raise click.UsageError("give either --screening ID or --definition DEF --answers FILE")
+    if definition is not None:
+        if answers is None:
+            raise click.UsageError("--definition needs --answers")
+        content = offline_pdf(definition, answers, kind, {**details, "clinic": clinic,
+                                                          "paper": paper})  # fmt: skip
+    else:
+        # The database only in this mode: the app of the command's context.
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+        with app.app_context():
+            try:
+                content = _stored_pdf(screening_id, kind, refresh, clinic, paper)
+            finally:
+                db.session.remove()
+    out.write_bytes(content)
+    click.echo(f"wrote {out} ({len(content):,} bytes)")
+
+
+def _stored_pdf(screening_id: int, kind: str, refresh: bool, clinic, paper) -> bytes:
+    screening = db.session.get(Screening, screening_id)
+    if screening is None:
+        raise click.BadParameter(f"there is no screening {screening_id}", param_hint="--screening")
+    if screening.status != "submitted":
+        raise click.BadParameter(
+            f"screening {screening_id} is not submitted yet", param_hint="--screening"
+        )
+    if clinic or paper:
+        # Another clinic name or paper: a fresh rendering; the stored record stays as it is.
+        return documents.render(screening, kind, documents.settings(clinic, paper)).content
+    document = documents.document(screening, kind, refresh)
+    db.session.commit()
+    return document.content
+
+
+@click.command("rescore")
+@click.option("--screening", "screening_id", required=True, type=int, help="A submitted screening.")
+@click.option(
+    "--definition",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The questionnaire version to re-score it under (e.g. a new version of the file).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@with_appcontext
+def rescore_command(screening_id: int, definition: Path, fmt: str) -> None:
+    """Compare a screening's assessment with its answers re-scored under DEFINITION.
+
+    Read-only: the screening keeps the version it was answered under, and its stored assessment
+    and PDF are not changed (the look is recorded in the audit log).
+    """
+    try:
+        questionnaire = load_or_exit(definition)
+    except SystemExit:
+        click.echo(f"{definition}: cannot be used, nothing was re-scored", err=True)
+        raise
+    screening = db.session.get(Screening, screening_id)
+    if screening is None:
+        click.echo(f"there is no screening {screening_id}", err=True)
+        sys.exit(1)
+    try:
+        result = clinical.rescore(screening, questionnaire, None, how=" (command line)")
+    except NotAllowed as exc:
+        click.echo(f"{exc}: only a submitted screening has an assessment to compare", err=True)
+        sys.exit(1)
+    db.session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(result.comparison.to_json(), indent=2))
+    else:
+        click.echo(format_text(result.comparison))
+
+
+@click.command("fhir")
+@click.argument("screening_ref", metavar="SCREENING_ID")
+@with_appcontext
+def fhir_command(screening_ref: str) -> None:
+    """Print a submitted screening as a FHIR R4 Bundle (JSON): Patient, QuestionnaireResponse,
+    Observations for the instruments' totals, RiskAssessment."""
+    screening_id = screening_number(screening_ref)
+    screening = db.session.get(Screening, screening_id)
+    if screening is None:
+        click.echo(f"there is no screening {screening_id}", err=True)
+        sys.exit(1)
+    try:
+        bundle = exporting.fhir_bundle(screening, None, how="command line")
+    except NotAllowed as exc:
+        click.echo(f"{exc}: only a submitted screening can be exported", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(fhir.to_json(bundle))
+
+
+@click.command("send-reminders")
+@with_appcontext
+def send_reminders_command() -> None:
+    """E-mail patients who have not started or finished (for cron; safe to run repeatedly)."""
+    result = invitations.send_reminders()
+    click.echo(f"reminders sent: {result['sent']}, failed: {result['failed']}")
+

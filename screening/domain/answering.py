@@ -1,0 +1,158 @@
+"""A patient's answers: read, saved a step at a time, and scored as the clinic sees them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import codec
+from ..definition import Questionnaire
+from ..definition.conditions import MISSING
+from ..extensions import db
+from ..models import OPEN_STATUSES, Answer, Screening, StepDone, UTCDateTime, utcnow
+from ..scoring import Assessment, score, type_answers, visible_questions
+from . import NotAllowed, questionnaires
+
+
+def saved_answers(screening: Screening) -> dict[str, Any]:
+    """Question id -> stored value, every answer kept (hidden ones too, for the record)."""
+    rows = db.session.execute(
+        sa.select(Answer.question_id, Answer.value).where(Answer.screening_id == screening.id)
+    )
+    return dict(rows.all())
+
+
+def steps_done(screening: Screening) -> set[str]:
+    rows = db.session.scalars(
+        sa.select(StepDone.step_id).where(StepDone.screening_id == screening.id)
+    )
+    return set(rows)
+
+
+def saved_times(screening: Screening) -> dict[str, dt.datetime]:
+    rows = db.session.execute(
+        sa.select(Answer.question_id, Answer.saved_at).where(Answer.screening_id == screening.id)
+    )
+    return dict(rows.all())
+
+
+def judged_on(screening: Screening) -> dt.date | None:
+    """The day a screening's answers are checked against: the day it was submitted (so a
+    `min: today` planned surgery date stays valid once that day has passed), or today."""
+    return screening.submitted_at.date() if screening.submitted_at else None
+
+
+def assessment_of(screening: Screening, q: Questionnaire | None = None) -> Assessment:
+    """The saved answers scored under the screening's pinned questionnaire (or `q`, e.g. its copy
+    in the patient's language), as on the day it was submitted: every page, PDF and export of a
+    screening scores through here, so they agree with the stored assessment."""
+    q = q or questionnaires.of(screening)
+    return score(q, saved_answers(screening), judged_on(screening))
+
+
+def _upsert(dialect: str):
+    """PostgreSQL's or SQLite's INSERT, which both take ON CONFLICT."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the app is written for these two
+        raise RuntimeError(f"the database must be PostgreSQL or SQLite, not {dialect}")
+    return insert
+
+
+def save_step(
+    screening: Screening,
+    q: Questionnaire,
+    step_id: str,
+    values: Mapping[str, Any],
+    visible: set[str] | frozenset[str],
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Store one step's answers (its visible questions only) and mark the step done.
+
+    A visible question left blank loses its stored answer; a hidden one keeps it for the record.
+    An answer saved again unchanged keeps the time it was first saved with that value (the time
+    the clinician's summary gives for a red flag's answer). Returns what changed: question id ->
+    the stored value, None where an answer was removed.
+
+    The screening's row is taken first, with a conditional update (it must still be open; on the
+    first save it becomes in progress), and held until the caller commits: a save and a
+    submission of one screening come one after the other, and a save that finds it submitted or
+    revoked meanwhile is refused (NotAllowed). The database settles a double click on Continue:
+    ON CONFLICT makes the second save update or keep the first one's rows.
+    """
+    if screening.status not in OPEN_STATUSES:
+        raise NotAllowed(screening.status)
+    now = now or utcnow()
+    changes: dict[str, Any] = {}
+    rows = []
+    for question in q.step_by_id[step_id].questions:
+        if question.id not in visible:
+            continue
+        value = values.get(question.id, MISSING)
+        stored = changes[question.id] = None if value is MISSING else codec.to_stored(value)
+        if stored is not None:
+            rows.append(
+                {"screening_id": screening.id, "question_id": question.id, "value": stored,
+                 "saved_at": now}
+            )  # fmt: skip
+    db.session.flush()  # whatever the caller changed through the ORM goes first
+    connection = db.session.connection()
+    screenings, answers, steps = Screening.__table__, Answer.__table__, StepDone.__table__
+    still_open = connection.execute(
+        screenings.update()
+        .where(screenings.c.id == screening.id, screenings.c.status.in_(OPEN_STATUSES))
+        .values(
+            status="in_progress",
+            started_at=sa.func.coalesce(
+                screenings.c.started_at, sa.bindparam("now", now, type_=UTCDateTime)
+            ),
+        )
+    )
+    if still_open.rowcount != 1:
+        raise NotAllowed("closed")  # submitted or revoked since the link was read
+    db.session.expire(screening, ["status", "started_at"])
+    cleared = [question_id for question_id, stored in changes.items() if stored is None]
+    if cleared:
+        connection.execute(
+            answers.delete().where(
+                answers.c.screening_id == screening.id, answers.c.question_id.in_(cleared)
+            )
+        )
+    insert = _upsert(connection.dialect.name)
+    if rows:
+        upsert = insert(answers)
+        connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[answers.c.screening_id, answers.c.question_id],
+                set_={"value": upsert.excluded.value, "saved_at": upsert.excluded.saved_at},
+                where=answers.c.value.is_distinct_from(upsert.excluded.value),
+            ),
+            rows,
+        )
+    connection.execute(
+        insert(steps).on_conflict_do_nothing(
+            index_elements=[steps.c.screening_id, steps.c.step_id]
+        ),
+        {"screening_id": screening.id, "step_id": step_id, "completed_at": now},
+    )
+    return changes
+
+
+def save_all(
+    screening: Screening,
+    q: Questionnaire,
+    answers: Mapping[str, Any],
+    now: dt.datetime | None = None,
+) -> None:
+    """Save a whole set of answers step by step, as a patient would (the demo data, tests):
+    each step whose questions are shown, with the answers that are shown when it is saved."""
+    typed, _ = type_answers(q, answers)
+    for step in q.steps:
+        visible, _ = visible_questions(q, typed)
+        if any(question.id in visible for question in step.questions):
+            save_step(screening, q, step.id, typed, visible, now)

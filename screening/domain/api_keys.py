@@ -1,0 +1,91 @@
+"""API keys: made once and shown once; only the SHA-256 of a key is kept.
+
+A key reads `scr_<8 hex>.<43 characters>`: the first part is the prefix, kept to tell keys apart
+on the admin page and in the audit log (it is not secret and opens nothing); the part after the
+dot is 32 bytes (256 bits) from the OS's CSPRNG. A key is found by the hash of all of it, so
+there is no comparison of secrets to time.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import ApiKey, User, hash_token, utcnow
+from . import audit
+
+SECRET_BYTES = 32
+MAX_KEY_LENGTH = 100  # longer Authorization values are not keys: not even hashed
+NAME_LENGTH = 100
+PREFIX = "scr_"
+PREFIX_RE = re.compile(rf"{PREFIX}[0-9a-f]{{8}}")  # PREFIX and token_hex(4), as `create` makes
+
+
+def label(key: ApiKey) -> str:
+    """The key as the audit log and the admin page name it (never the secret part)."""
+    return f"API key {key.prefix} ({key.name})"
+
+
+def create(name: str, created_by: User | None = None, how: str = "") -> tuple[ApiKey, str]:
+    """A new key for the client `name` (audited), and the key itself (to show once, never
+    stored). `how`: added to the audit detail, e.g. " (command line)"."""
+    name = " ".join(name.split())
+    if not name or len(name) > NAME_LENGTH:
+        raise ValueError(f"Give the client a name of 1 to {NAME_LENGTH} characters.")
+    prefix = PREFIX + secrets.token_hex(4)
+    secret = f"{prefix}.{secrets.token_urlsafe(SECRET_BYTES)}"
+    key = ApiKey(
+        name=name,
+        prefix=prefix,
+        key_hash=hash_token(secret),
+        created_at=utcnow(),
+        created_by_id=getattr(created_by, "id", None),
+    )
+    db.session.add(key)
+    db.session.flush()
+    audit.record("api_key_created", user=created_by, detail=label(key) + how)
+    return key, secret
+
+
+def find_active(secret: str) -> ApiKey | None:
+    """The key that `secret` is, if it exists and is not revoked."""
+    if not secret or len(secret) > MAX_KEY_LENGTH:
+        return None
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == hash_token(secret)))
+    return key if key is not None and key.revoked_at is None else None
+
+
+def sent_prefix(sent: str) -> str | None:
+    """The prefix a sent key starts with, if it has one of ours (to name it; it opens nothing)."""
+    found = PREFIX_RE.match(sent)
+    return found.group(0) if found else None
+
+
+def revoke(key: ApiKey, actor: User | None = None, how: str = "") -> bool:
+    """Revoke `key` (at once: the next call with it is refused), audited. False if it already
+    was."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = utcnow()
+    audit.record("api_key_revoked", user=actor, detail=label(key) + how)
+    db.session.flush()
+    return True
+
+
+def listed() -> list[ApiKey]:
+    """Every key, active ones first, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.id.desc())
+        )
+    )
+
+
+def by_prefix(prefix: str) -> ApiKey | None:
+    """The key with this prefix (the newest, should two ever share one)."""
+    return db.session.scalar(
+        sa.select(ApiKey).where(ApiKey.prefix == prefix).order_by(ApiKey.id.desc()).limit(1)
+    )

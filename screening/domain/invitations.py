@@ -1,0 +1,233 @@
+"""Invitations: a screening made for a patient, its link e-mailed, handed out, extended, revoked,
+and reminders for those not finished."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+
+from .. import i18n, mail
+from ..extensions import db
+from ..models import OPEN_STATUSES, Definition, Message, Screening, User, hash_token, utcnow
+from . import NotAllowed, audit, links, questionnaires
+
+
+def create_screening(
+    definition: Definition,
+    *,
+    patient_name: str,
+    link_days: int,
+    now: dt.datetime | None = None,
+    **details: Any,
+) -> tuple[Screening, str]:
+    """A new screening pinned to `definition`, and its link's token (shown once: only its hash
+    is kept)."""
+    now = now or utcnow()
+    token = links.new_token()
+    screening = Screening(
+        token_hash=hash_token(token),
+        status="invited",
+        questionnaire_id=definition.questionnaire_id,
+        questionnaire_version=definition.version,
+        definition_hash=definition.content_hash,
+        patient_name=patient_name,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=link_days),
+        **details,
+    )
+    db.session.add(screening)
+    db.session.flush()
+    return screening, token
+
+
+def invite(actor: User | None, *, link_days: int | None = None, **details: Any):
+    """A screening of the questionnaire in force for a patient (audited), and its token."""
+    days = link_days or current_app.config["SCREENING_LINK_DAYS"]
+    screening, token = create_screening(
+        questionnaires.store_in_force(), link_days=days, invited_by_id=getattr(actor, "id", None),
+        **details,
+    )  # fmt: skip
+    audit.record("invitation_created", user=actor, screening_id=screening.id)
+    return screening, token
+
+
+def _record(screening: Screening, kind: str, error: str | None, now: dt.datetime | None) -> None:
+    db.session.add(
+        Message(screening_id=screening.id, kind=kind, ok=error is None, error=error,
+                sent_at=now or utcnow())
+    )  # fmt: skip
+    db.session.flush()
+
+
+def email_link(
+    screening: Screening, token: str, kind: str = "invitation", now: dt.datetime | None = None
+) -> str | None:
+    """E-mail the link (no health information) in the patient's language and record the
+    attempt; the error in words for staff, or None when it was sent. Never raises on SMTP."""
+    if not screening.patient_email:
+        raise NotAllowed("This patient has no e-mail address.")
+    config = current_app.config
+    settings = mail.MailSettings.from_config(config)
+    clinic = config["SCREENING_CLINIC_NAME"]
+    language = questionnaires.patient_language(screening)
+    subject = i18n.gettext(
+        language,
+        i18n.N_("%(clinic)s: your questionnaire before surgery")
+        if kind == "invitation"
+        else i18n.N_("Reminder from %(clinic)s: your questionnaire"),
+        clinic=clinic,
+    )
+    with force_locale(language):  # the patient's language, whoever sends it
+        message = mail.build(
+            settings, clinic, screening.patient_email, subject, "invitation",
+            name=screening.patient_name,
+            link=links.patient_url(token),
+            expires=i18n.format_date(screening.expires_at.date(), language),
+            reminder=kind == "reminder",
+            contact=i18n.clinic_contact(config, language),
+        )  # fmt: skip
+    try:
+        mail.send(settings, message)
+        error = None
+    except mail.MailError as exc:
+        error = str(exc)
+    _record(screening, kind, error, now)
+    return error
+
+
+def send_new_link(
+    screening: Screening, kind: str = "invitation", now: dt.datetime | None = None
+) -> str | None:
+    """E-mail a new link; if the e-mail fails, the link the patient has keeps working."""
+    before = (screening.token_hash, screening.expires_at)
+    token = links.new_link(screening, now)
+    error = email_link(screening, token, kind, now)
+    if error is not None:
+        screening.token_hash, screening.expires_at = before
+        db.session.flush()
+    return error
+
+
+def send(screening: Screening, actor: User | None, token: str | None = None) -> str | None:
+    """E-mail the link of a new invitation (`token`), or a new link (sending again), audited.
+    Returns the error in words for staff, or None."""
+    resend = token is None and last_message(screening) is not None
+    if token is None:
+        error = send_new_link(screening)
+    else:
+        error = email_link(screening, token)
+    if error is None:
+        action = "invitation_resent" if resend else "invitation_sent"
+    else:
+        action = "invitation_send_failed"
+    audit.record(action, user=actor, screening_id=screening.id)
+    return error
+
+
+def _check_open(screening: Screening) -> None:
+    if screening.status not in OPEN_STATUSES:
+        raise NotAllowed(links.closed_message(screening))
+
+
+def extend(screening: Screening, days: int, actor: User | None, now: dt.datetime | None = None):
+    _check_open(screening)
+    now = now or utcnow()
+    screening.expires_at = max(screening.expires_at, now) + dt.timedelta(days=days)
+    audit.record("invitation_extended", user=actor, screening_id=screening.id,
+                 detail=f"{days} days")  # fmt: skip
+    db.session.flush()
+
+
+def revoke(screening: Screening, actor: User | None, now: dt.datetime | None = None) -> None:
+    _check_open(screening)
+    screening.status = "revoked"
+    screening.revoked_at = now or utcnow()
+    audit.record("invitation_revoked", user=actor, screening_id=screening.id)
+    db.session.flush()
+
+
+def hand_out(screening: Screening, actor: User | None, action: str) -> str:
+    """A new link for a printed handout or for a device handed to the patient (`action`:
+    handout_printed or handed_to_patient), audited; the earlier link stops working."""
+    token = links.new_link(screening)
+    audit.record(action, user=actor, screening_id=screening.id)
+    return token
+
+
+def reminder_due_day(index: int, delays: tuple[int, ...]) -> int:
+    """The day after the invitation on which reminder number `index` (0-based) is due: the
+    configured delays, then every gap of the last two."""
+    if index < len(delays):
+        return delays[index]
+    step = delays[-1] - delays[-2] if len(delays) > 1 else delays[-1]
+    return delays[-1] + step * (index - len(delays) + 1)
+
+
+def send_reminders(now: dt.datetime | None = None) -> dict[str, int]:
+    """E-mail open screenings whose next reminder is due; safe to run twice (each is recorded).
+    Never sooner after the reminder before than the schedule's own gap, so a run after a pause
+    sends one reminder, not every overdue one. Commits after each screening."""
+    now = now or utcnow()
+    config = current_app.config
+    delays, most = config["SCREENING_REMINDER_DAYS"], config["SCREENING_MAX_REMINDERS"]
+    sent = failed = 0
+    reminders = (
+        sa.select(
+            Message.screening_id,
+            sa.func.count().label("n"),
+            sa.func.max(Message.sent_at).label("last"),
+        )
+        .where(Message.kind == "reminder", Message.ok.is_(True))
+        .group_by(Message.screening_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Screening, sa.func.coalesce(reminders.c.n, 0), reminders.c.last)
+        .outerjoin(reminders, reminders.c.screening_id == Screening.id)
+        .where(
+            Screening.status.in_(OPEN_STATUSES),
+            Screening.expires_at > now,
+            Screening.patient_email.is_not(None),
+            Screening.patient_email != "",
+            sa.func.coalesce(reminders.c.n, 0) < most,
+        )
+        .order_by(Screening.id)
+    ).all()
+    for screening, count, last in rows:
+        due = screening.created_at + dt.timedelta(days=reminder_due_day(count, delays))
+        if last is not None:
+            gap = reminder_due_day(count, delays) - reminder_due_day(count - 1, delays)
+            # An aggregate over a UTC column comes back naive from SQLite.
+            last = last if last.tzinfo else last.replace(tzinfo=dt.UTC)
+            due = max(due, last + dt.timedelta(days=gap))
+        if now < due:
+            continue
+        if send_new_link(screening, kind="reminder", now=now) is None:
+            sent += 1
+            audit.record("reminder_sent", screening_id=screening.id)
+        else:
+            failed += 1
+        db.session.commit()
+    return {"sent": sent, "failed": failed}
+
+
+def last_message(screening: Screening) -> Message | None:
+    """The last invitation or reminder sent (or tried)."""
+    return db.session.scalar(
+        sa.select(Message)
+        .where(Message.screening_id == screening.id, Message.kind != "red_flag")
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
+def messages(screening: Screening) -> list[Message]:
+    return list(
+        db.session.scalars(
+            sa.select(Message).where(Message.screening_id == screening.id).order_by(Message.id)
+        )
+    )

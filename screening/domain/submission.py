@@ -1,0 +1,58 @@
+"""Sending the answers: once, complete, and scored as they are at that moment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from blinker import Namespace
+
+from ..definition import Questionnaire
+from ..extensions import db
+from ..models import OPEN_STATUSES, Screening, utcnow
+from ..scoring import score
+from . import NotAllowed
+from .answering import saved_answers
+
+signals = Namespace()
+# Sent by the caller once a submission is committed (`screening=`): the rest of the clinic
+# reacts to it (a red flag's notice) without the patient's side knowing who listens.
+submitted = signals.signal("screening-submitted")
+
+
+def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = None) -> bool:
+    """Submit once: False when it already was (a double click, a resubmission); NotAllowed when
+    an answer is missing. The stored assessment is the one a clinician reads later.
+
+    The screening's row is taken before the answers are read (an update that changes nothing:
+    PostgreSQL locks the row, SQLite the database), so a step being saved is waited for and
+    scored, and a step saved after this waits and is then refused. The status changes with a
+    conditional UPDATE, so two requests racing cannot both submit.
+    """
+    now = now or utcnow()
+    taken = db.session.execute(
+        sa.update(Screening)
+        .where(Screening.id == screening.id, Screening.status.in_(OPEN_STATUSES))
+        .values(status=Screening.status)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return False
+    assessment = score(q, saved_answers(screening))
+    if not assessment.complete:
+        raise NotAllowed("incomplete")
+    db.session.execute(
+        sa.update(Screening)
+        .where(Screening.id == screening.id)
+        .values(
+            status="submitted",
+            submitted_at=now,
+            total=assessment.total,
+            tier=assessment.tier.id,
+            has_red_flag=bool(assessment.red_flags),
+            assessment=assessment.to_json(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(screening)
+    return True

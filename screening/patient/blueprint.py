@@ -1,0 +1,83 @@
+"""The patient's blueprint, its pages for links that cannot be used, and what every patient page
+does: no caching, and a clinic device left alone goes back to a neutral page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from ..domain import NotAllowed, links
+from ..extensions import db
+from ..models import Screening, utcnow
+from ..web import KIOSK_KEY
+
+bp = Blueprint("patient", __name__)
+
+SUBMITTED_KEY = "submitted"  # screening ids this browser submitted: may see their result page
+REVIEWED_KEY = "reviewed"  # the screening whose review page this browser showed last
+KIOSK_DEVICE = "kiosk_device"  # this browser is a clinic device that was handed to patients
+
+
+class LinkProblem(HTTPException):
+    """A link that does not lead to an open screening (`kind`: unknown, submitted, expired,
+    revoked); shown as a friendly page."""
+
+    def __init__(self, code: int, kind: str):
+        super().__init__()
+        self.code, self.kind = code, kind
+
+
+class StepProblem(HTTPException):
+    """A step that cannot be opened now (not reached yet, or not on this patient's path)."""
+
+    def __init__(self, token: str, kind: str, code: int = 409):
+        super().__init__()
+        self.token, self.kind, self.code = token, kind, code
+
+
+@bp.app_errorhandler(LinkProblem)
+def link_problem(exc: LinkProblem):
+    if session.get(KIOSK_DEVICE):
+        return render_template("patient/kiosk_done.html"), exc.code
+    return render_template("patient/link_error.html", kind=exc.kind), exc.code
+
+
+@bp.app_errorhandler(StepProblem)
+def step_problem(exc: StepProblem):
+    return render_template("patient/step_error.html", kind=exc.kind, token=exc.token), exc.code
+
+
+@bp.before_request
+def kiosk_idle():
+    """A handed-over device left alone returns to the neutral page, showing nothing."""
+    kiosk = session.get(KIOSK_KEY)
+    if kiosk is None or request.endpoint in ("patient.kiosk_end", "patient.kiosk_done", "static"):
+        return None
+    now = int(utcnow().timestamp())
+    if now - kiosk.get("seen", 0) > current_app.config["SCREENING_KIOSK_IDLE_MINUTES"] * 60:
+        end_kiosk()
+        return redirect(url_for("patient.kiosk_done"), code=303)
+    session[KIOSK_KEY] = {**kiosk, "seen": now}
+    return None
+
+
+def end_kiosk() -> None:
+    """Close a patient's visit on a clinic device: a new link (Back shows nothing), no session."""
+    kiosk = session.get(KIOSK_KEY) or {}
+    screening = db.session.get(Screening, kiosk.get("screening_id", 0))
+    if screening is not None:
+        try:
+            links.new_link(screening)
+            db.session.commit()
+        except NotAllowed:
+            db.session.rollback()  # submitted or revoked: its link already shows nothing
+    session.clear()
+    session[KIOSK_DEVICE] = True
+
+
+@bp.after_request
+def no_store(response):
+    # Health information on possibly shared devices: never cached, the link never sent onward.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,141 @@
+"""A patient's screening as their pages see it: opened from the link, read once per request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import Any
+
+from flask import request, session, url_for
+
+from .. import i18n
+from ..definition import model as m
+from ..definition.conditions import references
+from ..domain import answering, links, questionnaires
+from ..i18n import current_language
+from ..models import Screening, utcnow
+from ..scoring import Assessment, progress
+from .blueprint import SUBMITTED_KEY, LinkProblem
+
+DOUBLE_CLICK = dt.timedelta(minutes=2)
+
+
+def may_see_result(screening: Screening) -> bool:
+    """This browser sent the screening's answers (so it may see the result and the copy)."""
+    return screening.id in session.get(SUBMITTED_KEY, [])
+
+
+def just_submitted(screening: Screening) -> bool:
+    return screening.submitted_at is not None and utcnow() - screening.submitted_at < DOUBLE_CLICK
+
+
+def remember_submission(screening: Screening) -> None:
+    seen = [i for i in session.get(SUBMITTED_KEY, []) if i != screening.id][-4:]
+    session[SUBMITTED_KEY] = [*seen, screening.id]
+
+
+def find(token: str) -> Screening:
+    """The screening of a link, whatever its status; the rest of the request speaks the
+    patient's language. An unknown link is a LinkProblem page."""
+    screening = links.find(token)
+    if screening is None:
+        raise LinkProblem(404, "unknown")
+    i18n.use_language(questionnaires.patient_language(screening))
+    return screening
+
+
+def admitted(screening: Screening, submitted_ok: bool = False) -> Screening:
+    """`screening` if its link may be used now (with `submitted_ok`, a submitted one by the
+    browser that submitted it); a LinkProblem page otherwise."""
+    status = screening.effective_status()
+    if status == "submitted":
+        if submitted_ok and may_see_result(screening):
+            return screening
+        raise LinkProblem(410, "submitted")
+    if status in ("expired", "revoked"):
+        raise LinkProblem(410, status)
+    return screening
+
+
+def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
+    return admitted(find(token), submitted_ok)
+
+
+def open_context(token: str) -> Context:
+    """The open screening of a link with its saved answers and finished steps."""
+    screening = open_screening(token)
+    return Context(screening, answering.saved_answers(screening), answering.steps_done(screening))
+
+
+class Context:
+    """Everything a patient page needs about one screening, read once per request."""
+
+    def __init__(
+        self,
+        screening: Screening,
+        answers: dict[str, Any],
+        done: set[str],
+        base_q: m.Questionnaire | None = None,
+    ):
+        self.screening = screening
+        # The clinic's questionnaire (scoring, submission) and the patient's copy of its texts.
+        self.base_q = base_q or questionnaires.of(screening)
+        self.q = self.base_q.localized(current_language())
+        self.answers = answers
+        self.progress = progress(self.q, answers, done)
+
+    def after_saving(self, step_id: str, changes: dict[str, Any]) -> Context:
+        """This screening once `answering.save_step` stored `changes` for `step_id` (what the
+        database now holds, without reading it again)."""
+        answers = {k: v for k, v in {**self.answers, **changes}.items() if v is not None}
+        done = set(self.progress.done) | {step_id}
+        return Context(self.screening, answers, done, self.base_q)
+
+    @property
+    def token(self) -> str:
+        return request.view_args["token"]
+
+    def step_url(self, step_id: str, **kwargs: Any) -> str:
+        return url_for("patient.step", token=self.token, step_id=step_id, **kwargs)
+
+    @cached_property
+    def other_languages(self) -> list[tuple[str, str]]:
+        """(code, name) of the languages the patient may switch to."""
+        here = current_language()
+        return [
+            (code, i18n.language_name(code))
+            for code in questionnaires.patient_languages(self.base_q)
+            if code != here
+        ]
+
+    def continue_url(self) -> str:
+        first = self.progress.first_unfinished
+        if first is None:
+            return url_for("patient.review", token=self.token)
+        return self.step_url(first)
+
+    def step_links(self, current: str | None) -> list[dict[str, Any]]:
+        prog = self.progress
+        return [
+            {
+                "title": self.q.step_by_id[step_id].title,
+                "url": self.step_url(step_id),
+                "current": step_id == current,
+                "done": step_id in prog.done and step_id not in prog.unfinished,
+                "reachable": prog.reachable(step_id),
+            }
+            for step_id in prog.steps
+        ]
+
+
+def raised_flags(
+    q: m.Questionnaire, assessment: Assessment, exclude_questions: set[str] | frozenset[str]
+) -> list[m.RedFlag]:
+    """Red flags to show the patient now, most urgent first: raised, and not about questions on
+    the current page (those show beside their question)."""
+    flags = []
+    for result in assessment.red_flags:
+        reads = {ref for kind, ref in references(result.flag.when) if kind == "question"}
+        if not reads & exclude_questions:
+            flags.append(result.flag)
+    return sorted(flags, key=lambda f: m.URGENCIES.index(f.urgency))

@@ -1,0 +1,119 @@
+"""The end of the questionnaire: the review page, sending the answers, the result page and the
+patient's own copy."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, session, url_for
+
+from .. import codec
+from ..definition import model as m
+from ..definition.conditions import MISSING
+from ..domain import NotAllowed, answering, documents, questionnaires, submission
+from ..extensions import db
+from ..i18n import current_language
+from ..web import KIOSK_KEY, pdf_response
+from .blueprint import REVIEWED_KEY, bp
+from .context import (
+    Context,
+    admitted,
+    find,
+    just_submitted,
+    may_see_result,
+    open_context,
+    open_screening,
+    raised_flags,
+    remember_submission,
+)
+
+
+@bp.route("/s/<token>/review")
+def review(token: str):
+    ctx = open_context(token)
+    if not ctx.progress.complete:
+        return redirect(ctx.continue_url(), code=303)
+    assessment = ctx.progress.assessment
+    language = current_language()
+    sections = []
+    for step_id in ctx.progress.steps:
+        step_def = ctx.q.step_by_id[step_id]
+        rows = [
+            {
+                "question": question,
+                "answer": codec.display(
+                    question, assessment.answers.get(question.id, MISSING), language
+                ),
+            }
+            for question in step_def.questions
+            if question.id in assessment.visible
+        ]
+        change_url = ctx.step_url(step_id, **{"return": "review"})
+        sections.append({"step": step_def, "rows": rows, "change_url": change_url})
+    session[REVIEWED_KEY] = ctx.screening.id
+    return render_template(
+        "patient/review.html",
+        ctx=ctx,
+        q=ctx.q,
+        sections=sections,
+        banner_flags=raised_flags(ctx.q, assessment, set()),
+        steps=ctx.step_links(None),
+    )
+
+
+@bp.route("/s/<token>/submit", methods=["POST"])
+def submit(token: str):
+    screening = find(token)
+    if screening.status == "submitted" and (
+        may_see_result(screening)
+        or (just_submitted(screening) and session.get(REVIEWED_KEY) == screening.id)
+    ):
+        # A second click from the browser that showed the review page: the first click's cookie
+        # may not have reached it yet. Any other browser gets "already sent".
+        remember_submission(screening)
+        return redirect(url_for("patient.result", token=token), code=303)
+    admitted(screening)
+    q = questionnaires.of(screening)
+    try:
+        submitted_now = submission.submit(screening, q)
+        db.session.commit()
+    except NotAllowed:  # an answer is missing: back to where it is asked
+        db.session.rollback()
+        ctx = Context(screening, answering.saved_answers(screening),
+                      answering.steps_done(screening))  # fmt: skip
+        return redirect(ctx.continue_url(), code=303)
+    remember_submission(screening)
+    if submitted_now:
+        submission.submitted.send(current_app._get_current_object(), screening=screening)
+    return redirect(url_for("patient.result", token=token), code=303)
+
+
+@bp.route("/s/<token>/result")
+def result(token: str):
+    screening = open_screening(token, submitted_ok=True)
+    if screening.status != "submitted":
+        abort(404)
+    q = questionnaires.of(screening).localized(current_language())
+    assessment = answering.assessment_of(screening, q)
+    work_on = [r.factor for r in assessment.factors if r.factor.modifiable]
+    flags = sorted(
+        (r.flag for r in assessment.red_flags), key=lambda f: m.URGENCIES.index(f.urgency)
+    )
+    return render_template(
+        "patient/result.html",
+        q=q,
+        screening=screening,
+        work_on=work_on,
+        flags=flags,
+        token=token,
+        kiosk=KIOSK_KEY in session,  # a clinic device: a way to finish, no copy to download
+    )
+
+
+@bp.route("/s/<token>/my-summary.pdf")
+def patient_copy(token: str):
+    """The patient's own plain-language copy (for the browser that submitted)."""
+    screening = open_screening(token, submitted_ok=True)
+    if screening.status != "submitted":
+        abort(404)
+    document = documents.document(screening, "patient_copy")
+    db.session.commit()
+    return pdf_response(document.content, document.sha256, "my-pre-surgery-summary.pdf")

@@ -1,0 +1,140 @@
+"""The admin's pages: staff accounts, the audit log, and API keys for other systems.
+
+A new API key is shown on the page that answers the POST which made it, and nowhere else: never
+stored (only its hash), never flashed (the session cookie is signed, not encrypted), never
+logged.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from ..domain import accounts, api_keys, audit
+from ..extensions import db
+from ..models import ROLES, ApiKey, User
+from . import auth
+from .blueprint import bp, check_form
+from .forms import EmptyForm, UserForm, strip
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@auth.roles_required("admin")
+def users():
+    form = UserForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                form.email.data, form.password.data, form.roles.data, form.name.data or "",
+                actor=auth.actor(),
+            )  # fmt: skip
+        except accounts.PasswordRejected as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+            status = 422
+        except ValueError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"{user.email} can now sign in.")
+            return redirect(url_for("staff.users"), code=303)
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "staff/users.html",
+        form=form,
+        people=accounts.everyone(),
+        roles=ROLES,
+        action_form=EmptyForm(),
+    ), status
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+@auth.roles_required("admin")
+def disable_user(user_id: int):
+    check_form()
+    user = db.session.get(User, user_id) or abort(404)
+    if user.id == auth.actor().id:
+        flash("You cannot disable your own account.", "error")
+    elif accounts.disable(user, auth.actor()):
+        db.session.commit()
+        flash(f"{user.email} is disabled.")
+    return redirect(url_for("staff.users"), code=303)
+
+
+@bp.route("/users/<int:user_id>/enable", methods=["POST"])
+@auth.roles_required("admin")
+def enable_user(user_id: int):
+    check_form()
+    user = db.session.get(User, user_id) or abort(404)
+    if accounts.enable(user, auth.actor()):
+        db.session.commit()
+        flash(f"{user.email} can sign in again.")
+    return redirect(url_for("staff.users"), code=303)
+
+
+@bp.route("/audit")
+@auth.roles_required("admin")
+def audit_log():
+    statement, filters = audit.query(request.args)
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    events, more = audit.page(statement, page)
+    return render_template(
+        "staff/audit.html",
+        events=events,
+        filters=filters,
+        page=page,
+        more=more,
+        actions=audit.ACTIONS,
+    )
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(
+        "Client name",
+        validators=[
+            DataRequired("Enter the name of the system that will use the key."),
+            Length(max=api_keys.NAME_LENGTH),
+        ],
+        filters=[strip],
+    )
+
+
+@bp.route("/api-keys", methods=["GET", "POST"], endpoint="api_keys")
+@auth.roles_required("admin")
+def api_keys_page():
+    form = ApiKeyForm()
+    status, made, secret = 200, None, None
+    if form.validate_on_submit():
+        made, secret = api_keys.create(form.name.data, created_by=auth.actor())
+        db.session.commit()
+        form = ApiKeyForm(formdata=None)
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "staff/api_keys.html",
+        form=form,
+        api_keys=api_keys.listed(),
+        made=made,
+        secret=secret,
+        action_form=EmptyForm(),
+    ), status
+
+
+@bp.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
+@auth.roles_required("admin")
+def revoke_api_key(key_id: int):
+    check_form()
+    key = db.session.get(ApiKey, key_id) or abort(404)
+    if api_keys.revoke(key, auth.actor()):
+        db.session.commit()
+        flash(f"The key {key.prefix} ({key.name}) is revoked: it no longer works.")
+    return redirect(url_for("staff.api_keys"), code=303)

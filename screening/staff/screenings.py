@@ -1,0 +1,199 @@
+"""The screenings list, one screening, and what clinicians do with it: acknowledge its red flags,
+mark it reviewed, download its PDF, its FHIR bundle, or the list as CSV."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from flask import Response, abort, flash, render_template, request, send_file
+
+from .. import codec
+from ..definition.conditions import MISSING
+from ..definition.model import URGENCY_LABELS
+from ..domain import (
+    NotAllowed,
+    answering,
+    clinical,
+    documents,
+    exporting,
+    invitations,
+    listing,
+    questionnaires,
+)
+from ..exports import fhir
+from ..extensions import db
+from ..models import OPEN_STATUSES, STATUSES, Screening, utcnow
+from ..web import pdf_response
+from . import auth
+from .blueprint import back_to, bp, check_form, screening_or_404
+from .forms import EmptyForm, ExtendForm
+
+
+def _filters(clinician: bool) -> listing.Filters:
+    tiers = tuple(t.id for t in questionnaires.in_force().tiers)
+    return listing.Filters.from_args(request.args, clinician, tiers)
+
+
+@bp.route("/")
+@auth.roles_required("intake", "clinician")
+def home():
+    user = auth.actor()
+    clinician = user.has_role("clinician")
+    filters = _filters(clinician)
+    return render_template(
+        "staff/dashboard.html",
+        page=listing.search(filters, clinician),
+        filters=filters,
+        clinician=clinician,
+        intake=user.has_role("intake"),
+        surgeons=listing.surgeons(),
+        tiers=questionnaires.in_force().tiers,
+        now=utcnow(),
+        statuses=STATUSES,
+    )
+
+
+@bp.route("/export.csv")
+@auth.roles_required("clinician")
+def export_csv():
+    """The screenings the list's filters select, as CSV (answers included: clinicians only)."""
+    where = listing.condition(_filters(clinician=True), clinician=True)
+    lines = exporting.export_csv(where, auth.actor())
+    db.session.commit()
+    # Written out before the response starts (to memory, or to disk past 8 MB), so that no
+    # database transaction stays open while a slow client downloads.
+    buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    for line in lines:
+        buffer.write(line.encode("utf-8"))
+    buffer.seek(0)
+    return send_file(
+        buffer, mimetype="text/csv", as_attachment=True, download_name="screenings.csv", max_age=0
+    )
+
+
+@bp.route("/screenings/<int:screening_id>")
+@auth.roles_required("intake", "clinician")
+def screening(screening_id: int):
+    screening = screening_or_404(screening_id)
+    user = auth.actor()
+    clinician = user.has_role("clinician")
+    context: dict[str, Any] = {
+        "screening": screening,
+        "clinician": clinician,
+        "intake": user.has_role("intake"),
+        "status": screening.effective_status(),
+        # A red-flag notice would tell intake staff about the result: clinicians only.
+        "messages": [
+            m for m in invitations.messages(screening) if clinician or m.kind != "red_flag"
+        ],
+        "form": EmptyForm(),
+        "extend_form": ExtendForm(),
+        "open": screening.status in OPEN_STATUSES,
+    }
+    if clinician and screening.status == "submitted":
+        context.update(_assessment_context(screening))
+    clinical.viewed(screening, user)
+    db.session.commit()
+    return render_template("staff/screening.html", **context)
+
+
+def _assessment_context(screening: Screening) -> dict[str, Any]:
+    q = questionnaires.of(screening)
+    a = answering.assessment_of(screening, q)
+    appendix = []
+    for step_id in a.visible_steps:
+        step = q.step_by_id[step_id]
+        rows = [
+            {
+                "label": question.label,
+                "answer": codec.display(question, a.answers.get(question.id, MISSING)),
+            }
+            for question in step.questions
+            if question.id in a.visible
+        ]
+        appendix.append({"title": step.title, "rows": rows})
+    flags = [
+        {"flag": r.flag, "title": r.flag.title, "urgency": URGENCY_LABELS[r.flag.urgency]}
+        for r in a.red_flags
+    ]
+    factors = sorted(a.factors, key=lambda r: (r.factor.category, not r.factor.modifiable))
+    return {
+        "a": a,
+        "q": q,
+        "flags": flags,
+        "factors": factors,
+        "appendix": appendix,
+        "original": screening.assessment,
+    }
+
+
+@bp.route("/screenings/<int:screening_id>/acknowledge", methods=["POST"])
+@auth.roles_required("clinician")
+def acknowledge(screening_id: int):
+    screening = screening_or_404(screening_id)
+    check_form()
+    if clinical.acknowledge(screening, auth.actor()):
+        db.session.commit()
+        flash("Red flags acknowledged.")
+    return back_to(screening_id)
+
+
+@bp.route("/screenings/<int:screening_id>/review", methods=["POST"])
+@auth.roles_required("clinician")
+def review(screening_id: int):
+    screening = screening_or_404(screening_id)
+    check_form()
+    try:
+        clinical.mark_reviewed(screening, auth.actor())
+    except NotAllowed:
+        abort(409)
+    db.session.commit()
+    flash("Marked as reviewed.")
+    return back_to(screening_id)
+
+
+@bp.route("/screenings/<int:screening_id>/summary.pdf")
+@auth.roles_required("clinician")
+def summary_pdf(screening_id: int):
+    screening = screening_or_404(screening_id)
+    if screening.status != "submitted":
+        abort(409)
+    document = documents.summary(screening, auth.actor())
+    # Read before the commit expires them (reading them after would load the PDF again).
+    response = pdf_response(
+        document.content, document.sha256, f"screening-{screening.reference}-summary.pdf"
+    )
+    db.session.commit()
+    return response
+
+
+@bp.route("/screenings/<int:screening_id>/summary/refresh", methods=["POST"])
+@auth.roles_required("clinician")
+def refresh_pdf(screening_id: int):
+    screening = screening_or_404(screening_id)
+    check_form()
+    if screening.status != "submitted":
+        abort(409)
+    documents.summary(screening, auth.actor(), refresh=True)
+    db.session.commit()
+    flash("The PDF summary was rendered again.")
+    return back_to(screening_id)
+
+
+@bp.route("/screenings/<int:screening_id>/fhir.json")
+@auth.roles_required("clinician")
+def fhir_bundle(screening_id: int):
+    """The screening as a FHIR R4 Bundle (answers included: clinicians only; audited)."""
+    screening = screening_or_404(screening_id)
+    try:
+        bundle = exporting.fhir_bundle(screening, auth.actor())
+    except NotAllowed:
+        abort(409)
+    db.session.commit()
+    response = Response(fhir.to_json(bundle), content_type="application/fhir+json; charset=utf-8")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="screening-{screening.reference}-fhir.json"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
