@@ -30,7 +30,8 @@ MISSING: Any = _Missing()
 Lookup = Callable[[Leaf], Any]
 
 
-def _leaf(leaf: Leaf, value: Any) -> bool:
+def holds(leaf: Leaf, value: Any) -> bool:
+    """Whether `leaf` is true of `value` (the typed value it names, or MISSING)."""
     op, operand = leaf.op, leaf.operand
     if op == "answered":
         return (value is not MISSING) == operand
@@ -60,7 +61,7 @@ def _leaf(leaf: Leaf, value: Any) -> bool:
 def evaluate(condition: Condition, lookup: Lookup) -> bool:
     """Evaluate `condition`; `lookup(leaf)` returns the typed value the leaf names, or MISSING."""
     if isinstance(condition, Leaf):
-        return _leaf(condition, lookup(condition))
+        return holds(condition, lookup(condition))
     if isinstance(condition, All):
         return all(evaluate(c, lookup) for c in condition.items)
     if isinstance(condition, AnyOf):
@@ -87,16 +88,12 @@ def references(condition: Condition) -> set[tuple[str, str]]:
 
 def questions_read(q: Any, condition: Condition) -> tuple[str, ...]:
     """The questions a condition of questionnaire `q` reads, computed values and instruments
-    expanded to their inputs; each once, in a stable order. Kept on `q`, which holds the
-    condition (every patient page asks this of each red flag)."""
-    kept = q.__dict__.setdefault("_questions_read", {})  # a frozen dataclass's own cache
-    found = kept.get(id(condition))
-    if found is None or found[0] is not condition:
-        ids: list[str] = []
-        for kind, ref in sorted(references(condition)):
-            ids.extend([ref] if kind == "question" else q.value_inputs(ref))
-        found = kept[id(condition)] = (condition, tuple(dict.fromkeys(ids)))
-    return found[1]
+    expanded to their inputs; each once, in a stable order. The loader keeps this for every
+    risk factor and red flag as `.reads`."""
+    ids: list[str] = []
+    for kind, ref in sorted(references(condition)):
+        ids.extend([ref] if kind == "question" else q.value_inputs(ref))
+    return tuple(dict.fromkeys(ids))
 
 
 def to_data(condition: Condition) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """The questionnaire language as immutable dataclasses.
 
-Built by `load.py` from YAML and validated there; everything downstream (the engine, the forms, the
-PDF, the exports) reads these objects and never the YAML.
+Built by `build.py` from validated YAML (see `load.py`); everything downstream (the engine, the
+forms, the PDF, the exports) reads these objects and never the YAML. What follows from the
+questionnaire alone (the order to decide visibility in, the questions a rule reads) is computed
+once, when it is loaded, and kept here as plain fields.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ URGENCY_LABELS = {  # for the clinic: the PDF, the staff pages, the FHIR bundle
     "review": "Hold for review before surgery",
 }
 TEXT_MAX_DEFAULT = 2000
+# Sanity bounds of a height (cm) or weight (kg) question that gives none of its own.
+DEFAULT_BOUNDS = {"height": (30.0, 300.0), "weight": (2.0, 700.0)}
 
 OptionValue = str | int
 
@@ -267,6 +271,8 @@ class RiskFactor:
     evidence: tuple[Evidence, ...]
     patient_action: str | None = None
     line: int = field(default=0, compare=False)
+    # The questions `when` reads (values expanded to their inputs), each once: set at load.
+    reads: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -277,6 +283,8 @@ class RedFlag:
     clinician_message: str
     urgency: str = "same_day"
     line: int = field(default=0, compare=False)
+    # The questions `when` reads (values expanded to their inputs), each once: set at load.
+    reads: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def title(self) -> str:
@@ -336,6 +344,10 @@ class Questionnaire:
     source_name: str = "<string>"
     content_hash: str = ""
     score_range: ScoreRange | None = field(default=None, compare=False)
+    # Question ids, each after every question its visibility depends on: set at load.
+    visibility_order: tuple[str, ...] = field(default=(), compare=False)
+    # The ids of the required questions, in the order they are asked: set at load.
+    required_questions: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def language(self) -> str:
@@ -379,13 +391,6 @@ class Questionnaire:
     @cached_property
     def red_flag_by_id(self) -> dict[str, RedFlag]:
         return {f.id: f for f in self.red_flags}
-
-    @cached_property
-    def visibility_order(self) -> tuple[str, ...]:
-        """Question ids, each after every question its visibility depends on."""
-        from .load import visibility_order
-
-        return tuple(visibility_order(self))
 
     def value_inputs(self, value_id: str) -> tuple[str, ...]:
         """The questions a computed value or an instrument score is made from."""

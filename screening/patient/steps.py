@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, url_for
 
 from .. import codec
 from ..definition import model as m
-from ..definition.conditions import MISSING, questions_read, references
+from ..definition.conditions import MISSING, references
 from ..domain import NotAllowed, answering, links, questionnaires
 from ..extensions import db
 from ..i18n import N_, current_language, gettext, use_language
@@ -147,7 +147,7 @@ def _flags_on(q: m.Questionnaire, step_def: m.Step) -> list[tuple[m.RedFlag, str
     order = [question.id for question in step_def.questions]
     flags = []
     for flag in q.red_flags:
-        reads = set(questions_read(q, flag.when)) & set(order)
+        reads = set(flag.reads) & set(order)
         if reads:
             flags.append((flag, max(reads, key=order.index)))
     return flags

@@ -3,7 +3,8 @@ progress through the steps. Pure and deterministic: no Flask, no database, no tr
 messages carry a template and values, translated at the edge).
 """
 
-from .answers import DEFAULT_BOUNDS, AnswerError, normalize, type_answers
+from ..definition.model import DEFAULT_BOUNDS
+from .answers import AnswerError, normalize, type_answers
 from .assessment import (
     Assessment,
     FactorResult,

@@ -13,11 +13,10 @@ from typing import Any
 
 from ..definition import model as m
 from ..definition.conditions import MISSING
+from ..definition.model import DEFAULT_BOUNDS
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-# Sanity bounds used when a height or weight question gives none of its own.
-DEFAULT_BOUNDS = {"height": (30.0, 300.0), "weight": (2.0, 700.0)}
 
 
 def N_(text: str) -> str:  # noqa: N802 - the name gettext's tools look for

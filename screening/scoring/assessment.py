@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from ..definition import model as m
-from ..definition.conditions import MISSING, evaluate, questions_read
+from ..definition.conditions import MISSING, evaluate
 from .answers import type_answers
 
 
@@ -69,7 +69,7 @@ class Assessment:
     def factors(self) -> tuple[FactorResult, ...]:
         ev = self._evaluator
         return tuple(
-            FactorResult(f, ev.read(f.when))
+            FactorResult(f, ev.read(f.reads))
             for f in self.questionnaire.risk_factors
             if evaluate(f.when, ev.lookup)
         )
@@ -195,13 +195,9 @@ class _Evaluator:
             ):
                 self.visible.add(question_id)
 
-    def read(self, condition: m.Condition) -> tuple[tuple[str, Any], ...]:
-        """The visible answers a condition reads (values expanded to their questions)."""
-        return tuple(
-            (i, self.answer(i))
-            for i in questions_read(self.q, condition)
-            if self.answer(i) is not MISSING
-        )
+    def read(self, reads: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+        """The visible answers among the questions a rule reads (its `reads`)."""
+        return tuple((i, self.answer(i)) for i in reads if self.answer(i) is not MISSING)
 
 
 def visible_questions(
@@ -212,17 +208,6 @@ def visible_questions(
     ev.run()
     steps = {s.id: ev.step_visible.get(s.id, False) for s in q.steps}
     return ev.visible, steps
-
-
-def _required(q: m.Questionnaire) -> tuple[str, ...]:
-    """The ids of `q`'s required questions in the order they are asked; kept on `q` (a frozen
-    dataclass's own cache), which every patient page scores."""
-    kept = q.__dict__.get("_required")
-    if kept is None:
-        kept = q.__dict__["_required"] = tuple(
-            question.id for step in q.steps for question in step.questions if question.required
-        )
-    return kept
 
 
 def score(
@@ -236,7 +221,7 @@ def score(
     visible_answers = {k: v for k, v in typed.items() if k in ev.visible}
     missing = tuple(
         question_id
-        for question_id in _required(q)
+        for question_id in q.required_questions
         if question_id in ev.visible and question_id not in visible_answers
     )
     computed = {c.id: ev.value(c.id) for c in q.computed}
@@ -251,7 +236,7 @@ def score(
                 instrument, value, instrument.band_for(value), ()
             )
     flags = tuple(
-        FlagResult(f, ev.read(f.when)) for f in q.red_flags if evaluate(f.when, ev.lookup)
+        FlagResult(f, ev.read(f.reads)) for f in q.red_flags if evaluate(f.when, ev.lookup)
     )
     return Assessment(
         questionnaire=q,

@@ -6,14 +6,22 @@ with `load_text` and scored, so the operands are typed by the loader and the ans
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from screening.definition import load_text
-from screening.definition.conditions import MISSING, evaluate, leaves, references
+from screening.definition import load_path, load_text
+from screening.definition.conditions import (
+    MISSING,
+    evaluate,
+    leaves,
+    questions_read,
+    references,
+)
 from screening.definition.model import All, AnyOf, Leaf, Not
 from screening.scoring import score
 
@@ -522,3 +530,49 @@ def test_show_if_uses_the_same_language(show_if, answers, shown):
     assert ("extra" in result.visible) is shown
     # `extra` is required: it is missing exactly when it is shown (and not answered)
     assert ("extra" in result.missing) is shown
+
+
+# --- what the loader works out once -----------------------------------------------------------
+
+
+def test_each_rule_knows_the_questions_its_condition_reads():
+    when = (
+        "{all: [{value: bmi, gte: 30}, {question: smoking, equals: current},"
+        " {value: scale, gte: 1}]}"
+    )
+    q = load_text(DEFINITION.replace("WHEN", when))
+    factor, flag = q.risk_factors[0], q.red_flags[0]
+    expected = ("smoking", "height", "weight", "i1", "i2")  # values expanded to their inputs
+    assert factor.reads == flag.reads == expected
+    assert questions_read(q, factor.when) == expected  # still there, and uncached
+    assert "_questions_read" not in vars(q)
+
+
+def test_the_visibility_order_and_the_required_questions_are_fields_of_the_model():
+    q = load_text(DEFINITION.replace("WHEN", "{question: smoking, answered: true}"))
+    names = {f.name for f in dataclasses.fields(q)}
+    assert {"visibility_order", "required_questions"} <= names
+    order = q.visibility_order
+    assert sorted(order) == sorted(q.questions)
+    assert order.index("prior") < order.index("prior_count") < order.index("detail")
+    assert q.required_questions == ()  # every question of DEFINITION is optional
+    required = load_text(
+        DEFINITION.replace("WHEN", "{question: smoking, answered: true}").replace(
+            "      - {id: notes, type: text, label: Notes, required: false}",
+            "      - {id: notes, type: text, label: Notes}",
+        )
+    )
+    assert required.required_questions == ("notes",)
+
+
+def test_what_is_worked_out_survives_replace_and_localize_and_is_not_compared():
+    q = load_text(DEFINITION.replace("WHEN", "{question: smoking, equals: current}"))
+    factor = q.risk_factors[0]
+    assert dataclasses.replace(factor, reads=()) == factor
+    assert dataclasses.replace(q, title="Another").visibility_order == q.visibility_order
+    bilingual = load_path(Path(__file__).resolve().parents[1] / "fixtures" / "bilingual.yaml")
+    spanish = bilingual.localized("es")
+    assert spanish is not bilingual
+    assert spanish.visibility_order == bilingual.visibility_order != ()
+    assert [f.reads for f in spanish.risk_factors] == [f.reads for f in bilingual.risk_factors]
+    assert [f.reads for f in spanish.red_flags] == [f.reads for f in bilingual.red_flags]

@@ -366,3 +366,11 @@ def test_every_modifiable_factor_of_the_shipped_questionnaire_speaks_to_the_pati
     assert missing == []
     for factor in modifiable:
         assert factor.patient_action != factor.action
+
+
+def test_the_analysis_and_the_engine_share_the_height_and_weight_bounds():
+    """The analysis enumerates the heights and weights the engine accepts: one source for both."""
+    from screening.definition.model import DEFAULT_BOUNDS
+    from screening.scoring import DEFAULT_BOUNDS as ENGINE_BOUNDS
+
+    assert ENGINE_BOUNDS == DEFAULT_BOUNDS == {"height": (30.0, 300.0), "weight": (2.0, 700.0)}

@@ -1,0 +1,60 @@
+"""The examples of a definition, scored by the engine and compared with what they expect.
+
+The only part of the questionnaire language that runs the engine (`screening.scoring`): loading a
+definition never does, so the engine may import the language without a circle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..scoring import score
+from . import model as m
+from .yaml_source import Problem
+
+
+def check_examples(q: m.Questionnaire) -> list[Problem]:
+    """A problem for each example of `q` that the rules score differently than it expects."""
+    problems = []
+    for example in q.examples:
+        result = score(q, example.answers)
+        expect = example.expect
+        where = f"examples '{example.name}'"
+
+        def differ(
+            what: str, expected: Any, got: Any, where: str = where, example: m.Example = example
+        ) -> None:
+            problems.append(
+                Problem(
+                    q.source_name,
+                    example.line,
+                    where,
+                    f"expected {what} {expected}, but the rules give {got}",
+                )
+            )
+
+        if "total" in expect and expect["total"] != result.total:
+            differ("total", expect["total"], result.total)
+        if "tier" in expect and expect["tier"] != result.tier.id:
+            differ("tier", expect["tier"], result.tier.id)
+        if "complete" in expect and expect["complete"] != result.complete:
+            detail = ", ".join([*result.missing, *(f"{k} ({v})" for k, v in result.errors.items())])
+            differ(
+                "complete", expect["complete"], f"{result.complete} ({detail or 'nothing missing'})"
+            )
+        for key, got in (
+            ("factors", [f.id for f in result.factors]),
+            ("red_flags", [f.id for f in result.red_flags]),
+        ):
+            if key in expect and sorted(expect[key]) != sorted(got):
+                differ(key.replace("_", " "), sorted(expect[key]), sorted(got))
+        for question_id, message in result.errors.items():
+            problems.append(
+                Problem(
+                    q.source_name,
+                    example.line,
+                    where,
+                    f"the answer to '{question_id}' cannot be used: {message}",
+                )
+            )
+    return problems
