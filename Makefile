@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench serve translations clean
+.PHONY: install run test check lint bench serve translations clean
 
 install: $(STAMP)
 
@@ -21,12 +21,17 @@ run: install
 	$(BIN)/screening demo
 	$(BIN)/screening run --port $(PORT)
 
-# Two workers (pytest-xdist), a test module each at a time; each worker has its own PostgreSQL
+# Two workers (pytest-xdist) that steal each other's queued tests; each has its own PostgreSQL
 # database next to TEST_DATABASE_URL's. TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 test: install
 	$(BIN)/screening lint questionnaires/*.yaml
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+# The inner loop: unit and web tests on SQLite; no browser, no PostgreSQL, no server processes.
+check: install
+	$(BIN)/ruff check screening tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
 
 serve: install
 	$(BIN)/screening db upgrade

@@ -18,8 +18,6 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.support import NullTranslations, Translations
-from jinja2 import pass_context
-from markupsafe import Markup
 
 from .paths import PACKAGE_DIR
 from .scoring.answers import plain
@@ -96,12 +94,7 @@ def current_language() -> str:
     from flask_babel import get_locale
 
     locale = get_locale()
-    return _identifier(locale) if locale is not None else CLINIC_LANGUAGE
-
-
-@lru_cache(maxsize=32)
-def _identifier(locale: Locale) -> str:
-    return str(locale)  # babel builds the string anew on every call (every page asks often)
+    return str(locale) if locale is not None else CLINIC_LANGUAGE
 
 
 def use_language(language: str | None) -> None:
@@ -128,54 +121,13 @@ def _select_locale() -> str:
     return CLINIC_LANGUAGE
 
 
-@lru_cache(maxsize=4096)
-def _page_text(language: str, text: str, safe: bool) -> str:
-    """A template's text with no values in it, as Jinja's newstyle gettext returns it."""
-    translated = translations(language).ugettext(text)
-    return (Markup(translated) if safe else translated) % {}
-
-
-def _page_language(context: Any) -> str:
-    """A template's language: `page_language` as the context processor below put it in the
-    template's context (macros imported without context ask Flask-Babel)."""
-    return context.get("page_language") or current_language()
-
-
-@pass_context
-def template_gettext(context: Any, text: str, **variables: Any) -> str:
-    """The templates' `_("...", name=value)` in the page's language."""
-    language = _page_language(context)
-    safe = context.eval_ctx.autoescape
-    if not variables:
-        return _page_text(language, text, safe)
-    translated = translations(language).ugettext(text)
-    return (Markup(translated) if safe else translated) % variables
-
-
 def init_app(app: Any) -> None:
     from flask_babel import Babel
 
     app.config.setdefault("BABEL_DEFAULT_LOCALE", CLINIC_LANGUAGE)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
+    # Flask-Babel also gives the templates `_()` (newstyle gettext) in the request's language.
     Babel(app, locale_selector=_select_locale)
-
-    # The templates' _() and friends: the catalogs Flask-Babel reads (the same directory and
-    # domain), in the page's language. Flask-Babel's own lookups on every call were a fifth of a
-    # patient page's rendering, which translates some twenty texts.
-    def page(context: Any) -> NullTranslations:
-        return translations(_page_language(context))
-
-    app.jinja_env.install_gettext_callables(
-        gettext=pass_context(lambda c, s: page(c).ugettext(s)),
-        ngettext=pass_context(lambda c, s, p, n: page(c).ungettext(s, p, n)),
-        pgettext=pass_context(lambda c, ctx, s: page(c).upgettext(ctx, s)),
-        npgettext=pass_context(lambda c, ctx, s, p, n: page(c).unpgettext(ctx, s, p, n)),
-        newstyle=True,
-    )
-    # `_()` and `gettext()`, the calls on every page, without the extension's two indirections
-    # (its `gettext` above is then unused): the same result as its newstyle gettext, the
-    # translation as markup with `%` always applied.
-    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"] = template_gettext
 
     @app.context_processor
     def language() -> dict[str, Any]:

@@ -75,6 +75,16 @@ def send(settings: MailSettings, message: EmailMessage) -> None:
         raise MailError(_describe(exc)) from exc
 
 
+def deliver(settings: MailSettings, message: EmailMessage) -> str | None:
+    """Send `message`; None when the server took it, else what went wrong in words for staff
+    (never raises on SMTP: the caller records the attempt)."""
+    try:
+        send(settings, message)
+    except MailError as exc:
+        return str(exc)
+    return None
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return "the mail server refused the connection (is it running?)"

@@ -10,8 +10,8 @@ from flask import Flask, current_app, url_for
 
 from .. import mail
 from ..extensions import db
-from ..models import Message, Screening
-from . import submission
+from ..models import Screening
+from . import invitations, submission
 
 
 def notify_red_flag(screening: Screening) -> str | None:
@@ -31,15 +31,8 @@ def notify_red_flag(screening: Screening) -> str | None:
         f"Red flag to review: screening {screening.reference}", "red_flag",
         reference=screening.reference, link=link,
     )  # fmt: skip
-    try:
-        mail.send(settings, message)
-        error = None
-    except mail.MailError as exc:
-        error = str(exc)
-    db.session.add(
-        Message(screening_id=screening.id, kind="red_flag", ok=error is None, error=error)
-    )
-    db.session.flush()
+    error = mail.deliver(settings, message)
+    invitations.record_message(screening, "red_flag", error)
     return error
 
 

@@ -55,7 +55,10 @@ def invite(actor: User | None, *, link_days: int | None = None, **details: Any):
     return screening, token
 
 
-def _record(screening: Screening, kind: str, error: str | None, now: dt.datetime | None) -> None:
+def record_message(
+    screening: Screening, kind: str, error: str | None, now: dt.datetime | None = None
+) -> None:
+    """An e-mail about the screening, sent (`error` None) or not, for staff to see."""
     db.session.add(
         Message(screening_id=screening.id, kind=kind, ok=error is None, error=error,
                 sent_at=now or utcnow())
@@ -90,12 +93,8 @@ def email_link(
             reminder=kind == "reminder",
             contact=i18n.clinic_contact(config, language),
         )  # fmt: skip
-    try:
-        mail.send(settings, message)
-        error = None
-    except mail.MailError as exc:
-        error = str(exc)
-    _record(screening, kind, error, now)
+    error = mail.deliver(settings, message)
+    record_message(screening, kind, error, now)
     return error
 
 

@@ -11,14 +11,8 @@ import pytest
 from screening.domain import api_keys as keys
 from screening.extensions import db
 from screening.models import ApiKey, utcnow
-from tests.staff.conftest import (
-    audit_events,
-    row,
-    set_columns,
-    signed_in,
-    snapshot,
-    submitted_screening,
-)
+from tests import factories
+from tests.staff.conftest import audit_events, row, set_columns, signed_in, snapshot
 
 from .conftest import bearer, call, make_key, ok
 
@@ -39,7 +33,7 @@ def refused(response, invalid: bool) -> dict:
 
 
 def test_no_key_wrong_key_revoked_key_are_401(app, client, api_key):
-    submitted_screening(app, "low tier")
+    factories.submitted(app, "low tier")
     before = snapshot(app)
     for path in PATHS:
         refused(call(client, path, None), invalid=False)
@@ -90,7 +84,7 @@ def test_a_staff_session_is_not_a_key(app, client, staff):
 
 
 def test_calls_set_no_cookie_and_are_not_cached(app, client, api_key):
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     for path in ("/screenings", f"/screenings/{ident}", "/screenings?page=0", "/screenings/9999",
                  "/openapi.json"):
         response = call(client, path, api_key)
@@ -112,7 +106,7 @@ def test_last_use_is_kept(app, client, api_key):
 
 def test_only_the_hash_of_a_key_is_stored(app, client):
     key = make_key(app, "Lab system")
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     ok(call(client, "/screenings", key))
     ok(call(client, f"/screenings/{ident}", key))
     stored = row(app, ApiKey, key.id)

@@ -6,22 +6,15 @@ from screening.domain import answering
 from screening.extensions import db
 from screening.models import Answer, Screening
 from screening.scoring import score, type_answers, visible_questions
-from tests.staff.conftest import (
-    audit_events,
-    create_screening,
-    example_answers,
-    row,
-    set_columns,
-    snapshot,
-    submitted_screening,
-)
+from tests import factories
+from tests.staff.conftest import audit_events, row, set_columns, snapshot
 from tests.web.support import questionnaire
 
 from .conftest import call, ok
 
 
 def test_a_submitted_screening_with_its_assessment_and_answers(app, client, api_key):
-    ident, _ = submitted_screening(app, "low tier", name="Ann Example", patient_mrn="MRN-77")
+    ident, _ = factories.submitted(app, "low tier", name="Ann Example", patient_mrn="MRN-77")
     body = ok(call(client, f"/screenings/{ident}", api_key))
     stored = row(app, Screening, ident)
     assert body["id"] == ident and body["reference"] == f"S-{ident:06d}"
@@ -31,7 +24,7 @@ def test_a_submitted_screening_with_its_assessment_and_answers(app, client, api_
     assert body["assessment"]["tier"] == stored["tier"]
     # The answers are those of the example, as stored.
     q = questionnaire(app)
-    typed, _ = type_answers(q, example_answers(app, "low tier"))
+    typed, _ = type_answers(q, factories.example_answers(app, "low tier"))
     visible, _ = visible_questions(q, typed)
     assert set(body["answers"]) == {k for k in typed if k in visible}
     with app.app_context():
@@ -43,7 +36,7 @@ def test_a_submitted_screening_with_its_assessment_and_answers(app, client, api_
 def test_answers_to_hidden_questions_are_never_given(app, client, api_key):
     """An answer kept for the record after the patient changed an earlier answer (which hid its
     question) is not an answer: the API leaves it out, as scoring and the PDF do."""
-    ident, _ = submitted_screening(app, "low tier")  # no earlier spine surgery
+    ident, _ = factories.submitted(app, "low tier")  # no earlier spine surgery
     q = questionnaire(app)
     hidden = q.questions["prior_surgery_count"]
     with app.app_context():
@@ -63,7 +56,7 @@ def response_text(client, ident, key) -> str:
 
 
 def test_before_submission_there_is_no_assessment_and_no_answers(app, client, api_key):
-    ident, _ = create_screening(app, "Ivy Invited", days=0)
+    ident, _ = factories.screening(app, "Ivy Invited", days=0)
     body = ok(call(client, f"/screenings/{ident}", api_key))
     assert body["status"] == "expired"  # effective: the link ran out
     assert body["assessment"] is None and body["answers"] is None
@@ -80,7 +73,7 @@ def test_before_submission_there_is_no_assessment_and_no_answers(app, client, ap
 def test_acknowledged_and_reviewed_are_shown(app, client, api_key):
     from screening.models import utcnow
 
-    ident, _ = submitted_screening(app, "self-harm")
+    ident, _ = factories.submitted(app, "self-harm")
     body = ok(call(client, f"/screenings/{ident}", api_key))
     assert body["has_red_flag"] is True and body["acknowledged_at"] is None
     assert body["assessment"]["red_flags"]
@@ -92,7 +85,7 @@ def test_acknowledged_and_reviewed_are_shown(app, client, api_key):
 
 
 def test_unknown_ids_are_404_and_bad_ids_400(app, client, api_key):
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     for path in ("/screenings/99999", f"/screenings/{ident + 1}", "/screenings/2147483647"):
         response = call(client, path, api_key)
         assert response.status_code == 404, path
@@ -106,7 +99,7 @@ def test_unknown_ids_are_404_and_bad_ids_400(app, client, api_key):
 
 
 def test_each_read_is_audited_with_the_screening_and_the_key(app, client, api_key):
-    ident, _ = submitted_screening(app, "low tier", name="Ann Example")
+    ident, _ = factories.submitted(app, "low tier", name="Ann Example")
     ok(call(client, f"/screenings/{ident}", api_key))
     call(client, "/screenings/99999", api_key)
     [event] = audit_events(app, "api_screening_read")
@@ -116,7 +109,7 @@ def test_each_read_is_audited_with_the_screening_and_the_key(app, client, api_ke
 
 
 def test_reading_changes_no_screening(app, client, api_key):
-    ident, _ = submitted_screening(app, "high tier")
+    ident, _ = factories.submitted(app, "high tier")
     for path in ("/screenings", f"/screenings/{ident}"):
         before = snapshot(app)
         ok(call(client, path, api_key))

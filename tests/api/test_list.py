@@ -7,7 +7,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 from screening.models import Screening, utcnow
-from tests.staff.conftest import audit_events, create_screening, set_columns, signed_in
+from tests import factories
+from tests.staff.conftest import audit_events, set_columns, signed_in
 from tests.staff.test_dashboard import FILTERS, day, names, sixty_patients
 
 from .conftest import call, ok
@@ -151,8 +152,8 @@ def test_bad_parameters_are_400_naming_them(app, client, api_key):
 
 
 def test_odd_but_valid_text_is_searched_not_refused(app, client, api_key):
-    create_screening(app, "Ann Example", surgeon="Dr. A")
-    create_screening(app, "Bob Brown", patient_mrn="MRN-2")
+    factories.screening(app, "Ann Example", surgeon="Dr. A")
+    factories.screening(app, "Bob Brown", patient_mrn="MRN-2")
     for query in ("q=%25", "q=_", "q=%27%3B--", "q=%F0%9F%98%80", "surgeon=%22",
                   "q=%F4%8F%BF%BF", "q=%C3%A9"):
         assert ok(call(client, f"/screenings?{query}", api_key))["items"] == [], query
@@ -162,7 +163,7 @@ def test_odd_but_valid_text_is_searched_not_refused(app, client, api_key):
 def test_each_list_call_is_audited_without_the_query(app, client, api_key):
     for name in ("Alice Adams", "Bob Brown", "Carl Clark", "Dana Dole", "Eve Evans", "Finn Ford",
                  "Gail Green", "alan alder"):
-        create_screening(app, name)
+        factories.screening(app, name)
     ok(call(client, "/screenings?q=alice&per_page=2", api_key))
     ok(call(client, "/screenings?page=2&per_page=5", api_key))
     assert call(client, "/screenings?page=x", api_key).status_code == 400

@@ -15,8 +15,8 @@ from screening.api import schemas
 from screening.domain import questionnaires
 from screening.domain.listing import SORTS
 from screening.models import STATUSES
+from tests import factories
 from tests.conftest import SHIPPED
-from tests.staff.conftest import create_screening, submitted_screening
 
 from .conftest import bearer, call, ok
 
@@ -94,9 +94,9 @@ def test_another_questionnaire_in_force_changes_the_document_and_the_check(
 
 def test_every_body_served_is_its_model(app, client, api_key):
     doc = document(client)
-    submitted, _ = submitted_screening(app, "self-harm", name="Eve Evans", patient_mrn="MRN-5")
-    invited, _ = create_screening(app, "Ivy Invited", surgeon="Dr. B")
-    create_screening(app, "Finn Ford", days=0)
+    submitted, _ = factories.submitted(app, "self-harm", name="Eve Evans", patient_mrn="MRN-5")
+    invited, _ = factories.screening(app, "Ivy Invited", surgeon="Dr. B")
+    factories.screening(app, "Finn Ford", days=0)
 
     page = served_as(doc, schemas.ScreeningList, call(client, "/screenings?per_page=2", api_key))
     assert (page.total, len(page.items), page.next is not None) == (3, 2, True)

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, settings
 
 from screening.extensions import db
 from screening.models import ApiKey, hash_token
+from tests import factories
 from tests.conftest import make_app
-from tests.staff.conftest import create_screening, submit_directly
 
 # Hypothesis, run by schemathesis, warns that it cannot tell the function-scoped fixtures are
 # reset between examples; they need not be (every call is read-only), and this is the only
@@ -52,12 +52,12 @@ def served():
         prefix = KEY.split(".")[0]
         db.session.add(ApiKey(name="schemathesis", prefix=prefix, key_hash=hash_token(KEY)))
         db.session.commit()
-    ident, _ = create_screening(APP, "Ann Example", surgeon="Dr. A", patient_mrn="MRN-1")
-    submit_directly(APP, ident, "low tier")
-    ident, _ = create_screening(APP, "Eve Evans")
-    submit_directly(APP, ident, "self-harm")
-    create_screening(APP, "Ivy Invited", surgeon="Dr. B")
-    create_screening(APP, "Finn Ford", days=0)
+    ident, _ = factories.screening(APP, "Ann Example", surgeon="Dr. A", patient_mrn="MRN-1")
+    factories.submit_example(APP, ident, "low tier")
+    ident, _ = factories.screening(APP, "Eve Evans")
+    factories.submit_example(APP, ident, "self-harm")
+    factories.screening(APP, "Ivy Invited", surgeon="Dr. B")
+    factories.screening(APP, "Finn Ford", days=0)
     yield
     with APP.app_context():
         db.session.remove()

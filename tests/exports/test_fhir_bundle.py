@@ -15,8 +15,8 @@ from screening.exports import fhir
 from screening.extensions import db
 from screening.models import Screening
 from screening.scoring import score, type_answers, visible_questions
+from tests import factories
 from tests.conftest import SHIPPED
-from tests.staff.conftest import create_screening, submit_directly
 from tests.web.support import example, questionnaire
 
 from .support import check_bundle, check_questionnaire, check_response, entries, items
@@ -233,7 +233,7 @@ def test_the_bundle_of_a_submitted_screening(app):
     q = questionnaire(app)
     answers = example(app, "several safety flags")
     assert answers["nicotine"] == "never"  # so nicotine_forms is hidden at submission
-    ident, _ = create_screening(
+    ident, _ = factories.screening(
         app, "Nia Example", patient_dob=dt.date(1958, 2, 1), patient_mrn="MRN-9"
     )
     with app.app_context():
@@ -248,7 +248,7 @@ def test_the_bundle_of_a_submitted_screening(app):
         answering.save_step(screening, q, q.questions["nicotine"].step_id, earlier, visible)
         db.session.commit()
         db.session.remove()
-    submit_directly(app, ident, "several safety flags")
+    factories.submit_example(app, ident, "several safety flags")
 
     with app.app_context():
         screening = db.session.get(Screening, ident)
@@ -283,7 +283,7 @@ def test_the_bundle_of_a_submitted_screening(app):
 
 
 def test_an_unsubmitted_screening_has_no_bundle(app):
-    ident, _ = create_screening(app, "Ivy Invited")
+    ident, _ = factories.screening(app, "Ivy Invited")
     with app.app_context():
         with pytest.raises(NotAllowed):
             exporting.fhir_bundle(db.session.get(Screening, ident), None)

@@ -12,8 +12,9 @@ from screening.domain import exporting
 from screening.exports import fhir
 from screening.extensions import db
 from screening.models import Screening
+from tests import factories
 from tests.conftest import ROOT, SHIPPED
-from tests.staff.conftest import audit_events, create_screening, submitted_screening
+from tests.staff.conftest import audit_events
 
 from .support import check_bundle, check_questionnaire, validated
 
@@ -42,7 +43,7 @@ def test_fhir_questionnaire_of_a_broken_definition_prints_its_errors():
 
 
 def test_fhir_prints_a_submitted_screenings_bundle(app, runner):
-    ident, _ = submitted_screening(app, "self-harm", name="Sam Flagged", patient_mrn="MRN-3")
+    ident, _ = factories.submitted(app, "self-harm", name="Sam Flagged", patient_mrn="MRN-3")
     result = runner.invoke(screening_cli, ["export", "fhir", str(ident)])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
@@ -65,7 +66,7 @@ def test_fhir_prints_a_submitted_screenings_bundle(app, runner):
 
 
 def test_fhir_refuses_a_screening_that_is_missing_or_not_submitted(app, runner):
-    ident, _ = create_screening(app, "Ivy Invited")
+    ident, _ = factories.screening(app, "Ivy Invited")
     result = runner.invoke(screening_cli, ["export", "fhir", str(ident)])
     assert result.exit_code == 1
     assert result.stdout == ""

@@ -9,15 +9,8 @@ import pytest
 from screening.domain import exporting
 from screening.extensions import db
 from screening.models import ROLES, Screening
-from tests.staff.conftest import (
-    Staff,
-    audit_events,
-    create_screening,
-    make_user,
-    signed_in,
-    snapshot,
-    submitted_screening,
-)
+from tests import factories
+from tests.staff.conftest import Staff, audit_events, make_user, signed_in, snapshot
 from tests.web.support import page
 
 from .support import check_bundle
@@ -29,7 +22,7 @@ def staff(app) -> dict[str, Staff]:
 
 
 def test_a_clinician_downloads_the_bundle(app, staff):
-    ident, _ = submitted_screening(app, "high tier", name="Hal High", patient_mrn="MRN-7")
+    ident, _ = factories.submitted(app, "high tier", name="Hal High", patient_mrn="MRN-7")
     client = signed_in(app.test_client(), staff["clinician"])
     before = snapshot(app)
     response = client.get(f"/staff/screenings/{ident}/fhir.json")
@@ -59,7 +52,7 @@ def test_a_clinician_downloads_the_bundle(app, staff):
 
 
 def test_the_screening_page_offers_it_to_clinicians_only(app, staff):
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     link = f"/staff/screenings/{ident}/fhir.json"
     clinician = signed_in(app.test_client(), staff["clinician"])
     links = [
@@ -68,19 +61,19 @@ def test_the_screening_page_offers_it_to_clinicians_only(app, staff):
     assert link in links and f"/staff/screenings/{ident}/summary.pdf" in links
     intake = signed_in(app.test_client(), staff["intake"])
     assert link not in intake.get(f"/staff/screenings/{ident}").get_data(as_text=True)
-    waiting, _ = create_screening(app, "Ivy Invited")
+    waiting, _ = factories.screening(app, "Ivy Invited")
     html = clinician.get(f"/staff/screenings/{waiting}").get_data(as_text=True)
     assert f"/staff/screenings/{waiting}/fhir.json" not in html
 
 
 def test_intake_and_admin_may_not_and_an_open_screening_has_none(app, staff):
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     for role in ("intake", "admin"):
         client = signed_in(app.test_client(), staff[role])
         response = client.get(f"/staff/screenings/{ident}/fhir.json")
         assert response.status_code == 403, role
         assert "resourceType" not in response.get_data(as_text=True)
-    waiting, _ = create_screening(app, "Ivy Invited")
+    waiting, _ = factories.screening(app, "Ivy Invited")
     client = signed_in(app.test_client(), staff["clinician"])
     assert client.get(f"/staff/screenings/{waiting}/fhir.json").status_code == 409
     assert client.get("/staff/screenings/999999/fhir.json").status_code == 404

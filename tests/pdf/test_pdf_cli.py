@@ -13,8 +13,9 @@ from screening.commands import main
 from screening.domain import documents as store
 from screening.extensions import db
 from screening.models import Document
+from tests import factories
 from tests.helpers import new_screening, signed_in_clinician
-from tests.web.support import example, screening_row, walk
+from tests.web.support import screening_row
 
 from . import SHIPPED, body_text, example_answers, page_texts, reader, squash
 
@@ -133,14 +134,11 @@ def test_a_broken_definition_exits_1(tmp_path):
     assert not out.exists()
 
 
-# --- a submitted screening (the command makes its own app from the environment) ---------------
+# --- a submitted screening ----------------------------------------------------------------------
 
 
 def submitted(client, app, name_part: str = "moderate tier - two-level") -> int:
-    token = new_screening(app, name="Cli Patient")
-    walk(client, app, token, example(app, name_part))
-    assert client.post(f"/s/{token}/submit").status_code == 303
-    return screening_row(app, token)["id"]
+    return factories.submitted(app, name_part, name="Cli Patient")[0]
 
 
 def stored(app, screening_id: int, kind: str = "summary") -> bytes | None:

@@ -21,11 +21,8 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from werkzeug.security import generate_password_hash
 
-from screening.domain import answering, invitations, questionnaires, submission
 from screening.extensions import db
-from screening.models import ROLES, AuditEvent, Screening, User, utcnow
-from screening.scoring import type_answers, visible_questions
-from tests.web.support import questionnaire
+from screening.models import ROLES, AuditEvent, User, utcnow
 
 PASSWORD = "plain-Test-Passphrase-7731"
 CLINIC = "Riverside Spine Clinic"
@@ -256,60 +253,6 @@ def app_config(staff_config) -> dict[str, Any]:
 
 
 # --- the database -----------------------------------------------------------------------------
-
-
-def create_screening(
-    app,
-    name: str = "Ann Example",
-    *,
-    created: dt.datetime | None = None,
-    days: int = 14,
-    **details: Any,
-) -> tuple[int, str]:
-    """A screening made directly (as the invitation page does), created at `created`."""
-    with app.app_context():
-        definition = questionnaires.store_in_force()
-        screening, token = invitations.create_screening(
-            definition, patient_name=name, link_days=days, now=created, **details
-        )
-        db.session.commit()
-        ident = screening.id
-        db.session.remove()
-    return ident, token
-
-
-def example_answers(app, name_part: str) -> dict[str, Any]:
-    q = questionnaire(app)
-    return dict(next(e for e in q.examples if name_part in e.name.lower()).answers)
-
-
-def submit_answers(app, ident: int, answers: dict[str, Any]) -> None:
-    """Answer every step of the screening's own (pinned) questionnaire and submit, without HTTP."""
-    with app.app_context():
-        screening = db.session.get(Screening, ident)
-        q = questionnaires.of(screening)
-        typed, errors = type_answers(q, answers)
-        assert not errors
-        for step in q.steps:
-            visible, _ = visible_questions(q, typed)
-            if any(question.id in visible for question in step.questions):
-                answering.save_step(screening, q, step.id, typed, visible)
-        assert submission.submit(screening, q)
-        db.session.commit()
-        db.session.remove()
-
-
-def submit_directly(app, ident: int, name_part: str) -> None:
-    """Answer every step with an example of the questionnaire and submit, without HTTP."""
-    submit_answers(app, ident, example_answers(app, name_part))
-
-
-def submitted_screening(
-    app, name_part: str = "low tier", name: str = "Ann Example", **details: Any
-) -> tuple[int, str]:
-    ident, token = create_screening(app, name, **details)
-    submit_directly(app, ident, name_part)
-    return ident, token
 
 
 def row(app, model, ident) -> dict[str, Any]:

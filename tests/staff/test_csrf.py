@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from screening.models import Screening
+from tests import factories
 from tests.web.support import page
 
 from .conftest import (
     audit_events,
-    create_screening,
     csrf_from,
     is_signed_in,
     location,
@@ -45,7 +45,7 @@ FORM_DATA = {
 def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
     csrf, app, staff, smtp_server
 ):
-    ident, token = create_screening(app, patient_email="ann@patients.example")
+    ident, token = factories.screening(app, patient_email="ann@patients.example")
     target = make_user(app, "target@clinic.example", ["intake"])
     routes = post_routes(app, ident, target.id, make_api_key(app))
     assert set(routes) == {
@@ -76,7 +76,7 @@ def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
 
 
 def test_with_the_token_the_same_posts_work(csrf, app, staff, smtp_server):
-    ident, _ = create_screening(app, patient_email="ann@patients.example")
+    ident, _ = factories.screening(app, patient_email="ann@patients.example")
     client = app.test_client()
     login_page = client.get("/staff/login")
     response = client.post("/staff/login", data={

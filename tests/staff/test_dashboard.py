@@ -10,16 +10,10 @@ import pytest
 from screening.domain import invitations, questionnaires
 from screening.extensions import db
 from screening.models import Screening, utcnow
+from tests import factories
 from tests.web.support import page
 
-from .conftest import (
-    audit_events,
-    create_screening,
-    row,
-    set_columns,
-    signed_in,
-    submit_directly,
-)
+from .conftest import audit_events, row, set_columns, signed_in
 
 BASE = (utcnow() - dt.timedelta(days=40)).replace(hour=12, minute=0, second=0, microsecond=0)
 
@@ -38,19 +32,19 @@ def names(response) -> list[str]:
 def people(app) -> dict[str, int]:
     """Seven screenings, one per situation, invited on different days (Eve first)."""
     ids = {}
-    ids["Eve Evans"], _ = create_screening(app, "Eve Evans", created=day(0), days=60,
+    ids["Eve Evans"], _ = factories.screening(app, "Eve Evans", created=day(0), days=60,
                                            surgeon="Dr. B")
-    submit_directly(app, ids["Eve Evans"], "self-harm")  # low tier, red flag
+    factories.submit_example(app, ids["Eve Evans"], "self-harm")  # low tier, red flag
     for n, (name, surgeon, mrn) in enumerate(
         [("Alice Adams", "Dr. A", "MRN-1"), ("Bob Brown", "Dr. B", "MRN-2"),
          ("Carl Clark", "Dr. A", "MRN-3"), ("Dana Dole", None, "MRN-4"),
          ("Gail Green", "Dr. B", "MRN-5"), ("alan alder", None, "ALAN-9")], start=1):
-        ids[name], _ = create_screening(app, name, created=day(n), days=60, surgeon=surgeon,
+        ids[name], _ = factories.screening(app, name, created=day(n), days=60, surgeon=surgeon,
                                         patient_mrn=mrn)
-    ids["Finn Ford"], _ = create_screening(app, "Finn Ford", created=day(7), days=1)  # expired
+    ids["Finn Ford"], _ = factories.screening(app, "Finn Ford", created=day(7), days=1)  # expired
     set_columns(app, Screening, ids["Bob Brown"], status="in_progress", started_at=day(3))
-    submit_directly(app, ids["Carl Clark"], "low tier")
-    submit_directly(app, ids["Dana Dole"], "high tier")
+    factories.submit_example(app, ids["Carl Clark"], "low tier")
+    factories.submit_example(app, ids["Dana Dole"], "high tier")
     set_columns(app, Screening, ids["Gail Green"], status="revoked", revoked_at=day(6))
     return ids
 
@@ -190,8 +184,8 @@ def test_a_red_flag_stands_first_once_among_many_pages(app, client, staff):
                                       now=day(1) + dt.timedelta(minutes=n))
         db.session.commit()
         db.session.remove()
-    flagged, _ = create_screening(app, "Fay Flagged", created=day(0))
-    submit_directly(app, flagged, "self-harm")
+    flagged, _ = factories.screening(app, "Fay Flagged", created=day(0))
+    factories.submit_example(app, flagged, "self-harm")
     signed_in(client, staff["clinician"])
     pages = [names(client.get(f"/staff/?page={p}")) for p in (1, 2, 3)]
     listed = sum(pages, [])

@@ -8,13 +8,13 @@ import pytest
 import sqlalchemy as sa
 
 from screening.models import Message, Screening
+from tests import factories
 from tests.web.support import example, page, questionnaire, walk
 
 from .conftest import (
     CLINIC,
     SMTPServer,
     audit_events,
-    create_screening,
     goes_to_login,
     location,
     login,
@@ -92,7 +92,7 @@ def test_the_invitation_e_mail(app, client, staff, smtp_server):
 
 
 def test_sending_again_replaces_the_link(app, client, staff, smtp_server):
-    ident, first = create_screening(app, patient_email="ann@patients.example")
+    ident, first = factories.screening(app, patient_email="ann@patients.example")
     signed_in(client, staff["intake"])
     assert client.post(f"/staff/screenings/{ident}/send").status_code == 303
     assert client.post(f"/staff/screenings/{ident}/send").status_code == 303
@@ -116,7 +116,7 @@ def test_a_reminder_e_mail_says_so(app, smtp_server):
     from screening.domain import invitations
     from screening.extensions import db
 
-    ident, _ = create_screening(app, patient_email="ann@patients.example")
+    ident, _ = factories.screening(app, patient_email="ann@patients.example")
     with app.test_request_context():
         screening = db.session.get(Screening, ident)
         assert invitations.email_link(screening, "tok" * 10, kind="reminder") is None  # sent
@@ -167,7 +167,7 @@ class TestRedFlagNotice:
         return {**staff_config, "SCREENING_RED_FLAG_EMAIL": "spine-team@clinic.example"}
 
     def submit(self, app, name_part: str, name: str) -> tuple[int, dict]:
-        ident, token = create_screening(app, name, patient_mrn="MRN-0042",
+        ident, token = factories.screening(app, name, patient_mrn="MRN-0042",
                                         patient_email="pat@patients.example")
         patient = app.test_client()
         answers = example(app, name_part)

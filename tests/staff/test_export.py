@@ -6,14 +6,9 @@ import csv
 import io
 
 from screening.exports.csv import FIXED
+from tests import factories
 
-from .conftest import (
-    audit_events,
-    create_screening,
-    example_answers,
-    signed_in,
-    submitted_screening,
-)
+from .conftest import audit_events, signed_in
 
 
 def export(client, query: str = "") -> list[dict[str, str]]:
@@ -28,9 +23,9 @@ def export(client, query: str = "") -> list[dict[str, str]]:
 
 
 def test_one_row_per_screening_with_a_column_per_question(app, client, staff):
-    high, _ = submitted_screening(app, "high tier - long", name="Hugo High")
-    low, _ = submitted_screening(app, "low tier", name="Lena Low")
-    invited, _ = create_screening(app, "Ivo Invited")
+    high, _ = factories.submitted(app, "high tier - long", name="Hugo High")
+    low, _ = factories.submitted(app, "low tier", name="Lena Low")
+    invited, _ = factories.screening(app, "Ivo Invited")
     signed_in(client, staff["clinician"])
     rows = export(client)
     by_reference = {row["reference"]: row for row in rows}
@@ -40,7 +35,7 @@ def test_one_row_per_screening_with_a_column_per_question(app, client, staff):
     assert {"surgery_type", "phq9_1", "gad7_7", "bmi", "phq9", "gad7"} <= set(header)
 
     hugo = by_reference[f"S-{high:06d}"]
-    answers = example_answers(app, "high tier - long")
+    answers = factories.example_answers(app, "high tier - long")
     assert hugo["patient_name"] == "Hugo High"
     assert (hugo["status"], hugo["tier"], hugo["total"]) == ("submitted", "high", "17")
     assert hugo["surgery_type"] == str(answers["surgery_type"])
@@ -53,8 +48,8 @@ def test_one_row_per_screening_with_a_column_per_question(app, client, staff):
 
 
 def test_the_filters_of_the_list_apply(app, client, staff):
-    submitted_screening(app, "high tier - long", name="Hugo High")
-    submitted_screening(app, "low tier", name="Lena Low")
+    factories.submitted(app, "high tier - long", name="Hugo High")
+    factories.submitted(app, "low tier", name="Lena Low")
     signed_in(client, staff["clinician"])
     assert [r["patient_name"] for r in export(client, "?tier=high")] == ["Hugo High"]
     assert [r["patient_name"] for r in export(client, "?q=lena")] == ["Lena Low"]
@@ -62,14 +57,14 @@ def test_the_filters_of_the_list_apply(app, client, staff):
 
 
 def test_cells_that_a_spreadsheet_would_run_are_neutralised(app, client, staff):
-    submitted_screening(app, "low tier", name="=HYPERLINK(\"http://evil.example\")")
+    factories.submitted(app, "low tier", name="=HYPERLINK(\"http://evil.example\")")
     signed_in(client, staff["clinician"])
     [row] = export(client)
     assert row["patient_name"] == "'=HYPERLINK(\"http://evil.example\")"
 
 
 def test_the_export_is_audited_without_any_patient_data(app, client, staff):
-    submitted_screening(app, "low tier", name="Lena Low")
+    factories.submitted(app, "low tier", name="Lena Low")
     signed_in(client, staff["clinician"])
     export(client)
     [event] = audit_events(app, "answers_exported")
@@ -79,7 +74,7 @@ def test_the_export_is_audited_without_any_patient_data(app, client, staff):
 
 
 def test_only_clinicians_may_export(app, client, staff):
-    submitted_screening(app, "low tier")
+    factories.submitted(app, "low tier")
     for role in ("intake", "admin"):
         other = app.test_client()
         signed_in(other, staff[role])

@@ -9,20 +9,10 @@ import segno
 import sqlalchemy as sa
 
 from screening.models import Message, Screening, utcnow
+from tests import factories
 from tests.web.support import page, parse
 
-from .conftest import (
-    audit_events,
-    count,
-    create_screening,
-    location,
-    row,
-    scalars,
-    set_columns,
-    signed_in,
-    snapshot,
-    submitted_screening,
-)
+from .conftest import audit_events, count, location, row, scalars, set_columns, signed_in, snapshot
 
 FULL = {
     "patient_name": "Ann Example",
@@ -136,7 +126,7 @@ def test_invalid_input_is_422_with_a_message_and_creates_nothing(app, client, st
 
 
 def test_extend_adds_days_and_reopens_an_expired_link(app, client, staff):
-    ident, token = create_screening(app)
+    ident, token = factories.screening(app)
     signed_in(client, staff["intake"])
     expires = row(app, Screening, ident)["expires_at"]
     response = client.post(f"/staff/screenings/{ident}/extend", data={"days": "5"})
@@ -155,7 +145,7 @@ def test_extend_adds_days_and_reopens_an_expired_link(app, client, staff):
 
 
 def test_extend_with_a_bad_number_changes_nothing(app, client, staff):
-    ident, _ = create_screening(app)
+    ident, _ = factories.screening(app)
     signed_in(client, staff["intake"])
     for days in ("0", "91", "abc", "", "-3"):
         before = snapshot(app)
@@ -167,7 +157,7 @@ def test_extend_with_a_bad_number_changes_nothing(app, client, staff):
 
 
 def test_revoke_closes_the_link(app, client, staff):
-    ident, token = create_screening(app)
+    ident, token = factories.screening(app)
     signed_in(client, staff["intake"])
     response = client.post(f"/staff/screenings/{ident}/revoke")
     assert response.status_code == 303
@@ -189,7 +179,7 @@ def test_revoke_closes_the_link(app, client, staff):
 
 
 def test_extend_and_revoke_are_refused_after_submission(app, client, staff):
-    ident, token = submitted_screening(app, "low tier")
+    ident, token = factories.submitted(app, "low tier")
     signed_in(client, staff["intake"])
     for action in ("extend", "revoke"):
         before = snapshot(app)
@@ -203,7 +193,7 @@ def test_extend_and_revoke_are_refused_after_submission(app, client, staff):
 
 
 def test_the_handout_has_a_new_link_and_its_qr_code(app, client, staff):
-    ident, old = create_screening(app, "Ann Example", patient_mrn="MRN-0042")
+    ident, old = factories.screening(app, "Ann Example", patient_mrn="MRN-0042")
     signed_in(client, staff["intake"])
     response = client.post(f"/staff/screenings/{ident}/handout")
     assert response.status_code == 200
@@ -222,7 +212,7 @@ def test_the_handout_has_a_new_link_and_its_qr_code(app, client, staff):
 
 
 def test_a_spanish_patients_handout_is_in_spanish_on_an_english_page(app, client, staff):
-    ident, _ = create_screening(app, "Ana Ruiz", language="es")
+    ident, _ = factories.screening(app, "Ana Ruiz", language="es")
     signed_in(client, staff["intake"])
     response = client.post(f"/staff/screenings/{ident}/handout")
     assert response.status_code == 200
@@ -239,7 +229,7 @@ def test_a_spanish_patients_handout_is_in_spanish_on_an_english_page(app, client
 
 
 def test_the_qr_code_encodes_the_link(app, client, staff):
-    ident, _ = create_screening(app)
+    ident, _ = factories.screening(app)
     signed_in(client, staff["intake"])
     html = client.post(f"/staff/screenings/{ident}/handout").get_data(as_text=True)
     [link] = {m.group(0) for m in LINK.finditer(parse(html).find("main").text)}
@@ -253,8 +243,8 @@ ACTIONS = ["send", "extend", "revoke", "handout", "hand-over", "acknowledge", "r
 
 
 def test_actions_are_never_done_on_get(app, staff):
-    ident, token = create_screening(app, patient_email="ann@patients.example")
-    done, _ = submitted_screening(app, "self-harm")
+    ident, token = factories.screening(app, patient_email="ann@patients.example")
+    done, _ = factories.submitted(app, "self-harm")
     for role in ("intake", "clinician", "admin"):
         client = signed_in(app.test_client(), staff[role])
         before = snapshot(app)
@@ -277,7 +267,7 @@ def test_actions_on_a_screening_that_does_not_exist_are_404(app, client, staff):
 
 
 def test_send_without_an_address_keeps_the_old_link(app, client, staff, smtp_server):
-    ident, token = create_screening(app)
+    ident, token = factories.screening(app)
     signed_in(client, staff["intake"])
     before = snapshot(app)
     response = client.post(f"/staff/screenings/{ident}/send")

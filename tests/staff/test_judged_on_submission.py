@@ -11,10 +11,11 @@ import sqlalchemy as sa
 
 from screening.extensions import db
 from screening.models import Answer, Screening, utcnow
+from tests import factories
 from tests.pdf import body_text, page_texts
 from tests.web.support import page
 
-from .conftest import signed_in, submitted_screening
+from .conftest import signed_in
 from .test_export import export
 
 
@@ -35,7 +36,7 @@ def backdate(app, ident: int, surgery: dt.date, submitted: dt.datetime) -> None:
 
 
 def test_a_past_planned_date_is_still_an_answer(app, client, staff):
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     now = utcnow()
     surgery = (now - dt.timedelta(days=10)).date()  # passed ten days ago ...
     backdate(app, ident, surgery, now - dt.timedelta(days=40))  # ... was ahead when sent
@@ -68,7 +69,7 @@ def test_the_command_renders_another_paper_as_it_was_submitted(app, runner, tmp_
     submission too, not as incomplete once the planned date has passed."""
     from screening.commands import main
 
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     now = utcnow()
     surgery = (now - dt.timedelta(days=10)).date()
     backdate(app, ident, surgery, now - dt.timedelta(days=40))

@@ -5,18 +5,10 @@ from __future__ import annotations
 import time
 
 from screening.models import Screening
+from tests import factories
 from tests.web.support import example, page, questionnaire, step_data, walk
 
-from .conftest import (
-    audit_events,
-    create_screening,
-    goes_to_login,
-    is_signed_in,
-    location,
-    row,
-    signed_in,
-    submitted_screening,
-)
+from .conftest import audit_events, goes_to_login, is_signed_in, location, row, signed_in
 
 NAME, MRN = "Kim Kioskpatient", "MRN-K-5151"
 
@@ -30,7 +22,7 @@ def assert_shows_nothing_of_the_patient(response) -> None:
 
 def hand_over(app, staff, **details):
     """An intake device handed to the patient: (device client, screening id, welcome path)."""
-    ident, _ = create_screening(app, NAME, patient_mrn=MRN, **details)
+    ident, _ = factories.screening(app, NAME, patient_mrn=MRN, **details)
     device = signed_in(app.test_client(), staff["intake"])
     response = device.post(f"/staff/screenings/{ident}/hand-over")
     assert response.status_code == 303
@@ -105,7 +97,7 @@ def test_a_device_left_alone_returns_to_the_neutral_page(app, staff):
 
 
 def test_hand_over_of_a_closed_screening_keeps_the_staff_session(app, staff):
-    ident, _ = submitted_screening(app, "low tier", name=NAME)
+    ident, _ = factories.submitted(app, "low tier", name=NAME)
     device = signed_in(app.test_client(), staff["intake"])
     response = device.post(f"/staff/screenings/{ident}/hand-over")
     assert response.status_code == 303

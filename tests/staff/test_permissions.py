@@ -6,17 +6,10 @@ from screening.domain import alerts
 from screening.domain import api_keys as keys
 from screening.extensions import db
 from screening.models import Screening
+from tests import factories
 from tests.web.support import page, questionnaire
 
-from .conftest import (
-    create_screening,
-    goes_to_login,
-    is_signed_in,
-    login,
-    make_user,
-    signed_in,
-    submitted_screening,
-)
+from .conftest import goes_to_login, is_signed_in, login, make_user, signed_in
 
 INTAKE, CLINICIAN, ADMIN = "intake", "clinician", "admin"
 
@@ -86,7 +79,7 @@ def test_the_matrix_is_the_views_required_roles(app):
 
 
 def test_every_staff_route_for_every_role(app, staff):
-    screening_id, _ = submitted_screening(app, "low tier")
+    screening_id, _ = factories.submitted(app, "low tier")
     target = make_user(app, "target@clinic.example", [INTAKE])
     routes = urls(app, screening_id, target.id, make_api_key(app))
     assert set(routes) == set(MATRIX)
@@ -126,7 +119,7 @@ def test_a_disabled_target_is_enabled_again_by_the_walk(app, staff):
 
 
 def test_intake_never_sees_answers_or_scores(app, client, staff):
-    ident, _ = submitted_screening(app, "self-harm", name="Fay Flagged", patient_mrn="MRN-5")
+    ident, _ = factories.submitted(app, "self-harm", name="Fay Flagged", patient_mrn="MRN-5")
     signed_in(client, staff[INTAKE])
     response = client.get(f"/staff/screenings/{ident}")
     assert response.status_code == 200
@@ -151,9 +144,9 @@ def test_intake_never_sees_answers_or_scores(app, client, staff):
 
 def test_intake_cannot_filter_or_sort_by_scores(app, client, staff):
     """Filters on tier or red flags, or sorting by the total, would reveal scores: ignored."""
-    flagged, _ = submitted_screening(app, "self-harm", name="Fay Flagged")
-    high, _ = submitted_screening(app, "high tier", name="Hal High")
-    create_screening(app, "Ivy Invited")
+    flagged, _ = factories.submitted(app, "self-harm", name="Fay Flagged")
+    high, _ = factories.submitted(app, "high tier", name="Hal High")
+    factories.screening(app, "Ivy Invited")
     signed_in(client, staff[INTAKE])
     plain = client.get("/staff/").get_data(as_text=True)
     for query in ("flag=yes", "flag=open", "tier=high", "tier=low", "sort=total&order=desc"):
@@ -166,7 +159,7 @@ def test_intake_cannot_filter_or_sort_by_scores(app, client, staff):
 
 def test_intake_detail_page_does_not_reveal_a_red_flag_notice(app, client, staff):
     """The list of e-mails must not tell intake that a red-flag notice went to the clinic."""
-    ident, _ = submitted_screening(app, "self-harm", name="Fay Flagged")
+    ident, _ = factories.submitted(app, "self-harm", name="Fay Flagged")
     app.config["SCREENING_RED_FLAG_EMAIL"] = "clinicians@clinic.example"
     with app.test_request_context():
         assert alerts.notify_red_flag(db.session.get(Screening, ident)) is None  # sent

@@ -11,16 +11,10 @@ from screening.commands import main as screening_cli
 from screening.domain import invitations
 from screening.extensions import db
 from screening.models import Message, Screening, utcnow
+from tests import factories
 from tests.web.support import page
 
-from .conftest import (
-    SMTPServer,
-    audit_events,
-    create_screening,
-    scalars,
-    set_columns,
-    submit_directly,
-)
+from .conftest import SMTPServer, audit_events, scalars, set_columns
 
 LINK = re.compile(r"http://localhost(/s/[A-Za-z0-9_-]{20,})(?![A-Za-z0-9_-])")
 T0 = dt.datetime(2030, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -53,22 +47,22 @@ def test_reminder_days_after_the_list():
 
 def test_the_schedule(app, smtp_server):
     email = {"patient_email": "p@patients.example"}
-    a, _ = create_screening(app, "Ann Open", created=T0, days=60, **email)
-    b, _ = create_screening(app, "Bo Started", created=T0, days=60, **email)
+    a, _ = factories.screening(app, "Ann Open", created=T0, days=60, **email)
+    b, _ = factories.screening(app, "Bo Started", created=T0, days=60, **email)
     set_columns(app, Screening, b, status="in_progress", started_at=T0 + dt.timedelta(days=1))
-    c, _ = create_screening(app, "Cy Submitted", created=T0, days=60, **email)
-    submit_directly(app, c, "low tier")
-    d, _ = create_screening(app, "Di Revoked", created=T0, days=60, **email)
+    c, _ = factories.screening(app, "Cy Submitted", created=T0, days=60, **email)
+    factories.submit_example(app, c, "low tier")
+    d, _ = factories.screening(app, "Di Revoked", created=T0, days=60, **email)
     set_columns(app, Screening, d, status="revoked", revoked_at=T0)
-    create_screening(app, "Ed Expired", created=T0, days=2, **email)
-    create_screening(app, "Flo No Mail", created=T0, days=60)
-    create_screening(app, "Gus Blank Mail", created=T0, days=60, patient_email="")
+    factories.screening(app, "Ed Expired", created=T0, days=2, **email)
+    factories.screening(app, "Flo No Mail", created=T0, days=60)
+    factories.screening(app, "Gus Blank Mail", created=T0, days=60, patient_email="")
 
     assert run(app, 2.9) == ({"sent": 0, "failed": 0}, [])
     assert run(app, 3) == ({"sent": 2, "failed": 0}, [a, b])
     assert run(app, 3) == ({"sent": 0, "failed": 0}, [])  # twice in a row: nothing twice
     assert run(app, 6.9) == ({"sent": 0, "failed": 0}, [])
-    submit_directly(app, b, "low tier")  # Bo finishes: no more reminders
+    factories.submit_example(app, b, "low tier")  # Bo finishes: no more reminders
     assert run(app, 7) == ({"sent": 1, "failed": 0}, [a])
     assert run(app, 7.5) == ({"sent": 0, "failed": 0}, [])
     assert run(app, 10.9) == ({"sent": 0, "failed": 0}, [])
@@ -87,19 +81,19 @@ def test_the_schedule(app, smtp_server):
 
 
 def test_a_late_run_sends_one_reminder(app, smtp_server):
-    a, _ = create_screening(app, created=T0, days=60, patient_email="p@patients.example")
+    a, _ = factories.screening(app, created=T0, days=60, patient_email="p@patients.example")
     assert run(app, 20) == ({"sent": 1, "failed": 0}, [a])
     assert len(smtp_server.messages) == 1
 
 
 def test_two_runs_in_a_row_after_a_pause_send_one_reminder(app, smtp_server):
-    a, _ = create_screening(app, created=T0, days=60, patient_email="p@patients.example")
+    a, _ = factories.screening(app, created=T0, days=60, patient_email="p@patients.example")
     assert run(app, 20) == ({"sent": 1, "failed": 0}, [a])
     assert run(app, 20.01) == ({"sent": 0, "failed": 0}, [])
 
 
 def test_each_reminder_carries_a_new_link(app, smtp_server):
-    _, token = create_screening(app, created=utcnow() - dt.timedelta(days=4),
+    _, token = factories.screening(app, created=utcnow() - dt.timedelta(days=4),
                                 patient_email="p@patients.example")
     assert run(app)[0] == {"sent": 1, "failed": 0}
     [mail] = smtp_server.messages
@@ -110,9 +104,9 @@ def test_each_reminder_carries_a_new_link(app, smtp_server):
 
 
 def test_send_reminders_command(app, runner, smtp_server):
-    create_screening(app, "Ann Open", created=utcnow() - dt.timedelta(days=4),
+    factories.screening(app, "Ann Open", created=utcnow() - dt.timedelta(days=4),
                      patient_email="p@patients.example")
-    create_screening(app, "Fresh", patient_email="q@patients.example")
+    factories.screening(app, "Fresh", patient_email="q@patients.example")
     result = runner.invoke(screening_cli, ["send-reminders"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "reminders sent: 1, failed: 0"
@@ -127,7 +121,7 @@ def test_send_reminders_command(app, runner, smtp_server):
 
 def test_failed_reminders_are_recorded_and_tried_again(app, dead_port):
     app.config["SCREENING_SMTP_PORT"] = dead_port.port
-    ident, _ = create_screening(app, created=utcnow() - dt.timedelta(days=4),
+    ident, _ = factories.screening(app, created=utcnow() - dt.timedelta(days=4),
                                 patient_email="p@patients.example")
     assert run(app) == ({"sent": 0, "failed": 1}, [])
     [message] = scalars(app, sa.select(Message))
@@ -146,7 +140,7 @@ def test_failed_reminders_are_recorded_and_tried_again(app, dead_port):
 
 def test_a_failed_reminder_leaves_the_patients_link_working(app, dead_port):
     app.config["SCREENING_SMTP_PORT"] = dead_port.port
-    _, token = create_screening(app, created=utcnow() - dt.timedelta(days=4),
+    _, token = factories.screening(app, created=utcnow() - dt.timedelta(days=4),
                                 patient_email="p@patients.example")
     assert run(app)[0] == {"sent": 0, "failed": 1}
     assert app.test_client().get(f"/s/{token}").status_code == 200

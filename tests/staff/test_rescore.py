@@ -27,21 +27,12 @@ from screening.domain import answering, questionnaires
 from screening.extensions import db
 from screening.models import Answer, Definition, Document, Screening, utcnow
 from screening.scoring import score
+from tests import factories
 from tests.conftest import SHIPPED
 from tests.pdf import page_texts, squash
 from tests.web.support import page
 
-from .conftest import (
-    audit_events,
-    count,
-    create_screening,
-    example_answers,
-    row,
-    signed_in,
-    snapshot,
-    submit_answers,
-    submitted_screening,
-)
+from .conftest import audit_events, count, row, signed_in, snapshot
 
 LOW = "low tier"  # total 2 under the shipped version: symptoms over 6 months (1), low activity (1)
 NEW_QUESTION, REMOVED_QUESTION, CHANGED_FACTOR = "second_opinion", "pain_intensity", "low_activity"
@@ -191,7 +182,7 @@ def table_rows(node) -> dict[str, list[str]]:
 
 def test_a_submitted_screening_stays_pinned_when_the_questionnaire_changes(
         app, client, runner, staff, versions, tmp_path):
-    ident, _ = submitted_screening(app, LOW, name="Lena Low")
+    ident, _ = factories.submitted(app, LOW, name="Lena Low")
     signed_in(client, staff["clinician"])
     before_page = main_of(client.get(f"/staff/screenings/{ident}")).text
     first_pdf = client.get(f"/staff/screenings/{ident}/summary.pdf").data
@@ -232,7 +223,7 @@ def test_a_submitted_screening_stays_pinned_when_the_questionnaire_changes(
     assert "Low" in pdf_text(first_pdf) and "generated (when)" in pdf_text(first_pdf)
 
     # A screening created now is pinned to the new version.
-    new, _ = create_screening(app, "Nina New")
+    new, _ = factories.screening(app, "Nina New")
     created = row(app, Screening, new)
     assert (created["questionnaire_version"], created["definition_hash"]) == (
         NEW, load_path(versions["v2"]).content_hash)
@@ -240,7 +231,7 @@ def test_a_submitted_screening_stays_pinned_when_the_questionnaire_changes(
 
 
 def test_the_comparison_page_shows_what_the_new_version_changes(app, client, staff, versions):
-    ident, _ = submitted_screening(app, LOW, name="Lena Low")
+    ident, _ = factories.submitted(app, LOW, name="Lena Low")
     signed_in(client, staff["clinician"])
     client.get(f"/staff/screenings/{ident}/summary.pdf")  # a stored PDF, to see it is kept
     use(app, versions, "v2")
@@ -305,7 +296,7 @@ def test_the_comparison_page_shows_what_the_new_version_changes(app, client, sta
 
 
 def test_the_same_version_gets_a_calm_line(app, client, staff):
-    ident, _ = submitted_screening(app, LOW, name="Lena Low")
+    ident, _ = factories.submitted(app, LOW, name="Lena Low")
     signed_in(client, staff["clinician"])
     main = main_of(client.get(f"/staff/screenings/{ident}/rescore"))
     text = flat(main)
@@ -316,7 +307,7 @@ def test_the_same_version_gets_a_calm_line(app, client, staff):
 
 
 def test_only_a_submitted_screening_can_be_compared(app, client, staff, versions):
-    ident, _ = create_screening(app, "Ivo Invited")
+    ident, _ = factories.screening(app, "Ivo Invited")
     signed_in(client, staff["clinician"])
     use(app, versions, "v2")
     assert client.get(f"/staff/screenings/{ident}/rescore").status_code == 409
@@ -327,7 +318,7 @@ def test_only_a_submitted_screening_can_be_compared(app, client, staff, versions
 
 
 def test_the_screening_page_links_to_the_comparison_for_clinicians(app, staff):
-    ident, _ = submitted_screening(app, LOW)
+    ident, _ = factories.submitted(app, LOW)
     clinician = signed_in(app.test_client(), staff["clinician"])
     link = main_of(clinician.get(f"/staff/screenings/{ident}")).find(
         "a", href=f"/staff/screenings/{ident}/rescore")
@@ -338,7 +329,7 @@ def test_the_screening_page_links_to_the_comparison_for_clinicians(app, staff):
 
 
 def test_a_broken_current_questionnaire_is_said_plainly(app, client, staff, tmp_path):
-    ident, _ = submitted_screening(app, LOW)
+    ident, _ = factories.submitted(app, LOW)
     broken = tmp_path / "broken.yaml"
     broken.write_text("id: fbss-preop\nversion: 1.2.0\n", encoding="utf-8")
     app.config["SCREENING_QUESTIONNAIRE"] = str(broken)
@@ -355,7 +346,7 @@ def test_a_broken_current_questionnaire_is_said_plainly(app, client, staff, tmp_
 
 
 def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, tmp_path):
-    ident, _ = submitted_screening(app, LOW, name="Lena Low")
+    ident, _ = factories.submitted(app, LOW, name="Lena Low")
     before = stored(app, ident)
     args = ["rescore", "--screening", str(ident), "--definition", str(versions["v2"])]
     result = runner.invoke(screening_cli, args)
@@ -395,8 +386,8 @@ def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, t
 
 
 def test_the_rescore_command_refuses_clearly(app, runner, versions, tmp_path):
-    invited, _ = create_screening(app, "Ivo Invited")
-    submitted, _ = submitted_screening(app, LOW)
+    invited, _ = factories.screening(app, "Ivo Invited")
+    submitted, _ = factories.submitted(app, LOW)
     v2 = str(versions["v2"])
 
     result = runner.invoke(screening_cli, ["rescore", "--screening", "999999", "--definition", v2])
@@ -433,14 +424,14 @@ def export(client) -> tuple[list[str], dict[str, dict[str, str]]]:
 
 
 def test_the_export_keeps_a_column_per_question_id_across_versions(app, client, staff, versions):
-    old, _ = submitted_screening(app, LOW, name="Olga Old")
+    old, _ = factories.submitted(app, LOW, name="Olga Old")
     signed_in(client, staff["clinician"])
     old_header, _ = export(client)
-    answers = example_answers(app, LOW)
+    answers = factories.example_answers(app, LOW)
 
     use(app, versions, "v2")
-    new, _ = create_screening(app, "Nina New")
-    submit_answers(app, new, {
+    new, _ = factories.screening(app, "Nina New")
+    factories.answer_and_submit(app, new, {
         **{k: v for k, v in answers.items() if k != REMOVED_QUESTION}, NEW_QUESTION: False})
     header, rows = export(client)
     again, _ = export(client)
@@ -470,8 +461,8 @@ def test_a_date_answer_is_judged_on_the_day_of_submission(app, client, staff, ve
     the answer out of range and drop it. Re-scoring a submitted screening judges it on the day
     of submission, as the original assessment did."""
     today = dt.date.today()
-    ident, _ = create_screening(app, "Dora Date")
-    submit_answers(app, ident, {**example_answers(app, LOW),
+    ident, _ = factories.screening(app, "Dora Date")
+    factories.answer_and_submit(app, ident, {**factories.example_answers(app, LOW),
                                 "surgery_date": (today + dt.timedelta(days=10)).isoformat()})
     # A year goes by: the screening was submitted a year ago for a surgery 355 days ago.
     past = (today - dt.timedelta(days=355)).isoformat()

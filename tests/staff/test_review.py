@@ -9,21 +9,14 @@ import sqlalchemy as sa
 from screening.codec import display as display_answer
 from screening.models import Document, Screening, utcnow
 from screening.scoring import score, type_answers
+from tests import factories
 from tests.web.support import page, questionnaire
 
-from .conftest import (
-    audit_events,
-    count,
-    create_screening,
-    example_answers,
-    row,
-    signed_in,
-    submitted_screening,
-)
+from .conftest import audit_events, count, row, signed_in
 
 
 def test_the_clinician_sees_tier_factors_and_answers(app, client, staff):
-    ident, _ = submitted_screening(app, "moderate tier - two-level", name="Mo Moderate",
+    ident, _ = factories.submitted(app, "moderate tier - two-level", name="Mo Moderate",
                                    patient_mrn="MRN-0042", surgeon="Dr. Joan Smith")
     signed_in(client, staff["clinician"])
     response = client.get(f"/staff/screenings/{ident}")
@@ -32,7 +25,7 @@ def test_the_clinician_sees_tier_factors_and_answers(app, client, staff):
     main = page(response).find("main")
     text = main.text
     q = questionnaire(app)
-    answers = example_answers(app, "moderate tier - two-level")
+    answers = factories.example_answers(app, "moderate tier - two-level")
     assessment = score(q, answers)
     assert f"Risk tier: Moderate ({assessment.total} of {assessment.max_total} points" in text
     assert assessment.total == 7
@@ -50,7 +43,7 @@ def test_the_clinician_sees_tier_factors_and_answers(app, client, staff):
 
 
 def test_red_flags_are_shown_with_what_to_do(app, client, staff):
-    ident, _ = submitted_screening(app, "self-harm")
+    ident, _ = factories.submitted(app, "self-harm")
     signed_in(client, staff["clinician"])
     main = page(client.get(f"/staff/screenings/{ident}")).find("main")
     flags = main.find(id="flags")
@@ -62,7 +55,7 @@ def test_red_flags_are_shown_with_what_to_do(app, client, staff):
 
 
 def test_a_screening_not_yet_finished(app, client, staff):
-    ident, _ = create_screening(app)
+    ident, _ = factories.screening(app)
     signed_in(client, staff["clinician"])
     text = page(client.get(f"/staff/screenings/{ident}")).find("main").text
     assert "The patient has not finished the questionnaire yet." in text
@@ -75,7 +68,7 @@ def test_a_screening_not_yet_finished(app, client, staff):
 
 
 def test_the_pdf_summary_is_kept_and_served_byte_for_byte(app, client, staff):
-    ident, _ = submitted_screening(app, "high tier", name="Hal High")
+    ident, _ = factories.submitted(app, "high tier", name="Hal High")
     signed_in(client, staff["clinician"])
     first = client.get(f"/staff/screenings/{ident}/summary.pdf")
     assert first.status_code == 200
@@ -100,7 +93,7 @@ def test_the_pdf_summary_is_kept_and_served_byte_for_byte(app, client, staff):
 
 def test_there_is_no_other_way_to_the_pdf_than_the_staff_route(app, staff):
     """The only way to the PDF is the staff route, which checks the role and audits."""
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     for who in (None, "clinician", "admin"):
         client = app.test_client()
         if who:
@@ -111,7 +104,7 @@ def test_there_is_no_other_way_to_the_pdf_than_the_staff_route(app, staff):
 
 
 def test_mark_reviewed_stores_who_and_when(app, client, staff):
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     signed_in(client, staff["clinician"])
     response = client.post(f"/staff/screenings/{ident}/review")
     assert response.status_code == 303
@@ -127,7 +120,7 @@ def test_mark_reviewed_stores_who_and_when(app, client, staff):
 
 
 def test_answers_are_not_changed_by_viewing(app, client, staff):
-    ident, _ = submitted_screening(app, "low tier")
+    ident, _ = factories.submitted(app, "low tier")
     with app.app_context():
         from screening.extensions import db
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests import factories
 from tests.web.support import page
 
-from .conftest import create_screening, login, signed_in, submitted_screening
+from .conftest import login, signed_in
 
 
 def csp(response) -> dict[str, list[str]]:
@@ -40,8 +41,8 @@ def assert_secure_headers(response, what: str, https: bool = False) -> None:
 
 def responses(app, staff, base_url: str = "http://localhost"):
     """(what, response) for each kind of page the app serves."""
-    ident, token = create_screening(app)
-    done, _ = submitted_screening(app, "low tier")
+    ident, token = factories.screening(app)
+    done, _ = factories.submitted(app, "low tier")
     anonymous = app.test_client()
     clinician = signed_in(app.test_client(), staff["clinician"])
     intake = signed_in(app.test_client(), staff["intake"])

@@ -9,11 +9,11 @@ from screening.domain import audit
 from screening.domain.audit import AuditIsAppendOnly
 from screening.extensions import db
 from screening.models import AuditEvent, Screening, User
+from tests import factories
 from tests.web.support import example, page, walk
 
 from .conftest import (
     audit_events,
-    create_screening,
     goes_to_login,
     is_signed_in,
     location,
@@ -109,8 +109,8 @@ def table(response) -> list[list[str]]:
 
 
 def test_the_audit_page_filters(app, staff):
-    ident, _ = create_screening(app)
-    other, _ = create_screening(app, "Bo Other")
+    ident, _ = factories.screening(app)
+    other, _ = factories.screening(app, "Bo Other")
     clinician = signed_in(app.test_client(), staff["clinician"])
     clinician.get(f"/staff/screenings/{ident}")
     clinician.get(f"/staff/screenings/{other}")
