@@ -64,7 +64,20 @@ def database_unavailable(exc: Exception):
     return body, 503, {"Retry-After": "30"}
 
 
+def _close_session(exc: BaseException | None) -> None:
+    """Close the request's session before Flask-SQLAlchemy's own teardown does (teardowns run
+    last registered, first), so that a database gone away meanwhile cannot turn a response
+    already made (a saved step's redirect) into a server error: the close's rollback fails on
+    a dead connection, and there is nothing left to undo."""
+    try:
+        db.session.remove()
+    except (OperationalError, sa.exc.InterfaceError, DBAPIError) as error:
+        log.warning("closing a session failed: %s", type(error).__name__)
+
+
 def init_app(app: Flask) -> None:
+    """After `db.init_app`: the probes, the retry page, and the session closed safely."""
+    app.teardown_appcontext(_close_session)
     app.register_blueprint(bp)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(sa.exc.InterfaceError, database_unavailable)

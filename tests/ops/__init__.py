@@ -1,6 +1,6 @@
 """Production-serving tests: gunicorn (`screening serve`) and PostgreSQL on loopback, started and
-stopped by the tests. The servers, clients and simulated patients come from tests/bench/loadtest.py;
-the helpers below are shared by the modules here.
+stopped by the tests. The servers and clients come from tests/bench/harness.py, the simulated
+patients from tests/bench/patients.py; the helpers below are shared by the modules here.
 """
 
 from __future__ import annotations
@@ -11,15 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.bench.loadtest import (
-    STAFF_PASSWORD,
-    Client,
-    Patient,
-    Plan,
-    Response,
-    csrf_token,
-    step_fields,
-)
+from tests.bench.harness import Client, Response, csrf_token
+from tests.bench.patients import STAFF_PASSWORD, Patient, Plan, step_fields
 
 
 def login(client: Client, email: str, password: str = STAFF_PASSWORD) -> Response:

@@ -19,26 +19,29 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.bench.loadtest import (
+from tests.bench.harness import (
+    Client,
+    Server,
+    closed_port,
+    csrf_token,
+    fresh_database,
+    server_env,
+)
+from tests.bench.patients import (
     CLINICIAN_EMAIL,
     INTAKE_EMAIL,
-    Client,
     Patient,
-    Server,
-    cli,
-    closed_port,
     create_patients,
-    csrf_token,
     engine,
     expected_answers,
-    fresh_database,
     load_questionnaire,
     make_app,
-    server_env,
     verify_answers,
 )
 from tests.conftest import pg_url_or_skip
 from tests.ops import count_rows, double_click_walk, login, start, step_state
+
+pytestmark = pytest.mark.slow  # servers and processes of their own
 
 FRIENDLY_503 = "Please try again in a moment"
 WORKERS = 2
@@ -366,6 +369,23 @@ def database(backend: str, tmp_path: Path) -> str:
     return url
 
 
+def command(url: str, *args: str) -> str:
+    """`screening ARGS` run in this process (click's runner) against the database at `url`; its
+    output. (The commands' own processes are tested once, in tests/unit/test_cli.py.)"""
+    from screening.commands import main
+
+    app = make_app(url)
+    try:
+        result = app.test_cli_runner().invoke(main, list(args))
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        return result.stdout
+    finally:
+        with app.app_context():
+            from screening.extensions import db
+
+            db.engine.dispose()
+
+
 def snapshot(url: str) -> dict:
     """Every screening, answer and finished step, read through the app's models."""
     from screening.extensions import db
@@ -415,7 +435,7 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
     from screening.models import Screening
 
     url = database(backend, tmp_path)
-    cli(url, "demo")  # one submitted screening per example of the questionnaire, and a link
+    command(url, "demo")  # one submitted screening per example of the questionnaire, and a link
     app = make_app(url)
     with app.app_context():
         submitted = db.session.scalars(
@@ -437,18 +457,18 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
     assert len(before["documents"]) == 1
 
     backup = tmp_path / f"screening-{backend}.backup"
-    assert "wrote" in cli(url, "backup", "--out", str(backup)).stdout
+    assert "wrote" in command(url, "backup", "--out", str(backup))
     assert backup.stat().st_size > 0
 
     backdate(url, 400, old)
     eng = engine(url)
     try:
-        dry = cli(url, "purge", "--older-than", "30").stdout
+        dry = command(url, "purge", "--older-than", "30")
         assert "dry run: 3 screening(s)" in dry and "--apply" in dry
         assert snapshot(url) == before
         assert count_rows(eng, "audit_events", "action = 'screenings_purged'") == 0
 
-        applied = cli(url, "purge", "--older-than", "30", "--apply").stdout
+        applied = command(url, "purge", "--older-than", "30", "--apply")
         assert "removed 3 screening(s)" in applied
         for table, column in (("screenings", "id"), ("answers", "screening_id"),
                               ("steps_done", "screening_id"), ("documents", "screening_id")):
@@ -468,7 +488,7 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
     finally:
         eng.dispose()
 
-    assert "restored" in cli(url, "restore", str(backup), "--yes").stdout
+    assert "restored" in command(url, "restore", str(backup), "--yes")
     restored = snapshot(url)
     assert restored == before  # every value, as it was when the backup was made
     eng = engine(url)

@@ -13,23 +13,20 @@ import time
 
 import pytest
 
-from tests.bench.loadtest import (
+from tests.bench.harness import Client, Server, cli, closed_port, fresh_database, server_env
+from tests.bench.patients import (
     CLINICIAN_EMAIL,
-    Client,
     Patient,
     Plan,
-    Server,
-    cli,
-    closed_port,
     create_patients,
     example_answers,
-    fresh_database,
     load_questionnaire,
-    server_env,
     verify_answers,
 )
 from tests.conftest import pg_url_or_skip
 from tests.ops import at_once, login
+
+pytestmark = pytest.mark.slow  # servers and processes of their own
 
 FIRST_REVISION = "661a518b496a"
 GUNICORN_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[[A-Z]+\] ")

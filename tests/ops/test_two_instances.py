@@ -14,25 +14,21 @@ import threading
 
 import pytest
 
-from tests.bench.loadtest import (
+from tests.bench.harness import Client, Server, csrf_token, fresh_database, server_env
+from tests.bench.patients import (
     CLINICIAN_EMAIL,
     STAFF_PASSWORD,
-    Client,
     Patient,
-    Server,
     create_patients,
-    csrf_token,
     expected_answers,
-    fresh_database,
     load_questionnaire,
-    server_env,
     step_fields,
     verify_answers,
 )
 from tests.conftest import pg_url_or_skip
 from tests.ops import login, start
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 REDIS_URL = os.environ.get("SCREENING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
