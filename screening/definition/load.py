@@ -19,7 +19,12 @@ from .analysis import analyse as run_analysis
 from .build import build
 from .yaml_source import DefinitionError, Problem, parse_yaml
 
-__all__ = ["DefinitionError", "Problem", "load_path", "load_text"]
+__all__ = ["DefinitionError", "Problem", "content_hash", "load_path", "load_text"]
+
+
+def content_hash(text: str) -> str:
+    """What pins a screening to the exact text of its definition."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_text(text: str, source_name: str = "<string>", analyse: bool = True) -> m.Questionnaire:
@@ -41,11 +46,15 @@ def _load_cached(text: str, source_name: str, analyse: bool) -> m.Questionnaire:
         analysis_problems, score_range = run_analysis(questionnaire)
         if analysis_problems:
             raise DefinitionError(analysis_problems)
-    content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return replace(questionnaire, content_hash=content_hash, score_range=score_range)
+    return replace(questionnaire, content_hash=content_hash(text), score_range=score_range)
 
 
 def load_path(path: str | Path) -> m.Questionnaire:
+    return load_text(read_path(path), str(path))
+
+
+def read_path(path: str | Path) -> str:
+    """A definition file's text; DefinitionError (with the file's name) when it cannot be read."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -59,4 +68,4 @@ def load_path(path: str | Path) -> m.Questionnaire:
         raise DefinitionError(
             [Problem(str(path), 0, "", f"cannot be read ({exc.strerror})")]
         ) from None
-    return load_text(text, str(path))
+    return text

@@ -7,14 +7,23 @@ from pathlib import Path
 
 from flask import current_app
 
-from ..definition import Questionnaire, load_path, load_text
+from ..definition import Questionnaire, content_hash, load_text, read_path
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import Definition, Screening
 
-# Parsed definitions by content hash: a stored text never changes under its hash, and parsing
-# the shipped file (with its analysis) takes a tenth of a second.
+# Parsed definitions by content hash, whether read from the file in force or from a stored
+# definition: a text never changes under its hash, and parsing one (with its analysis) takes a
+# tenth of a second.
 _by_hash: dict[str, Questionnaire] = {}
+
+
+def _parsed(text: str, name: str) -> Questionnaire:
+    pinned = content_hash(text)
+    found = _by_hash.get(pinned)
+    if found is None:
+        found = _by_hash[pinned] = load_text(text, name)
+    return found
 
 
 def in_force_path() -> Path:
@@ -22,15 +31,17 @@ def in_force_path() -> Path:
 
 
 def in_force() -> Questionnaire:
-    """The questionnaire file in force, parsed (not stored: see `store_in_force`)."""
-    return load_path(in_force_path())
+    """The questionnaire file in force, parsed (not stored: see `store_in_force`);
+    DefinitionError when it cannot be used."""
+    path = in_force_path()
+    return _parsed(read_path(path), str(path))
 
 
 def store_in_force() -> Definition:
     """The Definition row of the file in force, added if its text is new."""
     path = in_force_path()
-    text = path.read_text(encoding="utf-8")
-    questionnaire = load_text(text, str(path))
+    text = read_path(path)
+    questionnaire = _parsed(text, str(path))
     row = db.session.get(Definition, questionnaire.content_hash)
     if row is None:
         row = Definition(
@@ -41,18 +52,16 @@ def store_in_force() -> Definition:
         )
         db.session.add(row)
         db.session.flush()
-    _by_hash[row.content_hash] = questionnaire
     return row
 
 
 def of(source: Screening | Definition) -> Questionnaire:
     """The parsed questionnaire of a stored definition, or of the one a screening is pinned to."""
-    content_hash = source.content_hash if isinstance(source, Definition) else source.definition_hash
-    q = _by_hash.get(content_hash)
-    if q is None:
+    pinned = source.content_hash if isinstance(source, Definition) else source.definition_hash
+    q = _by_hash.get(pinned)
+    if q is None:  # the text is read from the database only the first time
         definition = source if isinstance(source, Definition) else source.definition
-        q = load_text(definition.text, f"{definition.questionnaire_id}-{definition.version}.yaml")
-        _by_hash[content_hash] = q
+        q = _parsed(definition.text, f"{definition.questionnaire_id}-{definition.version}.yaml")
     return q
 
 
