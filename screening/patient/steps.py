@@ -110,6 +110,7 @@ def render_step(
         form = build_step_form(step_def)(formdata=None, data=saved_form_data(step_def, ctx.answers))
     on_page = {question.id for question in step_def.questions}
     raised = {r.flag.id for r in prog.assessment.red_flags}
+    flags_on = _flags_on(q, step_def)
     previous = prog.neighbour(step_def.id, -1)
     return render_template(
         "patient/step.html",
@@ -133,10 +134,10 @@ def render_step(
         steps=ctx.step_links(step_def.id),
         page_flags=[
             {"flag": flag, "shown": flag.id in raised, "after": after}
-            for flag, after in _flags_on(q, step_def)
+            for flag, after in flags_on
         ],
         banner_flags=raised_flags(q, prog.assessment, on_page),
-        script_data=_script_data(ctx, step_def),
+        script_data=_script_data(ctx, step_def, [flag for flag, _ in flags_on]),
         today_iso=utcnow().date().isoformat(),
     )
 
@@ -153,14 +154,14 @@ def _flags_on(q: m.Questionnaire, step_def: m.Step) -> list[tuple[m.RedFlag, str
     return flags
 
 
-def _script_data(ctx: Context, step_def: m.Step) -> dict[str, Any]:
+def _script_data(ctx: Context, step_def: m.Step, flags: list[m.RedFlag]) -> dict[str, Any]:
     """What the page's script needs to show and hide questions (and flags) at once as the
     patient answers: the types of the page's questions, the answers and values from elsewhere
     that its conditions read, and how the values made on this page are computed."""
     q, assessment = ctx.q, ctx.progress.assessment
     on_page = {question.id for question in step_def.questions}
     conditions = [question.show_if for question in step_def.questions if question.show_if]
-    conditions += [flag.when for flag, _ in _flags_on(q, step_def)]
+    conditions += [flag.when for flag in flags]
     known: dict[str, Any] = {}
     values: dict[str, dict[str, Any]] = {}
     for condition in conditions:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, abort, flash, render_template, request, send_file
 
 from .. import codec
+from ..definition import model as m
 from ..definition.conditions import MISSING
 from ..definition.model import URGENCY_LABELS
 from ..domain import (
@@ -30,9 +31,8 @@ from .blueprint import back_to, bp, check_form, screening_or_404
 from .forms import EmptyForm, ExtendForm
 
 
-def _filters(clinician: bool) -> listing.Filters:
-    tiers = tuple(t.id for t in questionnaires.in_force().tiers)
-    return listing.Filters.from_args(request.args, clinician, tiers)
+def _filters(clinician: bool, tiers: tuple[m.Tier, ...]) -> listing.Filters:
+    return listing.Filters.from_args(request.args, clinician, tuple(t.id for t in tiers))
 
 
 @bp.route("/")
@@ -40,7 +40,8 @@ def _filters(clinician: bool) -> listing.Filters:
 def home():
     user = auth.actor()
     clinician = user.has_role("clinician")
-    filters = _filters(clinician)
+    tiers = questionnaires.in_force().tiers  # the tier filter offers the file in force's
+    filters = _filters(clinician, tiers)
     return render_template(
         "staff/dashboard.html",
         page=listing.search(filters, clinician),
@@ -48,7 +49,7 @@ def home():
         clinician=clinician,
         intake=user.has_role("intake"),
         surgeons=listing.surgeons(),
-        tiers=questionnaires.in_force().tiers,
+        tiers=tiers,
         now=utcnow(),
         statuses=STATUSES,
     )
@@ -58,7 +59,8 @@ def home():
 @auth.roles_required("clinician")
 def export_csv():
     """The screenings the list's filters select, as CSV (answers included: clinicians only)."""
-    where = listing.condition(_filters(clinician=True), clinician=True)
+    filters = _filters(clinician=True, tiers=questionnaires.in_force().tiers)
+    where = listing.condition(filters, clinician=True)
     lines = exporting.export_csv(where, auth.actor())
     db.session.commit()
     # Written out before the response starts (to memory, or to disk past 8 MB), so that no
