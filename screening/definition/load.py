@@ -32,7 +32,7 @@ def load_text(text: str, source_name: str = "<string>", analyse: bool = True) ->
     return _load_cached(text, source_name, analyse)
 
 
-@lru_cache(maxsize=32)  # the same text is loaded by every request that shows its screening
+@lru_cache(maxsize=32)  # a file is loaded again and again by the command line and the tests
 def _load_cached(text: str, source_name: str, analyse: bool) -> m.Questionnaire:
     data, problems = parse_yaml(text, source_name)
     if data is None and problems:
