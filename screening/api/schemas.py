@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, SkipJsonSchema
 from werkzeug.datastructures import MultiDict
 
+from ..definition.model import URGENCIES
 from ..domain.listing import SORTS
 from ..models import STATUSES
 
@@ -272,6 +273,9 @@ class Factor(_Stored):
 
 class RedFlag(_Stored):
     id: str
+    urgency: Literal[URGENCIES] | Absent = Field(
+        None, description="emergency, same_day or review (stored from December 2026 on)."
+    )
     clinician_message: str
 
 

@@ -397,8 +397,11 @@ class _Builder:
             when = self.when(b, path)
             patient = r.text(b, "patient_message", path, patient=True)
             clinician = r.text(b, "clinician_message", path)
+            self_harm = r.boolean(b, "self_harm", False)
             if None not in (fid, when, patient, clinician) and urgency in m.URGENCIES:
-                result.append(m.RedFlag(fid, when, patient, clinician, urgency, line))
+                result.append(
+                    m.RedFlag(fid, when, patient, clinician, urgency, line, self_harm=self_harm)
+                )
         return result
 
     def read_alerts(self, top: YMap) -> list[m.DomainAlert]:

@@ -285,6 +285,14 @@ class RedFlag:
     line: int = field(default=0, compare=False)
     # The questions `when` reads (values expanded to their inputs), each once: set at load.
     reads: tuple[str, ...] = field(default=(), compare=False)
+    # About harm to self: the patient sees crisis lines while it stands, it escalates as an
+    # emergency does, and its acknowledgement needs a note of what was done.
+    self_harm: bool = False
+
+    @property
+    def urgent(self) -> bool:
+        """Treated as an emergency by the clinic's pathway (escalation, a note to acknowledge)."""
+        return self.urgency == "emergency" or self.self_harm
 
     @property
     def title(self) -> str:

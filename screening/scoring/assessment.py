@@ -132,7 +132,11 @@ class Assessment:
                 for r in self.factors
             ],
             "red_flags": [
-                {"id": r.flag.id, "clinician_message": r.flag.clinician_message}
+                {
+                    "id": r.flag.id,
+                    "urgency": r.flag.urgency,
+                    "clinician_message": r.flag.clinician_message,
+                }
                 for r in self.red_flags
             ],
             "instruments": {

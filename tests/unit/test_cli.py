@@ -44,7 +44,7 @@ EVERYTHING_JSON = {
          "modifiable": False},
     ],
     "red_flags": [
-        {"id": "low_mood_now",
+        {"id": "low_mood_now", "urgency": "same_day",
          "clinician_message": "Patient reports feeling down nearly every day."},
     ],
     "instruments": {"mood": {"score": 6, "band": "raised"}},
@@ -145,7 +145,7 @@ def test_shipped_json_contract(tmp_path):
     assert data["questionnaire"]["id"] == "fbss-preop"
     assert data["instruments"]["phq9"] == {"score": 9, "band": "mild"}
     assert data["instruments"]["gad7"] == {"score": 14, "band": "moderate"}
-    assert "self_harm" in [f["id"] for f in data["red_flags"]]
+    assert {f["id"]: f["urgency"] for f in data["red_flags"]}["self_harm"] == "same_day"
     assert data["complete"] is False
     assert data["total"] == sum(f["points"] for f in data["factors"])
 
