@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import health, i18n, logs, settings, templating
 from .api import bp as api_bp
-from .domain import alerts
+from .domain import jobs
 from .extensions import csrf, db, limiter, migrate, retry_after
 from .paths import PACKAGE_DIR, STATIC_DIR, TEMPLATES_DIR
 from .patient import bp as patient_bp
@@ -47,7 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     logs.init_app(app)
     health.init_app(app)
-    alerts.init_app(app)
+    jobs.init_app(app)
     if app.config.get("SCREENING_PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

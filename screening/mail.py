@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -10,6 +11,9 @@ from email.utils import formataddr, make_msgid
 from typing import Any
 
 from flask import render_template
+
+# An e-mail address as this application accepts one: something@somewhere.tld, no spaces.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class MailError(RuntimeError):
@@ -40,14 +44,23 @@ class MailSettings:
 
 
 def build(
-    settings: MailSettings, clinic: str, to: str, subject: str, template: str, **context: Any
+    settings: MailSettings,
+    clinic: str,
+    to: str,
+    subject: str,
+    template: str,
+    message_id: str | None = None,
+    **context: Any,
 ) -> EmailMessage:
-    """A message with a plain-text and an HTML part from templates/mail/<template>.txt/.html."""
+    """A message with a plain-text and an HTML part from templates/mail/<template>.txt/.html.
+    `message_id`: a key that makes the Message-ID the same whenever this message is sent again
+    (a new one otherwise)."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = formataddr((clinic, settings.sender))
     message["To"] = to
-    message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
+    domain = settings.sender.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<{message_id}@{domain}>" if message_id else make_msgid(domain=domain)
     context = {"clinic_name": clinic, **context}
     message.set_content(render_template(f"mail/{template}.txt", **context))
     message.add_alternative(render_template(f"mail/{template}.html", **context), subtype="html")

@@ -154,6 +154,104 @@ class Screening(db.Model):
         return f"S-{self.id:06d}"
 
 
+URGENCIES = ("emergency", "same_day", "review")
+
+
+class FlagEvent(db.Model):
+    """A red flag as a step's answers raised it, and when a later answer took it back. Never
+    deleted: staff see what was raised even if the patient changed the answer."""
+
+    __tablename__ = "flag_events"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "urgency IN ('emergency', 'same_day', 'review')", name="urgency_known"
+        ),
+        sa.Index("ix_flag_events_screening", "screening_id", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(sa.ForeignKey("screenings.id", ondelete="CASCADE"))
+    flag_id: Mapped[str] = mapped_column(sa.String(100))
+    urgency: Mapped[str] = mapped_column(sa.String(20))
+    self_harm: Mapped[bool] = mapped_column(default=False)
+    questionnaire_version: Mapped[str] = mapped_column(sa.String(50))
+    raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    acknowledgements: Mapped[list[FlagAcknowledgement]] = relationship(
+        back_populates="event", order_by="FlagAcknowledgement.id", cascade="all, delete-orphan"
+    )
+    alerts: Mapped[list[Alert]] = relationship(
+        back_populates="event", order_by="Alert.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def urgent(self) -> bool:
+        """Escalated as an emergency, and acknowledged only with a note of what was done."""
+        return self.urgency == "emergency" or self.self_harm
+
+    @property
+    def acknowledgement(self) -> FlagAcknowledgement | None:
+        """The acknowledgement that stands (the last one not withdrawn)."""
+        standing = [a for a in self.acknowledgements if a.withdrawn_at is None]
+        return standing[-1] if standing else None
+
+    @property
+    def title(self) -> str:
+        return self.flag_id.replace("_", " ").capitalize()
+
+
+class FlagAcknowledgement(db.Model):
+    """A clinician's acknowledgement of one flag, with what was done; withdrawn, never deleted."""
+
+    __tablename__ = "flag_acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("flag_events.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    event: Mapped[FlagEvent] = relationship(back_populates="acknowledgements")
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])
+
+
+class Alert(db.Model):
+    """An e-mail that must tell the clinic about a flag: the first one, or an escalation. The
+    database is the source of truth: a job delivers it, and a sweep every minute finds any that
+    is due and not yet sent. `key` is unique, so one event's alert is never made twice."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('alert', 'escalation')", name="kind_known"),
+        sa.CheckConstraint("status IN ('pending', 'sent', 'cancelled')", name="status_known"),
+        sa.Index("ix_alerts_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("flag_events.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    number: Mapped[int] = mapped_column(default=0)  # 0: the first alert; n: the nth escalation
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    tries: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[FlagEvent] = relationship(back_populates="alerts")
+
+
 class Answer(db.Model):
     """One answer to one question, as saved (kept even if later hidden; scoring ignores those)."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .i18n import DEFAULT_CONTACT, LANGUAGES
+from .mail import EMAIL_RE
 from .paths import DEFAULT_QUESTIONNAIRE
 
 
@@ -68,6 +69,27 @@ def flag(raw: str) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
+def address(name: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if not EMAIL_RE.match(value):
+            raise ConfigError(f"{name} must be an e-mail address like team@clinic.example, "
+                              f"not {value!r}")  # fmt: skip
+        return value
+
+    return parse
+
+
+def queue_url(raw: str) -> str:
+    value = raw.strip()
+    if value == "memory" or value.startswith(("sqlite:///", "redis://", "rediss://")):
+        return value
+    raise ConfigError(
+        "SCREENING_QUEUE must be memory, sqlite:///path/to/queue.db or redis://host:6379/0, "
+        f"not {value!r}"
+    )
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str  # the environment variable
@@ -100,6 +122,15 @@ def _secret_key(instance: Path, production: bool) -> str:
 def _sqlite_file(instance: Path, production: bool) -> str:
     instance.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{instance / 'screening.db'}"
+
+
+def _queue_file(instance: Path, production: bool) -> str:
+    if production:
+        raise ConfigError(
+            "SCREENING_QUEUE must be set in production (SCREENING_ENV=production): "
+            "redis://host:6379/0, shared by `screening serve` and every `screening worker`"
+        )
+    return f"sqlite:///{instance / 'queue.db'}"  # the folder is made with the queue
 
 
 Derived = Callable[[Path, bool], Any]
@@ -136,7 +167,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCREENING_SMTP_PASSWORD", None, str),
     Setting("SCREENING_SMTP_TIMEOUT", 10, whole("SCREENING_SMTP_TIMEOUT")),
     Setting("SCREENING_MAIL_SENDER", "screening@localhost"),
-    Setting("SCREENING_RED_FLAG_EMAIL", None),
+    # Red flags: where each urgency's alerts go (each falls back to SCREENING_RED_FLAG_EMAIL),
+    # and how often an unacknowledged one is sent again.
+    Setting("SCREENING_RED_FLAG_EMAIL", None, address("SCREENING_RED_FLAG_EMAIL")),
+    *(Setting(f"SCREENING_ALERT_EMAIL_{name}", None, address(f"SCREENING_ALERT_EMAIL_{name}"))
+      for name in ("EMERGENCY", "SAME_DAY", "REVIEW", "ESCALATION")),  # fmt: skip
+    Setting("SCREENING_ESCALATE_MINUTES_EMERGENCY", 30,
+            whole("SCREENING_ESCALATE_MINUTES_EMERGENCY")),  # fmt: skip
+    Setting("SCREENING_ESCALATE_MINUTES_SAME_DAY", 240,
+            whole("SCREENING_ESCALATE_MINUTES_SAME_DAY")),  # fmt: skip
+    Setting("SCREENING_ESCALATE_MAX", 6, whole("SCREENING_ESCALATE_MAX")),
+    # Background work (huey): memory (jobs wait until run: tests), a SQLite file (one machine,
+    # `make run`), or Redis (production: any number of `screening worker` processes).
+    Setting("SCREENING_QUEUE", _queue_file, queue_url),
+    Setting("SCREENING_WORKER_THREADS", 2, whole("SCREENING_WORKER_THREADS")),
+    Setting("SCREENING_REMINDER_HOUR", 9, whole("SCREENING_REMINDER_HOUR")),
     Setting("SCREENING_REMINDER_DAYS", (3, 7), days("SCREENING_REMINDER_DAYS")),
     Setting("SCREENING_MAX_REMINDERS", 3, whole("SCREENING_MAX_REMINDERS")),
     # `screening serve` (gunicorn)
@@ -168,7 +213,27 @@ def from_environment(instance_path: str, given: dict[str, Any] | None = None) ->
         else:
             values[key] = setting.default
     values["SESSION_COOKIE_SECURE"] = values["SCREENING_ENV"] == "production"
+    if values["SCREENING_ENV"] == "production":
+        _check_production(values)
     return values
+
+
+ALERT_SETTINGS = tuple(f"SCREENING_ALERT_EMAIL_{u}" for u in ("EMERGENCY", "SAME_DAY", "REVIEW"))
+
+
+def _check_production(values: dict[str, Any]) -> None:
+    """What production refuses to start without: an address for every urgency's alerts, and a
+    queue that outlives the process."""
+    if values["SCREENING_QUEUE"] == "memory":
+        raise ConfigError(
+            "SCREENING_QUEUE=memory loses its jobs with the process: in production use "
+            "redis://host:6379/0 (or sqlite:///path on a single machine)"
+        )
+    if not values["SCREENING_RED_FLAG_EMAIL"] and not all(values[n] for n in ALERT_SETTINGS):
+        raise ConfigError(
+            "in production red-flag alerts need an address: set SCREENING_RED_FLAG_EMAIL, or "
+            f"each of {', '.join(ALERT_SETTINGS)}"
+        )
 
 
 DEFAULTS: dict[str, Any] = {

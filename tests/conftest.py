@@ -82,7 +82,8 @@ def pg_migrated() -> str:
 
     from screening import create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url,
+                      "SCREENING_QUEUE": "memory"})
     with app.app_context():
         upgrade()
         from screening.extensions import db
@@ -125,6 +126,7 @@ def make_app(database_url: str, **config):
         "WTF_CSRF_ENABLED": False,
         "SCREENING_QUESTIONNAIRE": str(SHIPPED),
         "SCREENING_BASE_URL": "http://localhost",
+        "SCREENING_QUEUE": "memory",  # jobs wait until a test runs them (queue.run_pending)
     }
     settings.update(config)
     return create_app(settings)

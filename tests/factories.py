@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from screening.domain import answering, invitations, questionnaires, submission
+from screening.domain import answering, flags, invitations, questionnaires, submission
 from screening.extensions import db
-from screening.models import Screening
+from screening.models import Screening, User
 
 
 def screening(
@@ -60,3 +60,23 @@ def submitted(
 def submit_example(app, ident: int, name_part: str) -> None:
     """`answer_and_submit` with the answers of an example of the questionnaire."""
     answer_and_submit(app, ident, example_answers(app, name_part))
+
+
+def acknowledged_flag(app, screening_id: int, user_id: int) -> tuple[int, int]:
+    """The screening's first red flag, acknowledged by the user `user_id` with a note: (flag
+    event id, acknowledgement id)."""
+    with app.app_context():
+        [event, *_] = flags.events(db.session.get(Screening, screening_id))
+        made = flags.acknowledge(event, db.session.get(User, user_id), "Phoned the patient.")
+        db.session.commit()
+        found = event.id, made.id
+        db.session.remove()
+    return found
+
+
+def flag_event_ids(app, screening_id: int) -> list[int]:
+    """The ids of the screening's flag events, oldest first."""
+    with app.app_context():
+        found = [e.id for e in flags.events(db.session.get(Screening, screening_id))]
+        db.session.remove()
+    return found

@@ -40,6 +40,8 @@ for command in (
     accounts.audit_command,
     operations.demo_command,
     operations.serve_command,
+    operations.worker_command,
+    operations.run_command,
     operations.backup_command,
     operations.restore_command,
     operations.purge_command,

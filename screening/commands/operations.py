@@ -1,13 +1,16 @@
-"""Commands for running the service: demo data, the production server, backups, retention."""
+"""Commands for running the service: demo data, the servers and the background worker, backups,
+retention."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 
+from .. import queue
 from ..domain import demo, maintenance
 from ..extensions import db
 from ..i18n import language_name
@@ -99,3 +102,38 @@ def purge_command(days: int, apply: bool) -> None:
     cutoff, removed = maintenance.purge(days)
     db.session.commit()
     click.echo(f"removed {removed} screening(s) created before {cutoff:%Y-%m-%d}")
+
+
+@click.command("worker")
+@click.option("--threads", type=int, help="default SCREENING_WORKER_THREADS (2)")
+@click.option(
+    "--no-periodic", is_flag=True,
+    help="Leave the every-minute sweep and the daily reminders to other workers.",
+)  # fmt: skip
+def worker_command(threads, no_periodic) -> None:
+    """Run background jobs: red-flag alerts, their escalation, the sweep, reminders. Production
+    runs one or more, on any machines, next to `screening serve` (SCREENING_QUEUE=redis://...)."""
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    consumer = queue.of(app).huey.create_consumer(
+        workers=threads or app.config["SCREENING_WORKER_THREADS"],
+        worker_type="thread",
+        periodic=not no_periodic,
+    )
+    click.echo(f"worker on {queue.describe(app.config['SCREENING_QUEUE'])}", err=True)
+    consumer.run()
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run_command(host: str, port: int) -> None:
+    """The development server, with a background worker of its own in the same process (so
+    `make run` needs no other service): jobs run as they would in production."""
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    server = threading.Thread(
+        target=app.run, kwargs={"host": host, "port": port, "use_reloader": False,
+                                "threaded": True}, daemon=True,
+    )  # fmt: skip
+    server.start()
+    # The worker takes the main thread: it answers Ctrl-C for both (the server is a daemon).
+    queue.of(app).huey.create_consumer(workers=1, worker_type="thread").run()

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..mail import EMAIL_RE
 from ..models import ROLES, User, utcnow
 from . import audit
 
 MIN_PASSWORD_LENGTH = 12
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COMMON = Path(__file__).with_name("common_passwords.txt")
 # A hash to check against when the e-mail is unknown, so both cases take the same time.
 _DUMMY_HASH = generate_password_hash("not a real password, only for timing", method="scrypt")

@@ -14,7 +14,7 @@ from ..definition.conditions import MISSING
 from ..extensions import db
 from ..models import OPEN_STATUSES, Answer, Screening, StepDone, UTCDateTime, utcnow
 from ..scoring import Assessment, score, type_answers, visible_questions
-from . import NotAllowed, questionnaires
+from . import NotAllowed, flags, questionnaires
 
 
 def saved_answers(screening: Screening) -> dict[str, Any]:
@@ -71,8 +71,11 @@ def save_step(
     values: Mapping[str, Any],
     visible: set[str] | frozenset[str],
     now: dt.datetime | None = None,
+    saved: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Store one step's answers (its visible questions only) and mark the step done.
+    """Store one step's answers (its visible questions only) and mark the step done; record the
+    red flags the answers now raise (domain.flags) in the same transaction. `saved`: the answers
+    stored before this save, when the caller has them (else they are read).
 
     A visible question left blank loses its stored answer; a hidden one keeps it for the record.
     An answer saved again unchanged keeps the time it was first saved with that value (the time
@@ -140,6 +143,11 @@ def save_step(
         ),
         {"screening_id": screening.id, "step_id": step_id, "completed_at": now},
     )
+    if saved is None:
+        answers = saved_answers(screening)
+    else:
+        answers = {k: v for k, v in {**saved, **changes}.items() if v is not None}
+    flags.record(screening, q, score(q, answers), now)
     return changes
 
 

@@ -39,6 +39,7 @@ ACTIONS = (
     "answers_exported",
     "fhir_exported",
     "red_flag_acknowledged",
+    "acknowledgement_withdrawn",
     "screening_reviewed",
     "user_created",
     "user_disabled",

@@ -5,19 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from blinker import Namespace
 
 from ..definition import Questionnaire
 from ..extensions import db
 from ..models import OPEN_STATUSES, Screening, utcnow
 from ..scoring import score
-from . import NotAllowed
+from . import NotAllowed, flags
 from .answering import saved_answers
-
-signals = Namespace()
-# Sent by the caller once a submission is committed (`screening=`): the rest of the clinic
-# reacts to it (a red flag's notice) without the patient's side knowing who listens.
-submitted = signals.signal("screening-submitted")
 
 
 def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = None) -> bool:
@@ -41,6 +35,7 @@ def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = Non
     assessment = score(q, saved_answers(screening))
     if not assessment.complete:
         raise NotAllowed("incomplete")
+    flags.record(screening, q, assessment, now)  # as saved; and any screening older than events
     db.session.execute(
         sa.update(Screening)
         .where(Screening.id == screening.id)
@@ -49,7 +44,6 @@ def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = Non
             submitted_at=now,
             total=assessment.total,
             tier=assessment.tier.id,
-            has_red_flag=bool(assessment.red_flags),
             assessment=assessment.to_json(),
         )
         .execution_options(synchronize_session=False)

@@ -3,7 +3,7 @@ patient's own copy."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, session, url_for
+from flask import abort, redirect, render_template, session, url_for
 
 from .. import codec
 from ..definition import model as m
@@ -73,7 +73,7 @@ def submit(token: str):
     admitted(screening)
     q = questionnaires.of(screening)
     try:
-        submitted_now = submission.submit(screening, q)
+        submission.submit(screening, q)
         db.session.commit()
     except NotAllowed:  # an answer is missing: back to where it is asked
         db.session.rollback()
@@ -81,8 +81,6 @@ def submit(token: str):
                       answering.steps_done(screening))  # fmt: skip
         return redirect(ctx.continue_url(), code=303)
     remember_submission(screening)
-    if submitted_now:
-        submission.submitted.send(current_app._get_current_object(), screening=screening)
     return redirect(url_for("patient.result", token=token), code=303)
 
 

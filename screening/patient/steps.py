@@ -78,7 +78,9 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
     if has_errors:
         return render_step(ctx, step_def, form, visible=visible), 422
     try:
-        changes = answering.save_step(ctx.screening, ctx.q, step_def.id, posted, visible)
+        changes = answering.save_step(
+            ctx.screening, ctx.q, step_def.id, posted, visible, saved=ctx.answers
+        )
         db.session.commit()
     except NotAllowed:
         # Submitted or revoked since the link was read: the page for what it is now.

@@ -28,8 +28,8 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..domain import questionnaires
-from ..domain.accounts import EMAIL_RE
 from ..i18n import CLINIC_LANGUAGE, language_name
+from ..mail import EMAIL_RE
 from ..models import ROLES
 
 PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")

@@ -1,5 +1,6 @@
 """The screenings list, one screening, and what clinicians do with it: acknowledge its red flags,
-mark it reviewed, download its PDF, its FHIR bundle, or the list as CSV."""
+mark it reviewed, download its PDF, its FHIR bundle, or the list as CSV. (Its red flags:
+flags.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from flask import Response, abort, flash, render_template, request, send_file
 from .. import codec
 from ..definition import model as m
 from ..definition.conditions import MISSING
-from ..definition.model import URGENCY_LABELS
 from ..domain import (
     NotAllowed,
     answering,
@@ -28,6 +28,7 @@ from ..models import OPEN_STATUSES, STATUSES, Screening, utcnow
 from ..web import pdf_response
 from . import auth
 from .blueprint import back_to, bp, check_form, screening_or_404
+from .flags import context as flag_panel
 from .forms import EmptyForm, ExtendForm
 
 
@@ -93,6 +94,8 @@ def screening(screening_id: int):
         "extend_form": ExtendForm(),
         "open": screening.status in OPEN_STATUSES,
     }
+    if clinician:  # red flags show as soon as they are raised, before anything is sent
+        context.update(flag_panel(screening))
     if clinician and screening.status == "submitted":
         context.update(_assessment_context(screening))
     clinical.viewed(screening, user)
@@ -115,30 +118,14 @@ def _assessment_context(screening: Screening) -> dict[str, Any]:
             if question.id in a.visible
         ]
         appendix.append({"title": step.title, "rows": rows})
-    flags = [
-        {"flag": r.flag, "title": r.flag.title, "urgency": URGENCY_LABELS[r.flag.urgency]}
-        for r in a.red_flags
-    ]
     factors = sorted(a.factors, key=lambda r: (r.factor.category, not r.factor.modifiable))
     return {
         "a": a,
         "q": q,
-        "flags": flags,
         "factors": factors,
         "appendix": appendix,
         "original": screening.assessment,
     }
-
-
-@bp.route("/screenings/<int:screening_id>/acknowledge", methods=["POST"])
-@auth.roles_required("clinician")
-def acknowledge(screening_id: int):
-    screening = screening_or_404(screening_id)
-    check_form()
-    if clinical.acknowledge(screening, auth.actor()):
-        db.session.commit()
-        flash("Red flags acknowledged.")
-    return back_to(screening_id)
 
 
 @bp.route("/screenings/<int:screening_id>/review", methods=["POST"])

@@ -69,6 +69,10 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         # No worker recycling (production: every ~2000 requests): the fault tests follow the
         # workers' pids, and a recycled worker's start-up would land in a measured request.
         SCREENING_MAX_REQUESTS="0",
+        # Red-flag alerts are recorded, queued in a file of their own and left there: no worker
+        # runs beside these servers unless a test starts one (and then names its own queue).
+        SCREENING_RED_FLAG_EMAIL="alerts@clinic.example",
+        SCREENING_QUEUE=f"sqlite:///{tempfile.gettempdir()}/screening-test-queue-{os.getpid()}.db",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -226,6 +226,7 @@ def make_app(database_url: str):
         "SECRET_KEY": SECRET_KEY,
         "SCREENING_QUESTIONNAIRE": str(SHIPPED),
         "SCREENING_LOG_REQUESTS": False,
+        "SCREENING_QUEUE": "memory",
     })
 
 

@@ -29,7 +29,7 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
-from screening import codec
+from screening import codec, queue
 from screening.domain import invitations, questionnaires, submission
 from screening.domain.accounts import create_user
 from screening.extensions import db
@@ -326,7 +326,9 @@ def test_intake_invites_patient_answers_clinician_downloads_pdf_admin_audits(
         phone.get_by_role("button", name="Send my answers").tap()
     expect(phone.get_by_role("heading", level=1)).to_have_text(RESULT_HEADING)
 
-    # The clinic hears about the red flags (a link only).
+    # The clinic heard about the red flags as they were answered (a link only): the alerts'
+    # jobs, queued as the steps were saved, run (the queue of these tests waits for them).
+    assert queue.run_pending(app) >= 1
     notice = inbox.wait_for(RED_FLAG_TO)
     assert reference in notice["Subject"]
     assert f"/staff/screenings/{screening_id}" in plain_text(notice)

@@ -245,7 +245,8 @@ def test_the_log_filters_redact_tokens_and_attach_the_request_id():
     from screening import create_app
     from screening.logs import RedactTokens, RequestId
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                      "SCREENING_QUEUE": "memory"})
     handler_filters = [type(f) for f in logging.getLogger().handlers[0].filters]
     assert RedactTokens in handler_filters and RequestId in handler_filters
     record = logging.LogRecord("flask.app", logging.ERROR, __file__, 1,

@@ -23,8 +23,10 @@ from .test_permissions import MATRIX, make_api_key
 GOOD = "Quiet-River-Lantern-92"
 
 
-def post_routes(app, screening_id: int, user_id: int, key_id: int = 0) -> dict[str, str]:
-    values = {"screening_id": screening_id, "user_id": user_id, "key_id": key_id}
+def post_routes(app, screening_id: int, user_id: int, key_id: int = 0, event_id: int = 0,
+                ack_id: int = 0) -> dict[str, str]:
+    values = {"screening_id": screening_id, "user_id": user_id, "key_id": key_id,
+              "event_id": event_id, "ack_id": ack_id}
     routes = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
@@ -46,13 +48,18 @@ def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
     csrf, app, staff, smtp_server
 ):
     ident, token = factories.screening(app, patient_email="ann@patients.example")
+    flagged, _ = factories.submitted(app, "self-harm")
     target = make_user(app, "target@clinic.example", ["intake"])
-    routes = post_routes(app, ident, target.id, make_api_key(app))
+    event_id, ack_id = factories.acknowledged_flag(app, flagged, staff["clinician"].id)
+    routes = post_routes(app, ident, target.id, make_api_key(app), event_id, ack_id)
+    for endpoint in ("staff.acknowledge", "staff.withdraw_acknowledgement"):  # a flag's
+        routes[endpoint] = routes[endpoint].replace(f"/screenings/{ident}/",
+                                                    f"/screenings/{flagged}/")
     assert set(routes) == {
         "staff.login", "staff.logout", "staff.new_invitation", "staff.send", "staff.extend",
-        "staff.revoke", "staff.handout", "staff.hand_over", "staff.acknowledge", "staff.review",
-        "staff.refresh_pdf", "staff.users", "staff.disable_user", "staff.enable_user",
-        "staff.api_keys", "staff.revoke_api_key"}
+        "staff.revoke", "staff.handout", "staff.hand_over", "staff.acknowledge",
+        "staff.withdraw_acknowledgement", "staff.review", "staff.refresh_pdf", "staff.users",
+        "staff.disable_user", "staff.enable_user", "staff.api_keys", "staff.revoke_api_key"}
     clients = {role: signed_in(app.test_client(), who) for role, who in staff.items()}
     before = snapshot(app)
     for endpoint, url in routes.items():

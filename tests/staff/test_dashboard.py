@@ -69,7 +69,9 @@ def test_clinicians_see_unacknowledged_red_flags_first(app, client, staff, peopl
     assert names(client.get("/staff/?status=submitted"))[0] == "Eve Evans"
 
     eve = people["Eve Evans"]
-    response = client.post(f"/staff/screenings/{eve}/acknowledge")
+    [flag] = factories.flag_event_ids(app, eve)
+    acknowledge = f"/staff/screenings/{eve}/flags/{flag}/acknowledge"
+    response = client.post(acknowledge, data={"note": "Phoned her; safe, seeing her GP today."})
     assert response.status_code == 303
     s = row(app, Screening, eve)
     assert s["acknowledged_by_id"] == staff["clinician"].id
@@ -78,16 +80,19 @@ def test_clinicians_see_unacknowledged_red_flags_first(app, client, staff, peopl
     assert (event.user_id, event.screening_id) == (staff["clinician"].id, eve)
     detail = page(client.get(f"/staff/screenings/{eve}")).find("main").text
     assert "Acknowledged" in detail and "by clinician@clinic.example" in detail
+    assert "Phoned her; safe, seeing her GP today." in detail
 
     response = client.get("/staff/")
     assert names(response) == ALL_NEWEST_FIRST  # back in its place
     assert "Acknowledged" in page(response).find("tbody").find_all("tr")[-1].text
-    # A second acknowledgement changes nothing, and nor does one without a red flag.
-    client.post(f"/staff/screenings/{eve}/acknowledge")
-    client.post(f"/staff/screenings/{people['Carl Clark']}/acknowledge")
+    # A second acknowledgement changes nothing; a flag of another screening is not found.
+    client.post(acknowledge, data={"note": "Again."})
+    carl = people["Carl Clark"]
+    assert client.post(f"/staff/screenings/{carl}/flags/{flag}/acknowledge",
+                       data={"note": "x"}).status_code == 404
     assert len(audit_events(app, "red_flag_acknowledged")) == 1
     assert row(app, Screening, eve)["acknowledged_at"] == s["acknowledged_at"]
-    assert row(app, Screening, people["Carl Clark"])["acknowledged_at"] is None
+    assert row(app, Screening, carl)["acknowledged_at"] is None
 
 
 FILTERS = {

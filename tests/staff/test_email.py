@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from screening.models import Message, Screening
 from tests import factories
-from tests.web.support import example, page, questionnaire, walk
+from tests.web.support import page, questionnaire
 
 from .conftest import (
     CLINIC,
     SMTPServer,
     audit_events,
-    goes_to_login,
     location,
-    login,
     row,
     scalars,
     signed_in,
@@ -159,59 +156,6 @@ def test_smtp_down_keeps_the_invitation_and_tells_staff(app, client, staff, dead
         server.stop()
     assert [m.ok for m in messages(app, ident)] == [False, True]
     assert "The link was e-mailed to" in page(client.get(location(response))).find("main").text
-
-
-class TestRedFlagNotice:
-    @pytest.fixture
-    def app_config(self, staff_config):
-        return {**staff_config, "SCREENING_RED_FLAG_EMAIL": "spine-team@clinic.example"}
-
-    def submit(self, app, name_part: str, name: str) -> tuple[int, dict]:
-        ident, token = factories.screening(app, name, patient_mrn="MRN-0042",
-                                        patient_email="pat@patients.example")
-        patient = app.test_client()
-        answers = example(app, name_part)
-        walk(patient, app, token, answers)
-        assert patient.post(f"/s/{token}/submit").status_code == 303
-        return ident, answers
-
-    def test_a_red_flag_sends_one_notice_with_a_link_only(self, app, staff, smtp_server):
-        ident, answers = self.submit(app, "self-harm", "Fay Flagged")
-        [mail] = smtp_server.messages
-        assert mail.rcpt_tos == ["spine-team@clinic.example"]
-        assert f"S-{ident:06d}" in mail.subject
-        link = f"http://localhost/staff/screenings/{ident}"
-        assert link in mail.text and link in mail.html
-        text = mail.everything
-        for never in ("988", "Fay", "Flagged", "MRN-0042", "pat@patients.example", "self_harm",
-                      "self-harm", "Self-harm", "suicid"):
-            assert never not in text, never
-        assert_no_health_information(app, mail, allowed=("red flag",))  # "a red flag to review"
-        q = questionnaire(app)
-        for question_id in answers:
-            assert q.questions[question_id].label not in text
-        [message] = messages(app, ident)
-        assert (message.kind, message.ok) == ("red_flag", True)
-        # The link leads a clinician to the screening after signing in.
-        clinician = app.test_client()
-        response = clinician.get(f"/staff/screenings/{ident}")
-        assert goes_to_login(response)
-        response = login(clinician, staff["clinician"], next_=f"/staff/screenings/{ident}")
-        assert location(response) == f"/staff/screenings/{ident}"
-        assert "Fay Flagged" in page(clinician.get(location(response))).find("main").text
-
-    def test_no_red_flag_no_notice(self, app, smtp_server):
-        ident, _ = self.submit(app, "moderate tier - two-level", "Mo Moderate")
-        assert row(app, Screening, ident)["status"] == "submitted"
-        assert smtp_server.messages == []
-        assert messages(app, ident) == []
-
-    def test_a_failed_notice_is_recorded_and_the_patient_sees_nothing(self, app, dead_port):
-        app.config["SCREENING_SMTP_PORT"] = dead_port.port
-        ident, _ = self.submit(app, "self-harm", "Fay Flagged")
-        assert row(app, Screening, ident)["status"] == "submitted"
-        [message] = messages(app, ident)
-        assert (message.kind, message.ok) == ("red_flag", False)
 
 
 def test_a_spanish_invitation_e_mail_speaks_spanish(app, client, staff, smtp_server):

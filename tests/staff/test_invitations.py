@@ -238,13 +238,15 @@ def test_the_qr_code_encodes_the_link(app, client, staff):
     assert expected in html
 
 
-ACTIONS = ["send", "extend", "revoke", "handout", "hand-over", "acknowledge", "review",
-           "summary/refresh"]
+ACTIONS = ["send", "extend", "revoke", "handout", "hand-over", "review", "summary/refresh"]
 
 
 def test_actions_are_never_done_on_get(app, staff):
     ident, token = factories.screening(app, patient_email="ann@patients.example")
     done, _ = factories.submitted(app, "self-harm")
+    event_id, ack_id = factories.acknowledged_flag(app, done, staff["clinician"].id)
+    flag_actions = [f"flags/{event_id}/acknowledge",
+                    f"flags/{event_id}/acknowledgements/{ack_id}/withdraw"]
     for role in ("intake", "clinician", "admin"):
         client = signed_in(app.test_client(), staff[role])
         before = snapshot(app)
@@ -252,6 +254,9 @@ def test_actions_are_never_done_on_get(app, staff):
             for screening_id in (ident, done):
                 response = client.get(f"/staff/screenings/{screening_id}/{action}")
                 assert response.status_code == 405, (role, action)
+        for action in flag_actions:
+            response = client.get(f"/staff/screenings/{done}/{action}")
+            assert response.status_code == 405, (role, action)
         for path in (f"/staff/users/{staff['intake'].id}/disable",
                      f"/staff/users/{staff['intake'].id}/enable", "/staff/logout"):
             assert client.get(path).status_code == 405, (role, path)

@@ -108,8 +108,10 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(app, client, staff):
 
 class TestProduction:
     @pytest.fixture
-    def app_config(self, staff_config):
-        return {**staff_config, "SCREENING_ENV": "production"}
+    def app_config(self, staff_config, tmp_path):
+        return {**staff_config, "SCREENING_ENV": "production",
+                "SCREENING_RED_FLAG_EMAIL": "team@clinic.example",
+                "SCREENING_QUEUE": f"sqlite:///{tmp_path / 'queue.db'}"}
 
     def test_the_session_cookie_is_secure(self, app, staff):
         assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -173,7 +173,9 @@ def test_audit_events_hold_no_answers_and_no_patient_details(app, staff, smtp_se
     login(app.test_client(), "intake@clinic.example", "Wrong-password-0000")
     clinician = signed_in(app.test_client(), staff["clinician"])
     clinician.get(f"/staff/screenings/{ident}")
-    clinician.post(f"/staff/screenings/{ident}/acknowledge")
+    [flag] = factories.flag_event_ids(app, ident)
+    clinician.post(f"/staff/screenings/{ident}/flags/{flag}/acknowledge",
+                   data={"note": "Phoned the patient."})
     clinician.post(f"/staff/screenings/{ident}/review")
     signed_in(app.test_client(), staff["admin"]).get("/staff/audit")
 
@@ -193,7 +195,8 @@ def test_audit_events_hold_no_answers_and_no_patient_details(app, staff, smtp_se
         for word in forbidden + texts:
             assert word.lower() not in text.lower(), (event.action, word)
         assert event.detail is None or event.detail in (
-            "9 days", f"user {staff['admin'].id}") or event.detail.startswith(("user ", "since "))
+            "9 days", f"user {staff['admin'].id}") or event.detail.startswith(
+                ("user ", "since ", "flag event "))
         assert str(event.detail) not in numbers or event.detail is None
         assert event.action in audit.ACTIONS
 

@@ -45,9 +45,10 @@ def test_saving_a_step_reads_then_writes_in_one_transaction(app, client, stateme
     statements.clear()
     data = step_data(questionnaire(app).step_by_id["mood"], answers)
     assert client.post(f"/s/{token}/step/mood", data=data).status_code == 303
-    # The screening taken (still open?), the answers, the step done; nothing read again after
-    # the commit (the next page's address follows from what was saved).
-    assert statements == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "INSERT"]
+    # The screening taken (still open?), the answers, the step done, then the screening's red
+    # flags read to record any the answers raise or take back; nothing read again after the
+    # commit (the next page's address follows from what was saved).
+    assert statements == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "INSERT", "SELECT"]
     assert saved(app, token)["phq9_1"] == answers["phq9_1"]
 
 

@@ -17,7 +17,9 @@ from flask import Flask
 from screening import create_app, settings
 
 ENV_NAMES = ("SCREENING_SECRET_KEY", "SCREENING_ENV", "DATABASE_URL", "SCREENING_LINK_DAYS",
-             "SCREENING_OPEN_REPORTS", "SCREENING_PAPER")
+             "SCREENING_OPEN_REPORTS", "SCREENING_PAPER", "SCREENING_QUEUE",
+             "SCREENING_RED_FLAG_EMAIL", *settings.ALERT_SETTINGS,
+             "SCREENING_ALERT_EMAIL_ESCALATION")
 
 
 @pytest.fixture
@@ -97,10 +99,17 @@ def test_production_given_in_the_config_also_needs_a_key(instance: Path):
         settings.from_environment(str(instance), {"SCREENING_ENV": "production"})
 
 
+def production(env: pytest.MonkeyPatch) -> None:
+    """What production needs besides the database: a key, a queue, an address for alerts."""
+    env.setenv("SCREENING_ENV", "production")
+    env.setenv("SCREENING_SECRET_KEY", "k" * 64)
+    env.setenv("SCREENING_QUEUE", "redis://127.0.0.1:6379/0")
+    env.setenv("SCREENING_RED_FLAG_EMAIL", "spine-team@clinic.example")
+
+
 def test_production_with_a_secret_key_starts_with_secure_cookies(instance: Path,
                                                                  clean_env: pytest.MonkeyPatch):
-    clean_env.setenv("SCREENING_ENV", "production")
-    clean_env.setenv("SCREENING_SECRET_KEY", "k" * 64)
+    production(clean_env)
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SECRET_KEY"] == "k" * 64
     assert app.config["SCREENING_ENV"] == "production"
@@ -164,3 +173,50 @@ def test_the_readme_lists_every_setting_and_no_other():
     section = readme.split("\n## Configuration")[1].split("\n## ")[0]
     listed = set(re.findall(r"`(DATABASE_URL|SCREENING_[A-Z0-9_]+)`", section))
     assert listed == {setting.env for setting in settings.SETTINGS}
+
+
+def test_production_refuses_to_start_without_an_address_for_red_flag_alerts(
+        instance: Path, clean_env: pytest.MonkeyPatch):
+    production(clean_env)
+    clean_env.delenv("SCREENING_RED_FLAG_EMAIL")
+    with pytest.raises(settings.ConfigError) as refused:
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    for name in ("SCREENING_RED_FLAG_EMAIL", *settings.ALERT_SETTINGS):
+        assert name in str(refused.value)
+    # Every urgency with an address of its own will do.
+    for name in settings.ALERT_SETTINGS:
+        clean_env.setenv(name, "oncall@clinic.example")
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SCREENING_ENV"] == (
+        "production")
+
+
+@pytest.mark.parametrize("queue", [None, "memory"])
+def test_production_refuses_a_queue_that_dies_with_the_process(
+        instance: Path, clean_env: pytest.MonkeyPatch, queue):
+    production(clean_env)
+    if queue is None:
+        clean_env.delenv("SCREENING_QUEUE")
+    else:
+        clean_env.setenv("SCREENING_QUEUE", queue)
+    with pytest.raises(settings.ConfigError, match="SCREENING_QUEUE"):
+        settings.from_environment(str(instance))
+
+
+@pytest.mark.parametrize("name", ["SCREENING_RED_FLAG_EMAIL", "SCREENING_ALERT_EMAIL_EMERGENCY",
+                                  "SCREENING_ALERT_EMAIL_ESCALATION"])
+def test_an_alert_address_that_is_not_one_is_a_start_up_error_naming_it(
+        instance: Path, clean_env: pytest.MonkeyPatch, name):
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    clean_env.setenv(name, "the spine team")
+    with pytest.raises(settings.ConfigError, match=f"{name} must be an e-mail address"):
+        settings.from_environment(str(instance))
+    with pytest.raises(settings.ConfigError, match=name):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_a_queue_address_of_another_kind_is_a_start_up_error(instance: Path,
+                                                            clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    clean_env.setenv("SCREENING_QUEUE", "amqp://rabbit")
+    with pytest.raises(settings.ConfigError, match="SCREENING_QUEUE must be memory"):
+        settings.from_environment(str(instance))

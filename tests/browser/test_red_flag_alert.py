@@ -1,0 +1,102 @@
+"""A red flag reaches the clinic although the patient never sends the answers: a real `screening
+worker` process, a real SMTP server on loopback, and the patient in Chromium closing the browser
+right after the step that raised it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.bench.harness import SECRET_KEY
+from tests.conftest import SHIPPED
+from tests.staff.conftest import SMTPServer
+
+from .conftest import DESKTOP_ARGS
+
+pytestmark = pytest.mark.browser
+TEAM = "spine-team@clinic.example"
+DEADLINE = 60  # seconds from the patient's Continue to the alert in the clinic's mailbox
+
+
+@pytest.fixture
+def smtp():
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_config(smtp, tmp_path):
+    return {
+        "WTF_CSRF_ENABLED": True,
+        "SCREENING_RED_FLAG_EMAIL": TEAM,
+        "SCREENING_SMTP_HOST": "127.0.0.1",
+        "SCREENING_SMTP_PORT": smtp.port,
+        "SCREENING_SMTP_TIMEOUT": 5,
+        "SCREENING_QUEUE": f"sqlite:///{tmp_path / 'queue.db'}",  # the worker's too
+    }
+
+
+@pytest.fixture
+def worker(app, tmp_path):
+    """`screening worker`, a process of its own, on the app's database and queue."""
+    config = app.config
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "FLASK_"))}
+    env.update(
+        DATABASE_URL=config["SQLALCHEMY_DATABASE_URI"], SCREENING_SECRET_KEY=SECRET_KEY,
+        SCREENING_QUESTIONNAIRE=str(SHIPPED), SCREENING_QUEUE=config["SCREENING_QUEUE"],
+        SCREENING_RED_FLAG_EMAIL=TEAM, SCREENING_SMTP_HOST="127.0.0.1",
+        SCREENING_SMTP_PORT=str(config["SCREENING_SMTP_PORT"]), PYTHONUNBUFFERED="1",
+    )  # fmt: skip
+    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("screening")), "worker"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+def test_a_self_harm_answer_reaches_the_clinic_without_sending_the_answers(
+    app, browser, base_url, make_context, patient, smtp, worker
+):
+    from tests.staff.conftest import make_user
+
+    answers = {**patient.example("self-harm")}
+    token = patient.new_token(name="Fay Flagged")
+    context = make_context()
+    page = context.new_page()
+    patient.seed(page, token, answers, until="mood")
+    patient.fill_step(page, {**answers, "phq9_9": 1})  # "Several days"
+    patient.press_continue(page)
+    continued = time.monotonic()
+    context.close()  # the patient closes the browser: nothing is ever sent
+
+    while not smtp.messages and time.monotonic() - continued < DEADLINE:
+        time.sleep(0.2)
+    assert smtp.messages, "no alert within 60 s"
+    waited = time.monotonic() - continued
+    [mail] = smtp.messages
+    assert mail.rcpt_tos == [TEAM]
+    assert re.fullmatch(r"SAME-DAY red flag: screening S-\d{6}", mail.subject), mail.subject
+    print(f"\nalert received {waited:.1f} s after the patient's Continue")
+
+    clinician = make_user(app, "doctor@clinic.example", ["clinician"])
+    staff = make_context(**DESKTOP_ARGS).new_page()
+    staff.goto("/staff/login")
+    staff.get_by_label("E-mail").fill(clinician.email)
+    staff.get_by_label("Password").fill(clinician.password)
+    staff.get_by_role("button", name="Sign in").click()
+    first = staff.locator("tbody tr").first
+    expect(first).to_contain_text("Fay Flagged")
+    expect(first).to_contain_text("Started")
+    expect(first).to_contain_text("Red flag")
