@@ -302,8 +302,30 @@ Scalar = str | int | float | bool
 AnswerValue = Scalar | list[Scalar]
 
 
+class Acknowledgement(BaseModel):
+    at: Timestamp
+    by: str | None = Field(description="The clinician's e-mail address.")
+    note: str | None = Field(description="What was done.")
+    withdrawn_at: Timestamp | None = Field(description="Taken back (kept, never deleted).")
+
+
+class FlagEvent(BaseModel):
+    """A red flag as the patient's answers raised it: recorded when the step was saved, before
+    anything was sent."""
+
+    id: str = Field(description="The red flag's id in the questionnaire.")
+    urgency: Literal[URGENCIES]
+    self_harm: bool
+    raised_at: Timestamp
+    withdrawn_at: Timestamp | None = Field(description="A later answer took it back.")
+    acknowledgements: list[Acknowledgement]
+
+
 class ScreeningDetail(Screening):
-    """One screening: as listed, with its assessment and answers once submitted."""
+    """One screening: as listed, with its red flags as they were raised, and its assessment and
+    answers once submitted."""
+
+    flags: list[FlagEvent]
 
     assessment: Assessment | None = Field(description="Once submitted; null before.")
     answers: dict[str, AnswerValue] | None = Field(

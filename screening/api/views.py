@@ -15,9 +15,9 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import Rule
 
-from ..domain import answering, api_keys, audit, listing, questionnaires
+from ..domain import answering, api_keys, audit, flags, listing, questionnaires
 from ..extensions import db, limiter, retry_after
-from ..models import ApiKey, Screening, utcnow
+from ..models import ApiKey, FlagEvent, Screening, utcnow
 from . import schemas
 from .openapi import document
 
@@ -251,11 +251,27 @@ def get_screening(ident: str):
     submitted = s.status == "submitted"
     detail = schemas.ScreeningDetail(
         **screening_fields(s, utcnow()),
+        flags=[flag_fields(event) for event in flags.events(s)],
         assessment=s.assessment if submitted else None,
         answers=visible_answers(s) if submitted else None,
     )
     audit.record("api_screening_read", screening_id=s.id, detail=api_keys.label(key))
     return jsonify(schemas.body(detail))
+
+
+def flag_fields(event: FlagEvent) -> dict[str, Any]:
+    return {
+        "id": event.flag_id,
+        "urgency": event.urgency,
+        "self_harm": event.self_harm,
+        "raised_at": event.raised_at,
+        "withdrawn_at": event.withdrawn_at,
+        "acknowledgements": [
+            {"at": a.at, "by": a.user.email if a.user else None, "note": a.note,
+             "withdrawn_at": a.withdrawn_at}
+            for a in event.acknowledgements
+        ],
+    }  # fmt: skip
 
 
 @bp.get("/openapi.json")

@@ -12,7 +12,7 @@ from ..exports import csv, fhir
 from ..extensions import db
 from ..models import Answer, Definition, Screening, User
 from ..scoring import score
-from . import NotAllowed, audit, listing, questionnaires
+from . import NotAllowed, audit, flags, listing, questionnaires
 from .answering import assessment_of, judged_on
 
 BATCH = 500
@@ -44,8 +44,24 @@ def _own_columns(s: Screening) -> dict[str, Any]:
         "invited_at": s.created_at.isoformat(timespec="seconds"),
         "submitted_at": s.submitted_at.isoformat(timespec="seconds") if s.submitted_at else None,
         "questionnaire": s.questionnaire_id, "version": s.questionnaire_version,
-        "tier": s.tier, "total": s.total,
+        "tier": s.tier, "total": s.total, **_flag_columns(s),
     }  # fmt: skip
+
+
+def _flag_columns(s: Screening) -> dict[str, Any]:
+    """Every flag the answers raised (withdrawn ones marked), and each acknowledgement that
+    stands: when, by whom, what was done."""
+    raised, acknowledged = [], []
+    for event in flags.events(s):
+        withdrawn = ", withdrawn" if event.withdrawn_at else ""
+        raised.append(f"{event.flag_id} ({event.urgency}{withdrawn})")
+        ack = event.acknowledgement
+        if ack is not None:
+            who = ack.user.email if ack.user else "a clinician"
+            note = f": {ack.note}" if ack.note else ""
+            acknowledged.append(f"{event.flag_id} {ack.at:%Y-%m-%dT%H:%MZ} by {who}{note}")
+    return {"flags_raised": "; ".join(raised) or None,
+            "flag_acknowledgements": " | ".join(acknowledged) or None}  # fmt: skip
 
 
 def csv_lines(where: Any) -> Iterator[str]:

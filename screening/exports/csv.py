@@ -20,7 +20,7 @@ from ..scoring import Assessment
 FIXED = (
     "reference", "patient_name", "date_of_birth", "mrn", "surgeon", "planned_surgery",
     "surgery_date", "status", "invited_at", "submitted_at", "questionnaire", "version", "tier",
-    "total", "modifiable_points", "red_flags", "factors",
+    "total", "flags_raised", "flag_acknowledgements", "modifiable_points", "red_flags", "factors",
 )  # fmt: skip
 
 
@@ -51,7 +51,8 @@ def row(
     screening: dict[str, Any], a: Assessment, question_ids: list[str], value_ids: list[str]
 ) -> str:
     """One screening's line: `screening` holds its own columns (FIXED but the assessment's
-    three); `a` is its answers scored (points only for a submitted one)."""
+    three, its flags and their acknowledgements included); `a` is its answers scored (points
+    only for a submitted one)."""
     submitted = screening["status"] == "submitted"
     fixed = [screening[name] for name in FIXED[:-3]] + [
         a.modifiable_points if submitted else None,

@@ -118,3 +118,23 @@ def test_reading_changes_no_screening(app, client, api_key):
             if table not in ("audit_events", "api_keys"):
                 assert after[table] == before[table], (path, table)
         assert len(after["audit_events"]) == len(before["audit_events"]) + 1
+
+
+def test_a_screenings_flags_as_raised_with_their_acknowledgements(app, client, api_key):
+    """Red flags show before anything is sent, each with who acknowledged it and what was
+    done; a withdrawn acknowledgement is kept, marked."""
+    from tests.staff.conftest import make_user
+
+    ident, _ = factories.submitted(app, "self-harm")
+    doctor = make_user(app, "doctor@clinic.example", ["clinician"])
+    factories.acknowledged_flag(app, ident, doctor.id)
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    [flag] = [f for f in body["flags"] if f["id"] == "self_harm"]
+    assert (flag["urgency"], flag["self_harm"], flag["withdrawn_at"]) == ("same_day", True, None)
+    assert flag["raised_at"].endswith("Z")
+    [ack] = flag["acknowledgements"]
+    assert (ack["by"], ack["note"], ack["withdrawn_at"]) == (
+        "doctor@clinic.example", "Phoned the patient.", None)
+    # Not submitted yet: the flags are there already.
+    invited, _ = factories.screening(app)
+    assert ok(call(client, f"/screenings/{invited}", api_key))["flags"] == []

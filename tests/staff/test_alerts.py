@@ -298,3 +298,15 @@ def test_submitting_records_nothing_new_and_the_patient_sees_no_alert_detail(app
     assert len(events(app, ident)) == 1 and len(alert_rows(app, ident)) == 1
     text = page(patient.get(f"/s/{token}/result")).find("main").text
     assert TEAM not in text and "alert" not in text.lower()
+
+
+def test_the_csv_gives_each_flag_and_what_was_done(app, client, staff):
+    from .test_export import export
+
+    ident, _ = factories.submitted(app, "self-harm", name="Fay Flagged")
+    factories.acknowledged_flag(app, ident, staff["clinician"].id)
+    signed_in(client, staff["clinician"])
+    [line] = export(client)
+    assert "self_harm (same_day)" in line["flags_raised"]
+    assert line["flag_acknowledgements"].startswith("self_harm ")
+    assert "by clinician@clinic.example: Phoned the patient." in line["flag_acknowledgements"]
