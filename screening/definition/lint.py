@@ -1,18 +1,20 @@
 """`screening lint`: load a definition (the schema, the rules it cannot express, the exhaustive
-analysis), then run its examples."""
+analysis), then run its examples. A definition that passes may still get warnings (red flags that
+read a question that can be hidden): they are printed after the summary and do not fail."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import model as m
 from .analysis import analyse
 from .examples import check_examples
+from .hideable import hideable_flag_questions
 from .load import load_path
 from .yaml_source import DefinitionError, Problem
 
-__all__ = ["LintResult", "analyse", "check_examples", "lint"]
+__all__ = ["LintResult", "analyse", "check_examples", "hideable_flag_questions", "lint"]
 
 
 @dataclass
@@ -20,12 +22,15 @@ class LintResult:
     path: str
     problems: list[Problem]
     questionnaire: m.Questionnaire | None
+    # Printed after the summary; they never fail the lint.
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def summary(self) -> str:
+        """The summary of a definition that passes, then one line per warning."""
         q = self.questionnaire
         assert q is not None and q.score_range is not None
         questions = len(q.questions)
@@ -44,7 +49,7 @@ class LintResult:
             f"  languages: {', '.join(q.languages)}"
             f"{' (every patient text translated)' if len(q.languages) > 1 else ''}\n"
             f"  examples: {len(q.examples)} checked"
-        )
+        ) + "".join(f"\n{warning}" for warning in self.warnings)
 
 
 def lint(path: str | Path) -> LintResult:
@@ -52,4 +57,4 @@ def lint(path: str | Path) -> LintResult:
         q = load_path(path)
     except DefinitionError as exc:
         return LintResult(str(path), exc.problems, None)
-    return LintResult(str(path), check_examples(q), q)
+    return LintResult(str(path), check_examples(q), q, hideable_flag_questions(q))

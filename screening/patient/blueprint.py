@@ -3,12 +3,14 @@ does: no caching, and a clinic device left alone goes back to a neutral page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from ..domain import NotAllowed, links
+from ..domain import NotAllowed, alerts, links
 from ..extensions import db
-from ..models import Screening, utcnow
+from ..models import URGENCIES, Screening, utcnow
 from ..web import KIOSK_KEY
 
 bp = Blueprint("patient", __name__)
@@ -20,11 +22,11 @@ KIOSK_DEVICE = "kiosk_device"  # this browser is a clinic device that was handed
 
 class LinkProblem(HTTPException):
     """A link that does not lead to an open screening (`kind`: unknown, submitted, expired,
-    revoked); shown as a friendly page."""
+    revoked); shown as a friendly page, with the crisis lines while a self-harm flag stands."""
 
-    def __init__(self, code: int, kind: str):
+    def __init__(self, code: int, kind: str, crisis: bool = False):
         super().__init__()
-        self.code, self.kind = code, kind
+        self.code, self.kind, self.crisis = code, kind, crisis
 
 
 class StepProblem(HTTPException):
@@ -39,7 +41,7 @@ class StepProblem(HTTPException):
 def link_problem(exc: LinkProblem):
     if session.get(KIOSK_DEVICE):
         return render_template("patient/kiosk_done.html"), exc.code
-    return render_template("patient/link_error.html", kind=exc.kind), exc.code
+    return render_template("patient/link_error.html", kind=exc.kind, crisis=exc.crisis), exc.code
 
 
 @bp.app_errorhandler(StepProblem)
@@ -73,6 +75,12 @@ def end_kiosk() -> None:
             db.session.rollback()  # submitted or revoked: its link already shows nothing
     session.clear()
     session[KIOSK_DEVICE] = True
+
+
+@bp.context_processor
+def clinic_told() -> dict[str, Any]:
+    """The urgencies whose flags reach the clinic at once: the patient is told so only then."""
+    return {"clinic_told": {u for u in URGENCIES if alerts.recipient(u)}}
 
 
 @bp.after_request

@@ -10,8 +10,7 @@ from flask import request, session, url_for
 
 from .. import i18n
 from ..definition import model as m
-from ..definition.conditions import references
-from ..domain import answering, links, questionnaires
+from ..domain import answering, flags, links, questionnaires
 from ..i18n import current_language
 from ..models import Screening, utcnow
 from ..scoring import Assessment, progress
@@ -51,10 +50,15 @@ def admitted(screening: Screening, submitted_ok: bool = False) -> Screening:
     if status == "submitted":
         if submitted_ok and may_see_result(screening):
             return screening
-        raise LinkProblem(410, "submitted")
+        raise LinkProblem(410, "submitted", crisis=self_harm_stands(screening))
     if status in ("expired", "revoked"):
         raise LinkProblem(410, status)
     return screening
+
+
+def self_harm_stands(screening: Screening) -> bool:
+    """A flag about harm to self was raised and not taken back."""
+    return any(e.self_harm and e.withdrawn_at is None for e in flags.events(screening))
 
 
 def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
@@ -128,14 +132,7 @@ class Context:
         ]
 
 
-def raised_flags(
-    q: m.Questionnaire, assessment: Assessment, exclude_questions: set[str] | frozenset[str]
-) -> list[m.RedFlag]:
-    """Red flags to show the patient now, most urgent first: raised, and not about questions on
-    the current page (those show beside their question)."""
-    flags = []
-    for result in assessment.red_flags:
-        reads = {ref for kind, ref in references(result.flag.when) if kind == "question"}
-        if not reads & exclude_questions:
-            flags.append(result.flag)
+def raised_flags(assessment: Assessment) -> list[m.RedFlag]:
+    """The red flags the answers raise, most urgent first."""
+    flags = [r.flag for r in assessment.red_flags]
     return sorted(flags, key=lambda f: m.URGENCIES.index(f.urgency))

@@ -30,6 +30,7 @@ def welcome(token: str):
         q=ctx.q,
         started=ctx.screening.status == "in_progress",
         step_count=len(ctx.progress.steps),
+        crisis=any(r.flag.self_harm for r in ctx.progress.assessment.red_flags),
     )
 
 

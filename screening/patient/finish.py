@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, session, url_for
 
 from .. import codec
-from ..definition import model as m
 from ..definition.conditions import MISSING
 from ..domain import NotAllowed, answering, documents, questionnaires, submission
 from ..extensions import db
@@ -54,7 +53,7 @@ def review(token: str):
         ctx=ctx,
         q=ctx.q,
         sections=sections,
-        banner_flags=raised_flags(ctx.q, assessment, set()),
+        banner_flags=raised_flags(assessment),
         steps=ctx.step_links(None),
     )
 
@@ -92,9 +91,7 @@ def result(token: str):
     q = questionnaires.of(screening).localized(current_language())
     assessment = answering.assessment_of(screening, q)
     work_on = [r.factor for r in assessment.factors if r.factor.modifiable]
-    flags = sorted(
-        (r.flag for r in assessment.red_flags), key=lambda f: m.URGENCIES.index(f.urgency)
-    )
+    flags = raised_flags(assessment)
     return render_template(
         "patient/result.html",
         q=q,

@@ -15,7 +15,7 @@ from ..i18n import N_, current_language, gettext, use_language
 from ..models import utcnow
 from ..scoring import type_answers, visible_questions
 from .blueprint import LinkProblem, StepProblem, bp
-from .context import Context, open_context, raised_flags
+from .context import Context, open_context
 from .forms import StepForm, build_step_form, saved_form_data
 
 
@@ -110,7 +110,6 @@ def render_step(
         visible = prog.assessment.visible
     if form is None:
         form = build_step_form(step_def)(formdata=None, data=saved_form_data(step_def, ctx.answers))
-    on_page = {question.id for question in step_def.questions}
     raised = {r.flag.id for r in prog.assessment.red_flags}
     flags_on = _flags_on(q, step_def)
     previous = prog.neighbour(step_def.id, -1)
@@ -138,7 +137,6 @@ def render_step(
             {"flag": flag, "shown": flag.id in raised, "after": after}
             for flag, after in flags_on
         ],
-        banner_flags=raised_flags(q, prog.assessment, on_page),
         script_data=_script_data(ctx, step_def, [flag for flag, _ in flags_on]),
         today_iso=utcnow().date().isoformat(),
     )

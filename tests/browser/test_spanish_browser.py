@@ -54,7 +54,7 @@ def test_a_patient_completes_the_questionnaire_in_spanish(app, page: Page, patie
             flag = page.locator('[data-flag="self_harm"]')
             expect(flag).to_be_visible()  # at once, on the page where it was answered
             expect(flag).to_contain_text("988")
-            expect(flag).to_contain_text("Por favor, lea esto ahora")
+            expect(flag).to_contain_text("Hay ayuda para usted ahora mismo")
             (SCREENSHOTS / backend).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / backend / "es-mood-self-harm.png"),
                             full_page=True, scale="css")

@@ -61,7 +61,7 @@ def test_header_names_the_clinic_the_patient_the_surgery_and_the_screening(rende
         "Surgeon Dr. Joan Smith",
         "Screening S-000042, 27 February 2026",
         f"Questionnaire {fbss.title}, version {fbss.version}",
-        "Questionnaire Before your spine surgery, version 1.1.0, answered in English",
+        "Questionnaire Before your spine surgery, version 1.2.0, answered in English",
     ):
         assert expected in first, expected
 

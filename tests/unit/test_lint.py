@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from screening.definition import DefinitionError, load_path, load_text
+from screening.definition.conditions import references
 from screening.definition.lint import LintResult, analyse, check_examples, lint
 from screening.definition.model import ScoreRange
 
@@ -374,3 +375,142 @@ def test_the_analysis_and_the_engine_share_the_height_and_weight_bounds():
     from screening.scoring import DEFAULT_BOUNDS as ENGINE_BOUNDS
 
     assert ENGINE_BOUNDS == DEFAULT_BOUNDS == {"height": (30.0, 300.0), "weight": (2.0, 700.0)}
+
+
+# --- warnings: red flags on questions that can be hidden ------------------------------------------
+
+HIDEABLE = definition(
+    """\
+    - id: s1
+      title: One
+      questions:
+        - {id: low_mood, type: yes_no, label: Low mood}
+        - id: follow_up
+          type: yes_no
+          label: Follow-up
+          show_if: {question: low_mood, equals: true}
+        - {id: drinks, type: integer, label: Drinks, min: 0, max: 20}
+    - id: s2
+      title: Two
+      show_if: {question: low_mood, equals: true}
+      questions:
+        - {id: later, type: integer, label: Later, min: 0, max: 20}
+        - {id: both, type: yes_no, label: Both, show_if: {question: later, gt: 0}}
+    """,
+    extra="""\
+    computed:
+      - {id: drinks_and_more, label: Drinks, sum: [drinks, later]}
+    red_flags:
+      - id: urgent
+        urgency: emergency
+        when:
+          any:
+            - {question: follow_up, equals: true}
+            - {question: both, equals: true}
+        patient_message: P.
+        clinician_message: C.
+      - id: heavy
+        urgency: review
+        when: {value: drinks_and_more, gte: 10}
+        patient_message: P.
+        clinician_message: C.
+      - id: plain
+        when: {question: low_mood, equals: true}
+        patient_message: P.
+        clinician_message: C.
+    """,
+)
+
+
+def cli_lint(path: Path):
+    from click.testing import CliRunner
+
+    from screening.commands import main
+
+    return CliRunner(env={"FLASK_RUN_FROM_CLI": None}).invoke(main, ["lint", str(path)])
+
+
+def test_a_red_flag_on_a_question_that_can_be_hidden_is_a_warning(tmp_path):
+    path = tmp_path / "hideable.yaml"
+    path.write_text(HIDEABLE, encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    urgent = lines.index("  - id: urgent") + 1
+    heavy = lines.index("  - id: heavy") + 1
+    expected = [
+        f"{path}:{urgent}: red flag 'urgent': its question 'both' can be hidden "
+        "(by its show_if and the show_if of its step 's2')",
+        f"{path}:{urgent}: red flag 'urgent': its question 'follow_up' can be hidden "
+        "(by its show_if)",
+        # a computed value reads its inputs: 'drinks' is always shown, 'later' is not
+        f"{path}:{heavy}: red flag 'heavy': its question 'later' can be hidden "
+        "(by the show_if of its step 's2')",
+    ]
+    result = lint(path)
+    assert result.ok and result.problems == []
+    assert [str(w) for w in result.warnings] == expected
+    assert result.summary().splitlines()[-3:] == expected  # after the summary
+
+    ran = cli_lint(path)
+    assert ran.exit_code == 0, ran.output  # a warning never fails the lint
+    assert ran.stderr == ""
+    out = ran.stdout.splitlines()
+    assert out[0] == f"{path}: lint 1.0.0: OK"
+    assert out[-3:] == expected
+
+
+def test_red_flags_on_questions_always_shown_give_no_warning(tmp_path):
+    path = tmp_path / "shown.yaml"
+    path.write_text(EXAMPLES.replace("    when: {question: q1, equals: true}\n    patient_message",
+                                     "    when: {question: q0, equals: true}\n    patient_message"),
+                    encoding="utf-8")
+    q = load_path(path)
+    assert [f.reads for f in q.red_flags] == [("q0",)]
+    result = lint(path)
+    assert result.warnings == []
+    ran = cli_lint(path)
+    assert ran.exit_code == 0, ran.output
+    assert ran.stdout == result.summary() + "\n"
+    assert "can be hidden" not in ran.stdout
+
+
+def test_the_shipped_questionnaire_warns_only_about_intended_follow_ups():
+    """Each warning of fbss-preop.yaml is a follow-up question asked after a first answer."""
+    result = lint(SHIPPED)
+    assert result.ok
+    hidden = {(w.path, w.message.split("'")[1]) for w in result.warnings}
+    assert hidden == {
+        *(("red flag 'self_harm'", qid) for qid in ("suicide_intent", "suicide_plan",
+                                                    "suicide_behaviour")),
+        *(("red flag 'self_harm_urgent'", qid) for qid in ("suicide_intent", "suicide_plan",
+                                                           "suicide_behaviour")),
+        ("red flag 'myelopathy'", "clumsy_hands"),
+        ("red flag 'myelopathy'", "unsteady_walking"),
+        ("red flag 'infection_warning'", "injected_drugs"),
+        ("red flag 'alcohol_withdrawal_review'", "audit_c_2"),
+        ("red flag 'alcohol_withdrawal_review'", "audit_c_3"),
+    }
+    # The self-harm follow-ups hang on PHQ-9 item 9 alone, so no later answer can hide them.
+    q = result.questionnaire
+    for qid in ("suicide_wish_dead", "suicide_thoughts", "suicide_method", "suicide_intent",
+                "suicide_plan", "suicide_behaviour"):
+        question = q.questions[qid]
+        assert question.step_id == "mood" and q.step_by_id["mood"].show_if is None
+        assert question.show_if == q.questions["suicide_wish_dead"].show_if
+        assert {ref for _, ref in references(question.show_if)} == {"phq9_9"}
+
+
+def test_lint_refuses_an_unknown_urgency_with_file_and_line(tmp_path):
+    path = tmp_path / "soon.yaml"
+    path.write_text(EXAMPLES.replace("  - id: flag\n", "  - id: flag\n    urgency: soon\n"),
+                    encoding="utf-8")
+    line = path.read_text(encoding="utf-8").splitlines().index("    urgency: soon") + 1
+    ran = cli_lint(path)
+    assert ran.exit_code == 1
+    assert ran.stdout == ""
+    errors = ran.stderr.splitlines()
+    assert errors[0] == (
+        f"{path}:{line}: red_flags[0].urgency: unknown urgency 'soon' "
+        "(use one of: emergency, same_day, review)"
+    )
+    # (the flag it refuses is then missing for the example that expects it)
+    assert errors[-1] == f"{path}: {len(errors) - 1} problems"

@@ -215,7 +215,13 @@ def test_a_step_saved_while_the_screening_is_submitted_waits_and_is_refused(app,
 def test_a_submission_while_a_step_is_being_saved_waits_and_scores_its_answers(app, client):
     token, q, typed = every_step_saved(app, client, "low tier")
     assert typed["phq9_9"] == 0
-    flagged = {**typed, "phq9_9": 1}  # an answer that raises the self-harm flag
+    # An answer that raises the self-harm flag, with the follow-up questions it brings up.
+    self_harm = example(app, "self-harm flag")
+    follow_ups = {question.id: self_harm[question.id]
+                  for question in q.step_by_id["mood"].questions
+                  if question.id.startswith("suicide_")}
+    assert follow_ups
+    flagged = {**typed, "phq9_9": 1, **follow_ups}
 
     def save():
         link = links.find(token)

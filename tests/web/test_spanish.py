@@ -91,7 +91,10 @@ def test_review_and_result_in_spanish_and_the_crisis_message(app, client):
     assert "Revise sus respuestas" in text and "Enviar mis respuestas" in text
     assert "Sí" in text  # a yes/no answer, in words
     crisis = es.red_flag_by_id["self_harm"].patient_message
-    assert "988" in crisis and crisis.split(".")[0] in text
+    # On the review page, a short note with the crisis lines, in Spanish.
+    assert "Hay ayuda para usted ahora mismo" in text
+    assert "Si está pensando en hacerse daño: llame o envíe un mensaje de texto al 988" in text
+    assert "llame al 988 y oprima el 2, o envíe AYUDA" in text
     assert client.post(f"/s/{token}/submit").status_code == 303
     result = client.get(f"/s/{token}/result")
     text = main_text(result)

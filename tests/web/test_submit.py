@@ -152,7 +152,10 @@ def flag_box(response, flag_id: str):
     return page(response).find(**{"data-flag": flag_id})
 
 
-def test_self_harm_answer_shows_the_crisis_message_everywhere(app, client):
+def test_self_harm_answer_shows_the_crisis_message_where_it_matters(app, client):
+    """The full message where the answer was given; once more, compactly, on the review page
+    (with the crisis lines); in full on the result; the crisis lines on a returning visit and on
+    the "already sent" page. Not repeated in full on every later step."""
     token = new_screening(app)
     answers = example(app, "self-harm flag")
     assert answers["phq9_9"] == 1
@@ -164,14 +167,20 @@ def test_self_harm_answer_shows_the_crisis_message_everywhere(app, client):
     assert box is not None and not box.hidden
     assert "988" in box.text and "Suicide & Crisis Lifeline" in box.text
     assert box.attrs.get("role") == "alert"
+    assert "Help is there for you right now" in box.text  # the urgency, in words first
+    assert "Your care team will see this answer when they look at your questionnaire" in box.text
 
     nxt = client.get(f"/s/{token}/step/worry")
-    assert flag_box(nxt, "self_harm") is not None and not flag_box(nxt, "self_harm").hidden
+    assert flag_box(nxt, "self_harm") is None and "988" not in main_text(nxt)
+
+    welcome = main_text(client.get(f"/s/{token}"))  # coming back to the link
+    assert "If you are thinking about hurting yourself: call or text 988" in welcome
 
     walk(client, app, token, answers)
     review = client.get(f"/s/{token}/review")
-    box = flag_box(review, "self_harm")
-    assert box is not None and not box.hidden and "988" in box.text
+    assert flag_box(review, "self_harm") is None  # not the full box ...
+    note = page(review).find("div", class_="flag-note flag-same_day")
+    assert note is not None and "call or text 988" in note.text  # ... a short note
 
     assert client.post(f"/s/{token}/submit").status_code == 303
     result = client.get(f"/s/{token}/result")
@@ -182,6 +191,17 @@ def test_self_harm_answer_shows_the_crisis_message_everywhere(app, client):
     row = screening_row(app, token)
     assert row["has_red_flag"] is True
     assert [f["id"] for f in row["assessment"]["red_flags"]] == ["self_harm"]
+    already = app.test_client().get(f"/s/{token}")  # the link again, in another browser
+    assert already.status_code == 410
+    assert "call or text 988" in main_text(already)
+
+
+def test_the_patient_is_told_the_clinic_hears_at_once_only_when_it_does(app, client):
+    app.config["SCREENING_RED_FLAG_EMAIL"] = "spine-team@clinic.example"
+    token = new_screening(app)
+    walk(client, app, token, example(app, "self-harm flag"), until="worry")
+    box = flag_box(client.get(f"/s/{token}/step/mood"), "self_harm")
+    assert "Your care team is told as soon as this answer is saved." in box.text
 
 
 def test_without_the_self_harm_answer_the_crisis_message_stays_hidden(app, client):
@@ -221,5 +241,8 @@ def test_a_browser_sees_only_the_result_it_sent(app, client):
     assert other_browser.get(f"/s/{theirs}/result").status_code == 200
     response = client.get(f"/s/{theirs}/result")
     assert response.status_code == 410
-    assert "988" not in main_text(response)
+    assert "Risk" not in main_text(response) and "work on" not in main_text(response)
+    # What the "already sent" page carries while their self-harm flag stands: the crisis lines.
+    assert "call or text 988" in main_text(response)
+    assert "988" not in main_text(other_browser.get(f"/s/{mine}/result"))
     assert other_browser.get(f"/s/{mine}/result").status_code == 410
