@@ -398,9 +398,12 @@ class _Builder:
             patient = r.text(b, "patient_message", path, patient=True)
             clinician = r.text(b, "clinician_message", path)
             self_harm = r.boolean(b, "self_harm", False)
+            name = r.text(b, "title", path, required=False) or ""
             if None not in (fid, when, patient, clinician) and urgency in m.URGENCIES:
                 result.append(
-                    m.RedFlag(fid, when, patient, clinician, urgency, line, self_harm=self_harm)
+                    m.RedFlag(
+                        fid, when, patient, clinician, urgency, line, self_harm=self_harm, name=name
+                    )
                 )
         return result
 

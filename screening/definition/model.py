@@ -288,6 +288,7 @@ class RedFlag:
     # About harm to self: the patient sees crisis lines while it stands, it escalates as an
     # emergency does, and its acknowledgement needs a note of what was done.
     self_harm: bool = False
+    name: str = ""  # the clinic's name for it, from `title`; `title` falls back to the id
 
     @property
     def urgent(self) -> bool:
@@ -296,8 +297,8 @@ class RedFlag:
 
     @property
     def title(self) -> str:
-        """The flag's name for the clinic: "Self harm" for `self_harm`."""
-        return self.id.replace("_", " ").capitalize()
+        """The flag's name for the clinic: its `title`, else the id spelled out ("Self harm")."""
+        return self.name or self.id.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)

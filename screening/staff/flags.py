@@ -54,6 +54,12 @@ def context(screening: Screening) -> dict[str, Any]:
             "alert_kinds": ALERT_KINDS}  # fmt: skip
 
 
+def _title(screening: Screening, event: FlagEvent) -> str:
+    """The flag's name from its questionnaire version; the id spelled out if it is gone."""
+    flag = questionnaires.of(screening).red_flag_by_id.get(event.flag_id)
+    return flag.title if flag else event.title
+
+
 def _event(screening: Screening, event_id: int) -> FlagEvent:
     event = db.session.get(FlagEvent, event_id)
     if event is None or event.screening_id != screening.id:
@@ -74,7 +80,7 @@ def acknowledge(screening_id: int, event_id: int):
         flash(str(exc), "error")
         return back_to(screening_id)
     db.session.commit()
-    flash(f"{event.title} acknowledged.")
+    flash(f"{_title(screening, event)} acknowledged.")
     return back_to(screening_id)
 
 
@@ -97,5 +103,5 @@ def withdraw_acknowledgement(screening_id: int, event_id: int, ack_id: int):
         flash(str(exc), "error")
         return back_to(screening_id)
     db.session.commit()
-    flash(f"The acknowledgement of {event.title.lower()} is withdrawn: the flag is open again.")
+    flash(f"The acknowledgement ({_title(screening, event)}) is withdrawn: the flag is open again.")
     return back_to(screening_id)

@@ -119,7 +119,7 @@ def test_a_flag_is_recorded_and_alerted_as_soon_as_its_step_is_saved(
     main = page(clinician.get(f"/staff/screenings/{ident}")).find("main")
     panel = main.find("section", class_="flag-panel").text
     label = questionnaire(app).questions["phq9_9"].label
-    assert "Self harm" in panel and "Same-day clinician review" in panel
+    assert "Thoughts of self-harm" in panel and "Same-day clinician review" in panel
     assert label in main.text  # the answer that raised it, before anything was sent
     assert "First alert" in main.text and TEAM in main.text
     assert [e.action for e in audit_events(app, "screening_viewed")] == ["screening_viewed"]

@@ -51,7 +51,7 @@ def test_red_flags_are_shown_with_what_to_do(app, client, staff):
     section = next(s for s in main.find_all("section") if s.find(id="flags"))
     flag = next(f for f in questionnaire(app).red_flags if f.id == "self_harm")
     assert " ".join(flag.clinician_message.split()) in section.text
-    assert "Acknowledge self harm" in section.text and "What was done" in section.text
+    assert "Acknowledge: Thoughts of self-harm" in section.text and "What was done" in section.text
 
 
 def test_a_screening_not_yet_finished(app, client, staff):

@@ -362,3 +362,23 @@ def test_a_self_referencing_alias_is_a_problem():
     with pytest.raises(DefinitionError) as caught:
         load_text("id: &a [*a]\n", "alias.yaml")
     assert caught.value.problems
+
+
+def test_a_red_flag_is_named_by_its_title_or_else_by_its_id_spelled_out():
+    flags = """\
+    red_flags:
+      - id: low_mood_now
+        when: {question: q1, equals: true}
+        patient_message: Please talk to someone today.
+        clinician_message: Low mood reported.
+      - id: named
+        title: "Low mood: today"
+        when: {question: q1, equals: true}
+        patient_message: Please talk to someone today.
+        clinician_message: Low mood reported.
+    """
+    q = load_text(VALID + yaml(flags))
+    assert [f.title for f in q.red_flags] == ["Low mood now", "Low mood: today"]
+    with pytest.raises(DefinitionError) as caught:
+        load_text(VALID + yaml(flags).replace('title: "Low mood: today"', "title: [no]"))
+    assert [p.path for p in caught.value.problems] == ["red_flags[1].title"]
