@@ -47,6 +47,7 @@ def make_huey(url: str) -> Huey:
 class Queue:
     huey: Huey
     jobs: dict[str, Any] = field(default_factory=dict)  # name -> huey's task
+    at_start: list[str] = field(default_factory=list)  # periodic jobs a starting worker queues
 
 
 def init_app(app: Flask) -> Queue:
@@ -59,10 +60,12 @@ def of(app: Flask | None = None) -> Queue:
 
 
 def register(
-    app: Flask, name: str, function: Callable[..., Any], *, every: Any = None, **options: Any
+    app: Flask, name: str, function: Callable[..., Any], *, every: Any = None,
+    at_start: bool = False, **options: Any,
 ) -> None:
     """`function` as the job `name`, run in `app`'s context; `every`: a huey crontab for a
-    periodic job; `options`: huey's (retries, retry_delay, retry_backoff)."""
+    periodic job, `at_start`: also run once when a worker starts (`catch_up`); `options`:
+    huey's (retries, retry_delay, retry_backoff)."""
     queue = of(app)
 
     @functools.wraps(function)
@@ -74,6 +77,16 @@ def register(
         queue.jobs[name] = queue.huey.task(name=name, **options)(run)
     else:
         queue.jobs[name] = queue.huey.periodic_task(every, name=name, **options)(run)
+        if at_start:
+            queue.at_start.append(name)
+
+
+def catch_up(app: Flask) -> None:
+    """Queue the periodic jobs marked `at_start`: a worker that starts does at once what was
+    left while none ran, rather than at the next period."""
+    with app.app_context():
+        for name in of(app).at_start:
+            enqueue(name)
 
 
 def enqueue(name: str, *args: Any) -> bool:

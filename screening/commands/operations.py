@@ -120,6 +120,8 @@ def worker_command(threads, no_periodic) -> None:
         periodic=not no_periodic,
     )
     click.echo(f"worker on {queue.describe(app.config['SCREENING_QUEUE'])}", err=True)
+    if not no_periodic:
+        queue.catch_up(app)
     consumer.run()
 
 
@@ -136,4 +138,6 @@ def run_command(host: str, port: int) -> None:
     )  # fmt: skip
     server.start()
     # The worker takes the main thread: it answers Ctrl-C for both (the server is a daemon).
-    queue.of(app).huey.create_consumer(workers=1, worker_type="thread").run()
+    consumer = queue.of(app).huey.create_consumer(workers=1, worker_type="thread")
+    queue.catch_up(app)
+    consumer.run()

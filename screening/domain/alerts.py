@@ -22,7 +22,14 @@ from .. import mail, queue
 from ..extensions import db
 from ..models import Alert, FlagAcknowledgement, FlagEvent, Screening, utcnow
 
-CLAIM = dt.timedelta(minutes=2)  # far longer than the mail server's timeout
+# A delivery talks to the mail server in at most about ten steps (connect, EHLO, STARTTLS,
+# EHLO, AUTH, MAIL, RCPT, DATA and its end, QUIT), each bounded by SCREENING_SMTP_TIMEOUT: a claim
+# for twelve of them outlasts the slowest delivery (two minutes with the default 10 s).
+CLAIM_STEPS = 12
+
+
+def claim_length() -> dt.timedelta:
+    return dt.timedelta(seconds=CLAIM_STEPS * current_app.config["SCREENING_SMTP_TIMEOUT"])
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_WAIT = dt.timedelta(minutes=15)
 SUBJECTS = {
@@ -86,7 +93,7 @@ def _claim(alert_id: int, now: dt.datetime, scheduled: bool) -> bool:
     taken = db.session.execute(
         alerts.update()
         .where(*conditions)
-        .values(claimed_until=now + CLAIM, tries=alerts.c.tries + 1)
+        .values(claimed_until=now + claim_length(), tries=alerts.c.tries + 1)
     )
     db.session.commit()
     return taken.rowcount == 1

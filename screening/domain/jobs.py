@@ -2,8 +2,8 @@
 
 - `deliver_alert(id)`: queued when a transaction that added an alert commits; retried with
   backoff by the queue while the mail server refuses it;
-- every minute: the escalations that are due, then every alert due and not yet sent (the sweep
-  that makes the database the source of truth);
+- every minute, and once when a worker starts: the escalations that are due, then every alert
+  due and not yet sent (the sweep that makes the database the source of truth);
 - every day at SCREENING_REMINDER_HOUR (UTC): the reminders `screening send-reminders` sends.
 """
 
@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
     # 15 s, 30 s, 1, 2 and 4 minutes; after that the sweep keeps trying, every 15 minutes at most.
     queue.register(app, "deliver_alert", deliver_alert, retries=5, retry_delay=15,
                    retry_backoff=2)  # fmt: skip
-    queue.register(app, "every_minute", every_minute, every=crontab(minute="*"))
+    queue.register(app, "every_minute", every_minute, every=crontab(minute="*"), at_start=True)
     hour = str(app.config["SCREENING_REMINDER_HOUR"])
     queue.register(
         app, "reminders", invitations.send_reminders, every=crontab(minute="0", hour=hour)

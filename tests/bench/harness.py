@@ -209,6 +209,52 @@ class Server:
         self.stop()
 
 
+class Worker:
+    """`screening worker` as a subprocess; its output goes to `log_path`."""
+
+    def __init__(self, env: dict[str, str], log_path: str | Path):
+        self.env, self.log_path = env, Path(log_path)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Worker:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([*screening_command(), "worker"], env=self.env, cwd=ROOT,
+                                         stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        return self
+
+    def signal(self, number: int) -> None:
+        self.proc.send_signal(number)
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGCONT)  # in case a test left it stopped
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def worker_env(config: dict[str, Any], **extra: str) -> dict[str, str]:
+    """The environment of a `screening worker` beside the test app configured by `config`: the
+    same database, queue, alert address and mail server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "FLASK_"))}
+    env.update(
+        DATABASE_URL=config["SQLALCHEMY_DATABASE_URI"], SCREENING_SECRET_KEY=SECRET_KEY,
+        SCREENING_QUESTIONNAIRE=str(SHIPPED), SCREENING_QUEUE=config["SCREENING_QUEUE"],
+        SCREENING_RED_FLAG_EMAIL=config["SCREENING_RED_FLAG_EMAIL"],
+        SCREENING_SMTP_HOST="127.0.0.1", SCREENING_SMTP_PORT=str(config["SCREENING_SMTP_PORT"]),
+        SCREENING_SMTP_TIMEOUT=str(config["SCREENING_SMTP_TIMEOUT"]), PYTHONUNBUFFERED="1",
+    )  # fmt: skip
+    env.update(extra)
+    return env
+
+
 def children(pid: int) -> set[int]:
     """Live process ids whose parent is `pid` (from /proc)."""
     found = set()

@@ -4,18 +4,13 @@ right after the step that raised it."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.bench.harness import SECRET_KEY
-from tests.conftest import SHIPPED
+from tests.bench.harness import Worker, worker_env
 from tests.staff.conftest import SMTPServer
 
 from .conftest import DESKTOP_ARGS
@@ -47,23 +42,9 @@ def app_config(smtp, tmp_path):
 @pytest.fixture
 def worker(app, tmp_path):
     """`screening worker`, a process of its own, on the app's database and queue."""
-    config = app.config
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "FLASK_"))}
-    env.update(
-        DATABASE_URL=config["SQLALCHEMY_DATABASE_URI"], SCREENING_SECRET_KEY=SECRET_KEY,
-        SCREENING_QUESTIONNAIRE=str(SHIPPED), SCREENING_QUEUE=config["SCREENING_QUEUE"],
-        SCREENING_RED_FLAG_EMAIL=TEAM, SCREENING_SMTP_HOST="127.0.0.1",
-        SCREENING_SMTP_PORT=str(config["SCREENING_SMTP_PORT"]), PYTHONUNBUFFERED="1",
-    )  # fmt: skip
-    log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("screening")), "worker"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    process = Worker(worker_env(app.config), tmp_path / "worker.log").start()
     yield process
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    process.stop()
 
 
 def test_a_self_harm_answer_reaches_the_clinic_without_sending_the_answers(

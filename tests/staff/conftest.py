@@ -23,6 +23,9 @@ from werkzeug.security import generate_password_hash
 
 from screening.extensions import db
 from screening.models import ROLES, AuditEvent, User, utcnow
+from tests import factories
+from tests.helpers import step_data
+from tests.web.support import questionnaire, walk
 
 PASSWORD = "plain-Test-Passphrase-7731"
 CLINIC = "Riverside Spine Clinic"
@@ -320,3 +323,24 @@ def set_columns(app, model, ident, **values: Any) -> None:
 
 def ago(**delta: float) -> dt.datetime:
     return utcnow() - dt.timedelta(**delta)
+
+
+# --- patients who raise red flags -----------------------------------------------------------
+
+
+def save_step(client, app, token: str, step_id: str, answers: dict) -> None:
+    """Post one step (reached already) as the patient's browser would."""
+    step = questionnaire(app).step_by_id[step_id]
+    response = client.post(f"/s/{token}/step/{step_id}", data=step_data(step, answers))
+    assert response.status_code == 303, response.status_code
+
+
+def answered_until_mood(app, answers: dict) -> tuple[int, str, object]:
+    """A patient who has saved every step up to and including the mood step (PHQ-9), and then
+    closed the browser: (screening id, token, their client)."""
+    ident, token = factories.screening(app, "Fay Flagged", patient_mrn="MRN-0042",
+                                       patient_email="fay@patients.example")
+    patient = app.test_client()
+    assert walk(patient, app, token, answers, until="mood").endswith("/step/mood")
+    save_step(patient, app, token, "mood", answers)
+    return ident, token, patient

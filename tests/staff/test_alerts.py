@@ -15,10 +15,10 @@ from screening.domain import alerts
 from screening.extensions import db
 from screening.models import Alert, FlagAcknowledgement, FlagEvent, Screening, utcnow
 from tests import factories
-from tests.helpers import location_path, step_data
+from tests.helpers import location_path
 from tests.web.support import example, page, questionnaire, walk
 
-from .conftest import audit_events, row, scalars, signed_in
+from .conftest import answered_until_mood, audit_events, row, save_step, scalars, signed_in
 from .test_email import assert_no_health_information
 
 TEAM = "spine-team@clinic.example"
@@ -31,24 +31,6 @@ def app_config(staff_config):
     return {**staff_config, "SCREENING_RED_FLAG_EMAIL": TEAM,
             "SCREENING_ALERT_EMAIL_EMERGENCY": EMERGENCY,
             "SCREENING_ALERT_EMAIL_ESCALATION": ESCALATION}
-
-
-def save_step(client, app, token: str, step_id: str, answers: dict) -> None:
-    """Post one step (reached already) as the patient's browser would."""
-    step = questionnaire(app).step_by_id[step_id]
-    response = client.post(f"/s/{token}/step/{step_id}", data=step_data(step, answers))
-    assert response.status_code == 303, response.status_code
-
-
-def answered_until_mood(app, answers: dict) -> tuple[int, str, object]:
-    """A patient who has saved every step up to and including the mood step (PHQ-9), and then
-    closed the browser: (screening id, token, their client)."""
-    ident, token = factories.screening(app, "Fay Flagged", patient_mrn="MRN-0042",
-                                       patient_email="fay@patients.example")
-    patient = app.test_client()
-    assert walk(patient, app, token, answers, until="mood").endswith("/step/mood")
-    save_step(patient, app, token, "mood", answers)
-    return ident, token, patient
 
 
 def events(app, ident: int) -> list[dict]:
@@ -189,12 +171,12 @@ def test_an_alert_being_sent_by_another_worker_is_left_alone(app, smtp_server):
     ident, _, _ = answered_until_mood(app, example(app, "self-harm"))
     [alert] = alert_rows(app, ident)
     with app.app_context():  # another worker holds it
-        db.session.execute(sa.update(Alert).values(claimed_until=utcnow() + alerts.CLAIM))
+        db.session.execute(sa.update(Alert).values(claimed_until=utcnow() + alerts.claim_length()))
         db.session.commit()
         assert alerts.deliver(alert["id"], scheduled=False) == "skipped"
         assert alerts.sweep() == 0
         # ... and died: its claim runs out, and the alert is sent once.
-        after = utcnow() + alerts.CLAIM + dt.timedelta(seconds=1)
+        after = utcnow() + alerts.claim_length() + dt.timedelta(seconds=1)
         assert alerts.sweep(now=after) == 1
         assert alerts.sweep(now=after) == 0
     assert len(smtp_server.messages) == 1
