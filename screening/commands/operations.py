@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
+from werkzeug.serving import run_simple
 
 from .. import queue
 from ..domain import demo, maintenance
@@ -132,10 +133,10 @@ def run_command(host: str, port: int) -> None:
     """The development server, with a background worker of its own in the same process (so
     `make run` needs no other service): jobs run as they would in production."""
     app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    # Werkzeug's server itself: `app.run` does nothing under a Flask command line.
     server = threading.Thread(
-        target=app.run, kwargs={"host": host, "port": port, "use_reloader": False,
-                                "threaded": True}, daemon=True,
-    )  # fmt: skip
+        target=run_simple, args=(host, port, app), kwargs={"threaded": True}, daemon=True
+    )
     server.start()
     # The worker takes the main thread: it answers Ctrl-C for both (the server is a daemon).
     consumer = queue.of(app).huey.create_consumer(workers=1, worker_type="thread")
