@@ -418,6 +418,20 @@ HIDEABLE = definition(
         when: {question: low_mood, equals: true}
         patient_message: P.
         clinician_message: C.
+      - id: requires_what_shows_it
+        when:
+          all:
+            - {question: low_mood, equals: true}
+            - {question: follow_up, equals: true}
+        patient_message: P.
+        clinician_message: C.
+      - id: requires_the_step_not_the_question
+        when:
+          all:
+            - {question: low_mood, equals: true}
+            - {question: both, equals: true}
+        patient_message: P.
+        clinician_message: C.
     """,
 )
 
@@ -436,6 +450,7 @@ def test_a_red_flag_on_a_question_that_can_be_hidden_is_a_warning(tmp_path):
     lines = path.read_text(encoding="utf-8").splitlines()
     urgent = lines.index("  - id: urgent") + 1
     heavy = lines.index("  - id: heavy") + 1
+    step_only = lines.index("  - id: requires_the_step_not_the_question") + 1
     expected = [
         f"{path}:{urgent}: red flag 'urgent': its question 'both' can be hidden "
         "(by its show_if and the show_if of its step 's2')",
@@ -444,18 +459,22 @@ def test_a_red_flag_on_a_question_that_can_be_hidden_is_a_warning(tmp_path):
         # a computed value reads its inputs: 'drinks' is always shown, 'later' is not
         f"{path}:{heavy}: red flag 'heavy': its question 'later' can be hidden "
         "(by the show_if of its step 's2')",
+        # the flag requires low_mood, which shows step s2, but not later > 0, which shows 'both';
+        # `requires_what_shows_it` requires what shows 'follow_up': no warning
+        f"{path}:{step_only}: red flag 'requires_the_step_not_the_question': its question 'both' "
+        "can be hidden (by its show_if)",
     ]
     result = lint(path)
     assert result.ok and result.problems == []
     assert [str(w) for w in result.warnings] == expected
-    assert result.summary().splitlines()[-3:] == expected  # after the summary
+    assert result.summary().splitlines()[-4:] == expected  # after the summary
 
     ran = cli_lint(path)
     assert ran.exit_code == 0, ran.output  # a warning never fails the lint
     assert ran.stderr == ""
     out = ran.stdout.splitlines()
     assert out[0] == f"{path}: lint 1.0.0: OK"
-    assert out[-3:] == expected
+    assert out[-4:] == expected
 
 
 def test_red_flags_on_questions_always_shown_give_no_warning(tmp_path):
@@ -474,15 +493,12 @@ def test_red_flags_on_questions_always_shown_give_no_warning(tmp_path):
 
 
 def test_the_shipped_questionnaire_warns_only_about_intended_follow_ups():
-    """Each warning of fbss-preop.yaml is a follow-up question asked after a first answer."""
+    """Each warning of fbss-preop.yaml is a follow-up question asked after a first answer; the
+    self-harm follow-ups give none, as both self-harm flags require what shows them."""
     result = lint(SHIPPED)
     assert result.ok
     hidden = {(w.path, w.message.split("'")[1]) for w in result.warnings}
     assert hidden == {
-        *(("red flag 'self_harm'", qid) for qid in ("suicide_intent", "suicide_plan",
-                                                    "suicide_behaviour")),
-        *(("red flag 'self_harm_urgent'", qid) for qid in ("suicide_intent", "suicide_plan",
-                                                           "suicide_behaviour")),
         ("red flag 'myelopathy'", "clumsy_hands"),
         ("red flag 'myelopathy'", "unsteady_walking"),
         ("red flag 'infection_warning'", "injected_drugs"),
