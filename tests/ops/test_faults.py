@@ -38,7 +38,7 @@ from tests.bench.patients import (
     make_app,
     verify_answers,
 )
-from tests.conftest import pg_url_or_skip
+from tests.conftest import _create_database, pg_url_or_skip
 from tests.ops import count_rows, double_click_walk, login, start, step_state
 
 pytestmark = pytest.mark.slow  # servers and processes of their own
@@ -361,10 +361,15 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def database(backend: str, tmp_path: Path) -> str:
+    """An empty database of this test's own: on PostgreSQL one next to the test database, so
+    that the servers of this module keep theirs, whatever order the tests run in."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'screening.db'}"
     else:
-        url = pg_url_or_skip()
+        beside = sa.engine.make_url(pg_url_or_skip())
+        name = f"{beside.database}_restore"
+        _create_database(pg_url_or_skip(), name)
+        url = beside.set(database=name).render_as_string(hide_password=False)
     fresh_database(url)
     return url
 
