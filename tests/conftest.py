@@ -153,6 +153,16 @@ def app(database_url: str, app_config: dict):
 
 
 @pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on loopback; what it received in `.messages`."""
+    from tests.staff.conftest import SMTPServer
+
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -11,12 +11,13 @@ Who may do what (and nothing more):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, url_for
 from flask_login import current_user
 
-from ..domain import audit
+from ..domain import NotAllowed, audit
 from ..extensions import db
 from ..models import Screening
 from . import auth
@@ -61,6 +62,19 @@ def check_form() -> None:
     """A button's POST carries a valid CSRF token (its form has nothing else)."""
     if not EmptyForm().validate_on_submit():
         abort(400)
+
+
+def attempt(change: Callable[[], object]) -> bool:
+    """Run a domain operation and commit it; when the domain refuses it, roll back and flash
+    its reason. Whether it was done."""
+    try:
+        change()
+    except NotAllowed as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return False
+    db.session.commit()
+    return True
 
 
 def back_to(screening_id: int) -> Response:

@@ -10,11 +10,11 @@ from flask import abort, flash, request
 from .. import codec
 from ..definition.conditions import MISSING
 from ..definition.model import URGENCIES, URGENCY_LABELS
-from ..domain import NotAllowed, alerts, answering, flags, questionnaires
+from ..domain import alerts, answering, flags, questionnaires
 from ..extensions import db
 from ..models import FlagAcknowledgement, FlagEvent, Screening
 from . import auth
-from .blueprint import back_to, bp, check_form, screening_or_404
+from .blueprint import attempt, back_to, bp, check_form, screening_or_404
 
 ALERT_KINDS = {"alert": "First alert", "escalation": "Reminder"}
 
@@ -73,14 +73,8 @@ def acknowledge(screening_id: int, event_id: int):
     screening = screening_or_404(screening_id)
     check_form()
     event = _event(screening, event_id)
-    try:
-        flags.acknowledge(event, auth.actor(), request.form.get("note", ""))
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return back_to(screening_id)
-    db.session.commit()
-    flash(f"{_title(screening, event)} acknowledged.")
+    if attempt(lambda: flags.acknowledge(event, auth.actor(), request.form.get("note", ""))):
+        flash(f"{_title(screening, event)} acknowledged.")
     return back_to(screening_id)
 
 
@@ -96,12 +90,7 @@ def withdraw_acknowledgement(screening_id: int, event_id: int, ack_id: int):
     acknowledgement = db.session.get(FlagAcknowledgement, ack_id)
     if acknowledgement is None or acknowledgement.flag_event_id != event.id:
         abort(404)
-    try:
-        flags.withdraw_acknowledgement(acknowledgement, auth.actor())
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return back_to(screening_id)
-    db.session.commit()
-    flash(f"The acknowledgement ({_title(screening, event)}) is withdrawn: the flag is open again.")
+    if attempt(lambda: flags.withdraw_acknowledgement(acknowledgement, auth.actor())):
+        title = _title(screening, event)
+        flash(f"The acknowledgement ({title}) is withdrawn: the flag is open again.")
     return back_to(screening_id)

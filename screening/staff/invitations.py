@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import Screening, utcnow
 from ..web import KIOSK_KEY
 from . import auth
-from .blueprint import back_to, bp, check_form, screening_or_404
+from .blueprint import attempt, back_to, bp, check_form, screening_or_404
 from .forms import ExtendForm, InvitationForm
 
 
@@ -65,11 +65,7 @@ def _send(screening: Screening, token: str | None) -> None:
 def send(screening_id: int):
     screening = screening_or_404(screening_id)
     check_form()
-    try:
-        _send(screening, None)
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    attempt(lambda: _send(screening, None))
     return back_to(screening_id)
 
 
@@ -81,13 +77,8 @@ def extend(screening_id: int):
     if not form.validate_on_submit():
         flash("Enter a number of days between 1 and 90.", "error")
         return back_to(screening_id)
-    try:
-        invitations.extend(screening, form.days.data, auth.actor())
-        db.session.commit()
+    if attempt(lambda: invitations.extend(screening, form.days.data, auth.actor())):
         flash(f"The link now works until {screening.expires_at:%d %B %Y}.")
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return back_to(screening_id)
 
 
@@ -96,13 +87,8 @@ def extend(screening_id: int):
 def revoke(screening_id: int):
     screening = screening_or_404(screening_id)
     check_form()
-    try:
-        invitations.revoke(screening, auth.actor())
-        db.session.commit()
+    if attempt(lambda: invitations.revoke(screening, auth.actor())):
         flash("The link is revoked and no longer works.")
-    except NotAllowed as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
     return back_to(screening_id)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests import factories
 from tests.bench.harness import Worker, worker_env
-from tests.staff.conftest import SMTPServer, save_step
+from tests.staff.conftest import alert_settings, save_step
 from tests.web.support import example, walk
 
 pytestmark = [pytest.mark.benchmark(group="red-flag alert"), pytest.mark.postgres]
@@ -30,21 +30,8 @@ def backend() -> str:
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app_config(smtp, tmp_path) -> dict:
-    return {
-        "SCREENING_RED_FLAG_EMAIL": "spine-team@clinic.example",
-        "SCREENING_SMTP_HOST": "127.0.0.1",
-        "SCREENING_SMTP_PORT": smtp.port,
-        "SCREENING_SMTP_TIMEOUT": 10,
-        "SCREENING_QUEUE": f"sqlite:///{tmp_path / 'queue.db'}",
-    }
+def app_config(smtp_server, tmp_path) -> dict:
+    return alert_settings(smtp_server.port, tmp_path, timeout=10)
 
 
 @pytest.fixture
@@ -54,7 +41,7 @@ def worker(app, tmp_path):
     process.stop()
 
 
-def test_alert_latency(benchmark, app, smtp, worker):
+def test_alert_latency(benchmark, app, smtp_server, worker):
     answers = {**example(app, "self-harm"), "phq9_9": 1}
 
     def patient_at_the_mood_step():
@@ -65,12 +52,12 @@ def test_alert_latency(benchmark, app, smtp, worker):
         return (client, token), {}
 
     def save_and_wait(client, token):
-        before = len(smtp.messages)
+        before = len(smtp_server.messages)
         save_step(client, app, token, "mood", answers)  # raises the flag
         deadline = time.monotonic() + 120
-        while len(smtp.messages) == before:
+        while len(smtp_server.messages) == before:
             assert time.monotonic() < deadline, worker.log_text()
             time.sleep(0.02)
 
     benchmark.pedantic(save_and_wait, setup=patient_at_the_mood_step, rounds=12)
-    assert len(smtp.messages) == 12
+    assert len(smtp_server.messages) == 12

@@ -11,32 +11,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.bench.harness import Worker, worker_env
-from tests.staff.conftest import SMTPServer
+from tests.staff.conftest import TEAM, alert_settings
 
 from .conftest import DESKTOP_ARGS
 
 pytestmark = pytest.mark.browser
-TEAM = "spine-team@clinic.example"
 DEADLINE = 60  # seconds from the patient's Continue to the alert in the clinic's mailbox
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app_config(smtp, tmp_path):
-    return {
-        "WTF_CSRF_ENABLED": True,
-        "SCREENING_RED_FLAG_EMAIL": TEAM,
-        "SCREENING_SMTP_HOST": "127.0.0.1",
-        "SCREENING_SMTP_PORT": smtp.port,
-        "SCREENING_SMTP_TIMEOUT": 5,
-        "SCREENING_QUEUE": f"sqlite:///{tmp_path / 'queue.db'}",  # the worker's too
-    }
+def app_config(smtp_server, tmp_path):
+    return {"WTF_CSRF_ENABLED": True, **alert_settings(smtp_server.port, tmp_path)}
 
 
 @pytest.fixture
@@ -48,7 +33,7 @@ def worker(app, tmp_path):
 
 
 def test_a_self_harm_answer_reaches_the_clinic_without_sending_the_answers(
-    app, browser, base_url, make_context, patient, smtp, worker
+    app, browser, base_url, make_context, patient, smtp_server, worker
 ):
     from tests.staff.conftest import make_user
 
@@ -62,11 +47,11 @@ def test_a_self_harm_answer_reaches_the_clinic_without_sending_the_answers(
     continued = time.monotonic()
     context.close()  # the patient closes the browser: nothing is ever sent
 
-    while not smtp.messages and time.monotonic() - continued < DEADLINE:
+    while not smtp_server.messages and time.monotonic() - continued < DEADLINE:
         time.sleep(0.2)
-    assert smtp.messages, "no alert within 60 s"
+    assert smtp_server.messages, "no alert within 60 s"
     waited = time.monotonic() - continued
-    [mail] = smtp.messages
+    [mail] = smtp_server.messages
     assert mail.rcpt_tos == [TEAM]
     assert re.fullmatch(r"SAME-DAY red flag: screening S-\d{6}", mail.subject), mail.subject
     print(f"\nalert received {waited:.1f} s after the patient's Continue")

@@ -25,11 +25,17 @@ import sqlalchemy as sa
 
 from screening.models import Alert, FlagEvent, utcnow
 from tests.bench.harness import Worker, free_port, worker_env
-from tests.staff.conftest import Mailbox, SMTPServer, answered_until_mood, scalars
+from tests.staff.conftest import (
+    TEAM,
+    Mailbox,
+    SMTPServer,
+    alert_settings,
+    answered_until_mood,
+    scalars,
+)
 from tests.web.support import example
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]  # processes of their own
-TEAM = "spine-team@clinic.example"
 SMTP_TIMEOUT = 1  # second (loopback); a claim lasts twelve of them (screening.domain.alerts)
 
 
@@ -45,13 +51,7 @@ def smtp_port() -> int:
 
 @pytest.fixture
 def app_config(smtp_port, tmp_path) -> dict:
-    return {
-        "SCREENING_RED_FLAG_EMAIL": TEAM,
-        "SCREENING_SMTP_HOST": "127.0.0.1",
-        "SCREENING_SMTP_PORT": smtp_port,
-        "SCREENING_SMTP_TIMEOUT": SMTP_TIMEOUT,
-        "SCREENING_QUEUE": f"sqlite:///{tmp_path / 'queue.db'}",  # the worker's too
-    }
+    return alert_settings(smtp_port, tmp_path, timeout=SMTP_TIMEOUT)
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ import time
 import pytest
 
 from tests.bench.harness import ROOT, Client, free_port, screening_command, worker_env
-from tests.staff.conftest import SMTPServer, answered_until_mood
+from tests.staff.conftest import TEAM, alert_settings, answered_until_mood
 from tests.web.support import example
 
 pytestmark = pytest.mark.slow  # a process of its own
-TEAM = "spine-team@clinic.example"
 
 
 @pytest.fixture
@@ -23,24 +22,11 @@ def backend() -> str:
 
 
 @pytest.fixture
-def smtp():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
+def app_config(smtp_server, tmp_path) -> dict:
+    return alert_settings(smtp_server.port, tmp_path)
 
 
-@pytest.fixture
-def app_config(smtp, tmp_path) -> dict:
-    return {
-        "SCREENING_RED_FLAG_EMAIL": TEAM,
-        "SCREENING_SMTP_HOST": "127.0.0.1",
-        "SCREENING_SMTP_PORT": smtp.port,
-        "SCREENING_SMTP_TIMEOUT": 5,
-        "SCREENING_QUEUE": f"sqlite:///{tmp_path / 'queue.db'}",
-    }
-
-
-def test_screening_run_serves_pages_and_sends_alerts_itself(app, smtp, tmp_path):
+def test_screening_run_serves_pages_and_sends_alerts_itself(app, smtp_server, tmp_path):
     port = free_port()
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen([*screening_command(), "run", "--port", str(port)],
@@ -61,9 +47,9 @@ def test_screening_run_serves_pages_and_sends_alerts_itself(app, smtp, tmp_path)
 
         answered_until_mood(app, {**example(app, "self-harm"), "phq9_9": 1})
         deadline = time.monotonic() + 30
-        while not smtp.messages and time.monotonic() < deadline:
+        while not smtp_server.messages and time.monotonic() < deadline:
             time.sleep(0.1)
-        [mail] = smtp.messages
+        [mail] = smtp_server.messages
         assert mail.rcpt_tos == [TEAM]
         assert mail.subject.startswith("SAME-DAY red flag: screening S-")
     finally:

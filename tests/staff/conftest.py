@@ -182,6 +182,9 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
 
+TEAM = "spine-team@clinic.example"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -210,13 +213,6 @@ class SMTPServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
-
-
-@pytest.fixture
-def smtp_server():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
 
 
 class DeadPort:
@@ -326,6 +322,18 @@ def ago(**delta: float) -> dt.datetime:
 
 
 # --- patients who raise red flags -----------------------------------------------------------
+
+
+def alert_settings(smtp_port: int, queue_dir, timeout: int = 5, to: str = TEAM) -> dict:
+    """The settings of an app whose red-flag alerts go to `to` through the SMTP server on
+    `smtp_port`, queued in a file in `queue_dir` that `screening worker` processes share."""
+    return {
+        "SCREENING_RED_FLAG_EMAIL": to,
+        "SCREENING_SMTP_HOST": "127.0.0.1",
+        "SCREENING_SMTP_PORT": smtp_port,
+        "SCREENING_SMTP_TIMEOUT": timeout,
+        "SCREENING_QUEUE": f"sqlite:///{queue_dir / 'queue.db'}",
+    }
 
 
 def save_step(client, app, token: str, step_id: str, answers: dict) -> None:
