@@ -66,3 +66,14 @@ def test_a_self_harm_answer_reaches_the_clinic_without_sending_the_answers(
     expect(first).to_contain_text("Fay Flagged")
     expect(first).to_contain_text("Started")
     expect(first).to_contain_text("Red flag")
+
+    # The flag, its answers and its alert on the screening's page, on a phone as on a desk.
+    first.get_by_role("link").first.click()
+    panel = staff.locator("section.flag-panel")
+    expect(panel).to_contain_text("Thoughts of self-harm")
+    expect(panel.locator("table")).to_contain_text(TEAM)
+    phone = make_context().new_page()  # the default context is a phone's (390 px)
+    phone.context.add_cookies(staff.context.cookies())
+    phone.goto(staff.url)
+    expect(phone.locator("section.flag-panel")).to_contain_text("Thoughts of self-harm")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider
