@@ -118,3 +118,24 @@ def count_rows(eng, table: str, where: str = "", **params: Any) -> int:
     with eng.connect() as conn:
         query = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return conn.execute(sa.text(query), params).scalar_one()
+
+
+def redis_or_skip(url: str) -> str:
+    """The Redis database at `url`, flushed; a skip when Redis does not answer, a failure in CI
+    (where .ci/run starts it)."""
+    import pytest
+    import redis
+
+    from tests.conftest import IN_CI
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        message = f"Redis at {url} does not answer (SCREENING_TEST_REDIS_URL)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return url
