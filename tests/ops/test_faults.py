@@ -194,7 +194,7 @@ def test_cut_connections_nothing_half_saved_nothing_lost_and_recovered(pg, serve
         conn.execute(sa.text(TERMINATE))
     cutter.dispose()
     fresh_patient_completes(server, pg, q, 150)
-    assert server.worker_pids() == cut_run.workers
+    assert server.worker_pids() == cut_run.workers, server.error_log()[-3000:]
     assert server.proc.poll() is None
 
 
