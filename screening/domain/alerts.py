@@ -26,10 +26,6 @@ from ..models import Alert, FlagAcknowledgement, FlagEvent, Screening, utcnow
 # EHLO, AUTH, MAIL, RCPT, DATA and its end, QUIT), each bounded by SCREENING_SMTP_TIMEOUT: a claim
 # for twelve of them outlasts the slowest delivery (two minutes with the default 10 s).
 CLAIM_STEPS = 12
-
-
-def claim_length() -> dt.timedelta:
-    return dt.timedelta(seconds=CLAIM_STEPS * current_app.config["SCREENING_SMTP_TIMEOUT"])
 FIRST_RETRY = dt.timedelta(seconds=30)
 LONGEST_WAIT = dt.timedelta(minutes=15)
 SUBJECTS = {
@@ -77,6 +73,10 @@ def cancel_escalations(event: FlagEvent) -> None:
         if alert.kind == "escalation" and alert.status == "pending":
             alert.status = "cancelled"
     db.session.flush()
+
+
+def claim_length() -> dt.timedelta:
+    return dt.timedelta(seconds=CLAIM_STEPS * current_app.config["SCREENING_SMTP_TIMEOUT"])
 
 
 def _claim(alert_id: int, now: dt.datetime, scheduled: bool) -> bool:
