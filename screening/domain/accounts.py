@@ -101,6 +101,14 @@ def sign_in(email: str, password: str) -> User | None:
     return None
 
 
+def sign_out(user: User) -> None:
+    """End every session of this user, on every device: a cookie kept or copied from before no
+    longer opens anything (its session version is now out of date)."""
+    user.session_version += 1
+    audit.record("logout", user=user)
+    db.session.flush()
+
+
 def disable(user: User, actor: User | None) -> bool:
     """Disable an account and end its sessions (False if it already was)."""
     if not user.active:

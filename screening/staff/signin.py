@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..domain import accounts, audit
+from ..domain import accounts
 from ..extensions import db, limiter
 from ..models import User
 from . import auth
@@ -60,7 +60,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        audit.record("logout", user=auth.actor())
+        accounts.sign_out(auth.actor())
         db.session.commit()
     auth.end_session()
     flash("You are signed out.")

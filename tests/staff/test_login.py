@@ -8,6 +8,7 @@ import pytest
 
 from screening.domain import accounts as auth
 from screening.models import User
+from tests import factories
 from tests.web.support import page
 
 from .conftest import (
@@ -209,3 +210,27 @@ def test_the_login_page_sends_a_signed_in_user_on(app, client, staff):
     signed_in(client, staff["intake"])
     response = client.get("/staff/login")
     assert response.status_code == 302 and location(response) == "/staff/"
+
+
+def test_a_cookie_replayed_after_signing_out_opens_nothing(app, client, staff):
+    """Signing out ends the session on the server: the cookie from before, kept or copied, is
+    sent to the login page, and so is another device's session of the same user."""
+    ident = factories.screening(app, "Replay Patient")[0]
+    signed_in(client, staff["clinician"])
+    other_device = app.test_client()
+    signed_in(other_device, staff["clinician"])
+    with client.session_transaction() as session:
+        kept = dict(session)  # what an attacker copied from the browser
+    shown = client.get(f"/staff/screenings/{ident}")
+    assert shown.status_code == 200
+    nav = page(shown).find("nav", class_="staff-nav")
+    assert nav.find(class_="signed-in-as").text == staff["clinician"].email  # who is signed in
+    assert client.post("/staff/logout").status_code == 303
+
+    replay = app.test_client()
+    with replay.session_transaction() as session:
+        session.update(kept)
+    assert goes_to_login(replay.get(f"/staff/screenings/{ident}"))
+    assert goes_to_login(other_device.get(f"/staff/screenings/{ident}"))
+    signed_in(client, staff["clinician"])  # signing in again works
+    assert client.get(f"/staff/screenings/{ident}").status_code == 200
