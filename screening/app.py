@@ -10,7 +10,7 @@ from flask import Flask, has_request_context, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import health, i18n, logs, settings, templating
+from . import health, i18n, logs, settings, templating, web
 from .api import bp as api_bp
 from .domain import jobs
 from .extensions import csrf, db, limiter, migrate, retry_after
@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
     app.config.update(_environment(app, overrides))
     app.config.update(overrides)
+    app.url_map.converters["id"] = web.IdConverter
 
     db.init_app(app)
     csrf.init_app(app)

@@ -5,10 +5,23 @@ caches."""
 from __future__ import annotations
 
 from flask import Response
+from werkzeug.routing import IntegerConverter
 
 # A clinic device handed to a patient (set by the staff side, read by the patient's pages):
 # {"screening_id", "seen"}.
 KIOSK_KEY = "kiosk"
+
+
+# The largest id a database row can have (PostgreSQL's `integer`).
+LARGEST_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a route: a row's id, 1 to LARGEST_ID; anything else is not found (404),
+    never a query the database refuses (a 500)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's name)
+        super().__init__(map, min=1, max=LARGEST_ID)
 
 
 def pdf_response(content: bytes, sha256: str, filename: str) -> Response:

@@ -28,11 +28,12 @@ from werkzeug.datastructures import MultiDict
 from ..definition.model import URGENCIES
 from ..domain.listing import SORTS
 from ..models import STATUSES
+from ..web import LARGEST_ID
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25  # the API's own: not tied to the dashboard's page size
 MAX_PAGE = 100_000
-MAX_ID = 2_147_483_647  # the largest id a PostgreSQL integer column holds
+MAX_ID = LARGEST_ID
 # Printable text only: control characters (NUL among them, which PostgreSQL refuses) are not
 # part of any name, MRN or surgeon.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"

@@ -6,6 +6,8 @@ import datetime as dt
 
 import click
 
+from ..web import LARGEST_ID
+
 
 def day(value: str | None) -> dt.date | None:
     """A YYYY-MM-DD option's date; a usage error for anything else."""
@@ -20,6 +22,6 @@ def day(value: str | None) -> dt.date | None:
 def screening_number(value: str) -> int:
     """A screening's number, given as 12 or as its reference S-000012."""
     text = value.strip().upper().removeprefix("S-")
-    if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**31):
+    if not (text.isascii() and text.isdigit() and 0 < int(text) <= LARGEST_ID):
         raise click.BadParameter(f"{value!r} is not a screening number like 12 or S-000012")
     return int(text)

@@ -54,7 +54,7 @@ def users():
     ), status
 
 
-@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+@bp.route("/users/<id:user_id>/disable", methods=["POST"])
 @auth.roles_required("admin")
 def disable_user(user_id: int):
     check_form()
@@ -67,7 +67,7 @@ def disable_user(user_id: int):
     return redirect(url_for("staff.users"), code=303)
 
 
-@bp.route("/users/<int:user_id>/enable", methods=["POST"])
+@bp.route("/users/<id:user_id>/enable", methods=["POST"])
 @auth.roles_required("admin")
 def enable_user(user_id: int):
     check_form()
@@ -129,7 +129,7 @@ def api_keys_page():
     ), status
 
 
-@bp.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
+@bp.route("/api-keys/<id:key_id>/revoke", methods=["POST"])
 @auth.roles_required("admin")
 def revoke_api_key(key_id: int):
     check_form()

@@ -67,7 +67,7 @@ def _event(screening: Screening, event_id: int) -> FlagEvent:
     return event
 
 
-@bp.route("/screenings/<int:screening_id>/flags/<int:event_id>/acknowledge", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/flags/<id:event_id>/acknowledge", methods=["POST"])
 @auth.roles_required("clinician")
 def acknowledge(screening_id: int, event_id: int):
     screening = screening_or_404(screening_id)
@@ -79,7 +79,7 @@ def acknowledge(screening_id: int, event_id: int):
 
 
 @bp.route(
-    "/screenings/<int:screening_id>/flags/<int:event_id>/acknowledgements/<int:ack_id>/withdraw",
+    "/screenings/<id:screening_id>/flags/<id:event_id>/acknowledgements/<id:ack_id>/withdraw",
     methods=["POST"],
 )
 @auth.roles_required("clinician")

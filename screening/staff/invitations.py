@@ -60,7 +60,7 @@ def _send(screening: Screening, token: str | None) -> None:
         )
 
 
-@bp.route("/screenings/<int:screening_id>/send", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/send", methods=["POST"])
 @auth.roles_required("intake")
 def send(screening_id: int):
     screening = screening_or_404(screening_id)
@@ -69,7 +69,7 @@ def send(screening_id: int):
     return back_to(screening_id)
 
 
-@bp.route("/screenings/<int:screening_id>/extend", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/extend", methods=["POST"])
 @auth.roles_required("intake")
 def extend(screening_id: int):
     screening = screening_or_404(screening_id)
@@ -82,7 +82,7 @@ def extend(screening_id: int):
     return back_to(screening_id)
 
 
-@bp.route("/screenings/<int:screening_id>/revoke", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/revoke", methods=["POST"])
 @auth.roles_required("intake")
 def revoke(screening_id: int):
     screening = screening_or_404(screening_id)
@@ -105,7 +105,7 @@ def _hand_out(screening: Screening, action: str) -> str | None:
     return token
 
 
-@bp.route("/screenings/<int:screening_id>/handout", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/handout", methods=["POST"])
 @auth.roles_required("intake")
 def handout(screening_id: int):
     """A printable page with a new link and its QR code."""
@@ -132,7 +132,7 @@ def handout(screening_id: int):
         )
 
 
-@bp.route("/screenings/<int:screening_id>/hand-over", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/hand-over", methods=["POST"])
 @auth.roles_required("intake")
 def hand_over(screening_id: int):
     """Start the questionnaire on this device for the patient in front of us: the staff session

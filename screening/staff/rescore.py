@@ -65,7 +65,7 @@ def _instrument_rows(original: Assessment, rescored: Assessment) -> list[dict[st
     return rows
 
 
-@bp.route("/screenings/<int:screening_id>/rescore")
+@bp.route("/screenings/<id:screening_id>/rescore")
 @auth.roles_required("clinician")
 def rescore(screening_id: int):
     screening = screening_or_404(screening_id)

@@ -75,7 +75,7 @@ def export_csv():
     )
 
 
-@bp.route("/screenings/<int:screening_id>")
+@bp.route("/screenings/<id:screening_id>")
 @auth.roles_required("intake", "clinician")
 def screening(screening_id: int):
     screening = screening_or_404(screening_id)
@@ -128,7 +128,7 @@ def _assessment_context(screening: Screening) -> dict[str, Any]:
     }
 
 
-@bp.route("/screenings/<int:screening_id>/review", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/review", methods=["POST"])
 @auth.roles_required("clinician")
 def review(screening_id: int):
     screening = screening_or_404(screening_id)
@@ -142,7 +142,7 @@ def review(screening_id: int):
     return back_to(screening_id)
 
 
-@bp.route("/screenings/<int:screening_id>/summary.pdf")
+@bp.route("/screenings/<id:screening_id>/summary.pdf")
 @auth.roles_required("clinician")
 def summary_pdf(screening_id: int):
     screening = screening_or_404(screening_id)
@@ -157,7 +157,7 @@ def summary_pdf(screening_id: int):
     return response
 
 
-@bp.route("/screenings/<int:screening_id>/summary/refresh", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/summary/refresh", methods=["POST"])
 @auth.roles_required("clinician")
 def refresh_pdf(screening_id: int):
     screening = screening_or_404(screening_id)
@@ -170,7 +170,7 @@ def refresh_pdf(screening_id: int):
     return back_to(screening_id)
 
 
-@bp.route("/screenings/<int:screening_id>/fhir.json")
+@bp.route("/screenings/<id:screening_id>/fhir.json")
 @auth.roles_required("clinician")
 def fhir_bundle(screening_id: int):
     """The screening as a FHIR R4 Bundle (answers included: clinicians only; audited)."""
