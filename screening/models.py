@@ -18,6 +18,10 @@ STATUSES = ("invited", "in_progress", "submitted", "expired", "revoked")
 OPEN_STATUSES = ("invited", "in_progress")
 
 
+# The largest id a row can have (PostgreSQL's `integer`): a larger one is never looked up.
+LARGEST_ID = 2**31 - 1
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

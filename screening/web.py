@@ -7,13 +7,11 @@ from __future__ import annotations
 from flask import Response
 from werkzeug.routing import IntegerConverter
 
+from .models import LARGEST_ID
+
 # A clinic device handed to a patient (set by the staff side, read by the patient's pages):
 # {"screening_id", "seen"}.
 KIOSK_KEY = "kiosk"
-
-
-# The largest id a database row can have (PostgreSQL's `integer`).
-LARGEST_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

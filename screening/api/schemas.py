@@ -27,8 +27,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..definition.model import URGENCIES
 from ..domain.listing import SORTS
-from ..models import STATUSES
-from ..web import LARGEST_ID
+from ..models import LARGEST_ID, STATUSES
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25  # the API's own: not tied to the dashboard's page size

@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from ..web import LARGEST_ID
+from ..models import LARGEST_ID
 
 
 def day(value: str | None) -> dt.date | None:

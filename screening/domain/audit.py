@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from ..exports.csv import spreadsheet_safe
 from ..extensions import db
-from ..models import AuditEvent, User, utcnow
+from ..models import LARGEST_ID, AuditEvent, User, utcnow
+from ..text import has_control_characters
 
 ACTIONS = (
     "login",
@@ -94,6 +95,7 @@ def _append_only(session: Session, flush_context: Any, instances: Any) -> None:
 
 
 PAGE_SIZE = 50
+LAST_PAGE = 100_000  # further pages are this one (no offset the database refuses)
 CSV_COLUMNS = ("id", "at", "action", "user_id", "user_email", "address", "screening_id", "detail")
 
 
@@ -109,9 +111,14 @@ def query(args: Any) -> tuple[sa.Select, dict[str, str]]:
     statement = sa.select(AuditEvent)
     if filters["action"] in ACTIONS:
         statement = statement.where(AuditEvent.action == filters["action"])
+    if has_control_characters(filters["user"]):
+        filters["user"] = ""
     if filters["user"]:
         statement = statement.where(AuditEvent.user_email == filters["user"].lower())
-    if filters["screening"].isdigit():
+    screening = filters["screening"]
+    if not (screening.isascii() and screening.isdigit() and 0 < int(screening) <= LARGEST_ID):
+        filters["screening"] = ""
+    if filters["screening"]:
         statement = statement.where(AuditEvent.screening_id == int(filters["screening"]))
     try:
         since = dt.date.fromisoformat(filters["since"]) if filters["since"] else None

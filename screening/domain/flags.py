@@ -17,6 +17,7 @@ from ..definition import Questionnaire
 from ..extensions import db
 from ..models import FlagAcknowledgement, FlagEvent, Screening, User, utcnow
 from ..scoring import Assessment
+from ..text import has_control_characters
 from . import NotAllowed, alerts, audit
 
 NOTE_LENGTH = 2000
@@ -86,6 +87,8 @@ def acknowledge(
     """A clinician acknowledges one flag, saying what was done: required for an emergency or a
     self-harm flag. Its escalations stop."""
     note = " ".join((note or "").split())[:NOTE_LENGTH] or None
+    if note and has_control_characters(note):
+        raise NotAllowed("Remove the control characters (such as a NUL) from the note.")
     if event.acknowledgement is not None:
         raise NotAllowed("This flag is already acknowledged.")
     if event.urgent and note is None:

@@ -8,7 +8,6 @@ logged.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -17,7 +16,7 @@ from ..extensions import db
 from ..models import ROLES, ApiKey, User
 from . import auth
 from .blueprint import bp, check_form
-from .forms import EmptyForm, UserForm, strip
+from .forms import EmptyForm, StaffForm, UserForm, strip
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -83,7 +82,7 @@ def enable_user(user_id: int):
 def audit_log():
     statement, filters = audit.query(request.args)
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(max(1, int(request.args.get("page", "1"))), audit.LAST_PAGE)
     except ValueError:
         page = 1
     events, more = audit.page(statement, page)
@@ -97,7 +96,7 @@ def audit_log():
     )
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(StaffForm):
     name = StringField(
         "Client name",
         validators=[

@@ -16,6 +16,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -31,6 +32,7 @@ from ..domain import questionnaires
 from ..i18n import CLINIC_LANGUAGE, language_name
 from ..mail import EMAIL_RE
 from ..models import ROLES
+from ..text import has_control_characters, without_control_characters
 
 PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")
 
@@ -49,14 +51,34 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class LoginForm(FlaskForm):
+CONTROL_CHARACTERS = "Remove the control characters (such as a NUL) from this field."
+
+
+class StaffForm(FlaskForm):
+    """A form of the staff side: no field may hold a control character (a line break only in a
+    field of several lines), whatever its own validators say."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            values = field.data if isinstance(field.data, list) else [field.data]
+            multiline = isinstance(field, TextAreaField)
+            if any(isinstance(v, str) and has_control_characters(v, multiline) for v in values):
+                field.errors = [*field.errors, CONTROL_CHARACTERS]
+                if isinstance(field.data, str):  # shown again without them
+                    field.data = without_control_characters(field.data, multiline)
+                valid = False
+        return valid
+
+
+class LoginForm(StaffForm):
     email = EmailField(
         "E-mail", validators=[DataRequired("Enter your e-mail address.")], filters=[strip]
     )
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(StaffForm):
     patient_name = StringField(
         "Patient's full name",
         validators=[DataRequired("Enter the patient's name."), Length(max=200)],
@@ -106,7 +128,7 @@ class InvitationForm(FlaskForm):
             raise ValidationError("Add an e-mail address to send the link, or untick this box.")
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(StaffForm):
     days = IntegerField(
         "Extend by (days)",
         default=7,
@@ -114,11 +136,11 @@ class ExtendForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(StaffForm):
     """A form with only the CSRF token, for buttons that change something."""
 
 
-class UserForm(FlaskForm):
+class UserForm(StaffForm):
     email = EmailField(
         "E-mail",
         validators=[DataRequired("Enter an e-mail address."), email_address],

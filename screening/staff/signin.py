@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..domain import accounts
 from ..extensions import db, limiter
 from ..models import User
+from ..text import has_control_characters
 from . import auth
 from .blueprint import bp
 from .forms import LoginForm
@@ -24,6 +25,13 @@ def _failed_login(response) -> bool:
 def _landing(user: User) -> str:
     """The first page a member of staff may open."""
     return url_for("staff.home" if user.has_role("intake", "clinician") else "staff.users")
+
+
+def _safe_next(target: str) -> bool:
+    """A page of the staff side to go on to after signing in: a path of ours, nothing that
+    leaves the site or breaks the response's headers (a line break, a backslash)."""
+    return (target.startswith("/staff/") and not has_control_characters(target)
+            and "\\" not in target)  # fmt: skip
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,7 +57,7 @@ def login():
         if user is not None:
             auth.start_session(user)
             target = request.args.get("next", "")
-            if not target.startswith("/staff/") or target.startswith("//"):
+            if not _safe_next(target):
                 target = _landing(user)
             return redirect(target, code=303)
         error = "The e-mail or password is not right."

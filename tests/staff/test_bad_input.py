@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from screening.web import LARGEST_ID
+from screening.models import LARGEST_ID
 
 from .conftest import make_user, signed_in
 
@@ -43,3 +43,79 @@ def test_an_id_the_database_cannot_hold_is_not_found(app, client, everyone, iden
 
 def test_the_largest_id_is_an_ordinary_missing_screening(app, client, everyone):
     assert client.get(f"/staff/screenings/{LARGEST_ID}").status_code == 404
+
+
+NUL = "\x00"
+CONTROL = ["\x00", "\x1b", "\x7f", "\u0085"]
+
+
+@pytest.mark.parametrize("character", CONTROL)
+def test_a_control_character_in_the_login_form_is_a_form_error(app, client, character):
+    response = client.post("/staff/login", data={"email": f"a{character}b@clinic.example",
+                                                 "password": "whatever it is"})  # fmt: skip
+    assert response.status_code == 422
+    assert "Remove the control characters" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "field"),
+    [
+        ("/staff/invitations/new", {"patient_name": f"Ann{NUL}Example", "patient_dob": "1960-04-30",
+                                    "link_days": "14", "language": "en"}, "patient_name"),
+        ("/staff/invitations/new", {"patient_name": "Ann Example", "patient_dob": "1960-04-30",
+                                    "link_days": "14", "language": "en",
+                                    "surgeon": f"Dr{NUL}"}, "surgeon"),
+        ("/staff/users", {"email": "new@clinic.example", "name": f"New{NUL}", "roles": ["intake"],
+                          "password": "a long and unusual passphrase 42"}, "name"),
+        ("/staff/api-keys", {"name": f"Hospital{NUL}EHR"}, "name"),
+    ],
+)  # fmt: skip
+def test_a_nul_in_a_staff_form_is_a_form_error_and_saves_nothing(
+    app, client, everyone, path, data, field
+):
+    response = client.post(path, data=data)
+    assert response.status_code in (200, 422), response.status_code
+    assert "Remove the control characters" in response.get_data(as_text=True), field
+    assert NUL not in response.get_data(as_text=True)
+
+
+def test_a_nul_in_an_acknowledgement_note_is_refused(app, client, everyone):
+    from tests.web.support import example
+
+    from .conftest import answered_until_mood
+
+    ident, _, _ = answered_until_mood(app, {**example(app, "self-harm"), "phq9_9": 1})
+    panel = client.get(f"/staff/screenings/{ident}").get_data(as_text=True)
+    event_id = int(panel.split("/flags/")[1].split("/")[0])
+    response = client.post(f"/staff/screenings/{ident}/flags/{event_id}/acknowledge",
+                           data={"note": f"Phoned{NUL}"}, follow_redirects=True)  # fmt: skip
+    assert response.status_code == 200
+    assert "Remove the control characters" in response.get_data(as_text=True)
+    assert "Acknowledged 20" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["page=99999999999999999999", "page=-5", "page=%D9%A1", "screening=99999999999999999999",
+     "screening=%C2%B2", "user=a%00b", "since=99999-01-01", "action=%00"],
+)  # fmt: skip
+def test_the_audit_filter_leaves_out_what_it_cannot_use(app, client, everyone, query):
+    response = client.get(f"/staff/audit?{query}")
+    assert response.status_code == 200
+    assert NUL not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["page=99999999999999999999", "q=a%00b", "surgeon=%00",
+                                   "created_from=0000-00-00", "sort=%00", "tier=%0a"])
+def test_the_dashboard_filters_never_fail(app, client, everyone, query):
+    assert client.get(f"/staff/?{query}").status_code in (200, 400)
+
+
+@pytest.mark.parametrize("target", ["/staff/%0d%0aSet-Cookie:%20x=1", "/staff/\\\\evil.example",
+                                    "//evil.example/staff/", "https://evil.example/staff/"])
+def test_a_next_page_that_could_leave_or_break_the_headers_is_ignored(app, client, target):
+    user = make_user(app, "next@clinic.example", ["clinician"])
+    response = client.post(f"/staff/login?next={target}",
+                           data={"email": user.email, "password": user.password})  # fmt: skip
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/staff/"
