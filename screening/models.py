@@ -322,8 +322,17 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    # Changes on password change or disabling: sessions carrying an older value end.
+    # Changes on signing out, a password change or reset, a second-factor reset, disabling:
+    # sessions carrying an older value end.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Set for an account created with an initial password (or reset): changed at next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The second factor: a TOTP secret (base32), the last time step accepted (a code is never
+    # accepted twice), and the hashes of the unused recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    recovery_codes: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
     def has_role(self, *roles: str) -> bool:
         return any(role in (self.roles or []) for role in roles)

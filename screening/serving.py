@@ -8,6 +8,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
 from .logs import RedactTokens, redact
+from .settings import check_workers
 
 # Method, path (tokens redacted, never the query string), status, bytes, milliseconds, request id.
 ACCESS_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
@@ -39,10 +40,13 @@ def options(
     config: Any, bind: str | None = None, workers: int | None = None, threads: int | None = None
 ) -> dict[str, Any]:
     """Gunicorn's settings from the app's (SCREENING_BIND, _WORKERS, ...), the command's options
-    first. CPU-bound pages want about one worker per core; threads cover the database's waits."""
+    first. CPU-bound pages want about one worker per core; threads cover the database's waits.
+    ConfigError when the sign-in limits could not be shared between the workers."""
+    workers = workers or config["SCREENING_WORKERS"]
+    check_workers(config, workers)
     return {
         "bind": bind or config["SCREENING_BIND"],
-        "workers": workers or config["SCREENING_WORKERS"],
+        "workers": workers,
         "threads": threads or config["SCREENING_THREADS"],
         "worker_class": "gthread",
         "timeout": 30,

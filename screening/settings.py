@@ -154,6 +154,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCREENING_IDLE_MINUTES", 30, whole("SCREENING_IDLE_MINUTES")),
     Setting("SCREENING_SESSION_HOURS", 12, whole("SCREENING_SESSION_HOURS")),
     Setting("SCREENING_KIOSK_IDLE_MINUTES", 10, whole("SCREENING_KIOSK_IDLE_MINUTES")),
+    # A second factor (TOTP) for clinicians and admins: on by default in production; off only
+    # for a pilot that accepts the risk.
+    Setting("SCREENING_REQUIRE_SECOND_FACTOR", lambda instance, production: production, flag),
+    Setting("SCREENING_RESET_HOURS", 24, whole("SCREENING_RESET_HOURS")),
     Setting("SCREENING_RATELIMIT_STORAGE", "memory://", key="RATELIMIT_STORAGE_URI"),
     Setting("SCREENING_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
     Setting("SCREENING_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
@@ -214,6 +218,8 @@ def from_environment(instance_path: str, given: dict[str, Any] | None = None) ->
             values[key] = setting.default
     values["SESSION_COOKIE_SECURE"] = values["SCREENING_ENV"] == "production"
     if values["SCREENING_ENV"] == "production":
+        # Only sent over HTTPS, for this host and every path: a sibling subdomain cannot set it.
+        values["SESSION_COOKIE_NAME"] = "__Host-session"
         _check_production(values)
     return values
 
@@ -233,6 +239,18 @@ def _check_production(values: dict[str, Any]) -> None:
         raise ConfigError(
             "in production red-flag alerts need an address: set SCREENING_RED_FLAG_EMAIL, or "
             f"each of {', '.join(ALERT_SETTINGS)}"
+        )
+
+
+def check_workers(values: dict[str, Any], workers: int) -> None:
+    """Limits counted in each worker's memory let an attacker guess `workers` times as often:
+    production with several workers needs a shared store."""
+    storage = values["RATELIMIT_STORAGE_URI"]
+    if values["SCREENING_ENV"] == "production" and workers > 1 and storage.startswith("memory"):
+        raise ConfigError(
+            f"SCREENING_RATELIMIT_STORAGE={storage} counts sign-in attempts in each of the "
+            f"{workers} workers separately: in production set SCREENING_RATELIMIT_STORAGE to a "
+            "Redis URL such as redis://127.0.0.1:6379/1 (or run one worker)"
         )
 
 

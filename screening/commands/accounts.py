@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
-from ..domain import accounts, api_keys, audit
+from ..domain import accounts, api_keys, audit, passwords, two_factor
 from ..extensions import db
 from ..models import ROLES
 from .options import day
@@ -34,12 +35,72 @@ def users_create(email: str, roles: tuple[str, ...], name: str, password_stdin: 
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_user(email, password, list(roles), name)
+        user = accounts.create_user(email, password, list(roles), name, initial=True)
     except ValueError as exc:  # PasswordRejected too
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"created {user.email} ({', '.join(user.roles)})")
+    click.echo(f"created {user.email} ({', '.join(user.roles)}); they choose their own password "
+               "when they first sign in")  # fmt: skip
+
+
+def _user(email: str):
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"there is no user {email}")
+    return user
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("New password", hide_input=True, confirmation_prompt=True)
+
+
+@users_group.command("set-password")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Set a user's password (read from standard input, or asked for): their sessions end."""
+    user = _user(email)
+    try:
+        passwords.set_by_operator(user, _new_password(password_stdin))
+    except passwords.PasswordRejected as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"password set for {user.email}; their other sessions have ended")
+
+
+@users_group.command("reset")
+@click.option("--email", required=True)
+@with_appcontext
+def users_reset(email: str) -> None:
+    """Reset a user's password: the old one stops working and a link to set a new one is
+    printed (for the user only; it works once, for SCREENING_RESET_HOURS)."""
+    user = _user(email)
+    if not user.active:
+        raise click.ClickException(f"{user.email} is disabled; enable the account first")
+    path = passwords.reset(user, None, how=" (command line)")
+    db.session.commit()
+    hours = current_app.config["SCREENING_RESET_HOURS"]
+    click.echo(f"{user.email}'s password is reset; give them this link (works once, {hours} "
+               "hours):", err=True)  # fmt: skip
+    click.echo(passwords.reset_url(path))
+
+
+@users_group.command("reset-two-factor")
+@click.option("--email", required=True)
+@with_appcontext
+def users_reset_two_factor(email: str) -> None:
+    """Turn a user's second factor off (a lost phone): they set it up again at next sign-in."""
+    user = _user(email)
+    if user.totp_secret is None:
+        raise click.ClickException(f"{user.email} has no second factor")
+    two_factor.reset(user, None, how=" (command line)")
+    db.session.commit()
+    click.echo(f"second factor of {user.email} is off; their sessions have ended")
 
 
 @users_group.command("list")
@@ -56,9 +117,7 @@ def users_list() -> None:
 @with_appcontext
 def users_disable(email: str) -> None:
     """Disable a staff account (its sessions end at once)."""
-    user = accounts.find_user(email)
-    if user is None:
-        raise click.ClickException(f"there is no user {email}")
+    user = _user(email)
     if accounts.disable(user, None):
         db.session.commit()
     click.echo(f"disabled {user.email}")

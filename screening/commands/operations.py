@@ -48,9 +48,14 @@ def serve_command(bind, workers, threads) -> None:
     """Serve the app with gunicorn (production)."""
     from ..app import create_app
     from ..serving import Server, options
+    from ..settings import ConfigError
 
     app = create_app()  # fail here, before forking, on a bad configuration
-    Server(create_app, options(app.config, bind, workers, threads)).run()
+    try:
+        settings = options(app.config, bind, workers, threads)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    Server(create_app, settings).run()
 
 
 @click.command("backup")

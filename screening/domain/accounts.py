@@ -1,47 +1,18 @@
-"""Staff accounts: the password policy, signing in, creating, disabling and enabling accounts."""
+"""Staff accounts: creating, signing in and out, disabling and enabling. Passwords (the policy,
+changes, resets) are `passwords`; the second factor is `two_factor`."""
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 import sqlalchemy as sa
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
 from ..extensions import db
 from ..mail import EMAIL_RE
 from ..models import ROLES, User, utcnow
-from . import audit
+from . import audit, passwords
 
-MIN_PASSWORD_LENGTH = 12
-_COMMON = Path(__file__).with_name("common_passwords.txt")
 # A hash to check against when the e-mail is unknown, so both cases take the same time.
-_DUMMY_HASH = generate_password_hash("not a real password, only for timing", method="scrypt")
-
-
-class PasswordRejected(ValueError):
-    """The password does not meet the policy; the message says why, in plain words."""
-
-
-@functools.cache
-def common_passwords() -> frozenset[str]:
-    lines = _COMMON.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip())
-
-
-def check_policy(password: str, email: str = "") -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise PasswordRejected(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-    lowered = password.lower()
-    if lowered in common_passwords() or lowered.rstrip("0123456789!.") in common_passwords():
-        raise PasswordRejected("This password is too common; choose another.")
-    local = email.partition("@")[0].lower()
-    if local and len(local) >= 4 and local in lowered:
-        raise PasswordRejected("The password must not contain your e-mail name.")
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+_DUMMY_HASH = passwords.hash_password("not a real password, only for timing")
 
 
 def normalize_email(email: str) -> str:
@@ -57,9 +28,15 @@ def everyone() -> list[User]:
 
 
 def create_user(
-    email: str, password: str, roles: list[str], name: str = "", actor: User | None = None
+    email: str,
+    password: str,
+    roles: list[str],
+    name: str = "",
+    actor: User | None = None,
+    initial: bool = False,
 ) -> User:
-    """A new account (audited); ValueError or PasswordRejected say what is wrong."""
+    """A new account (audited); ValueError or PasswordRejected say what is wrong. `initial`: the
+    password was chosen by someone else, so the user changes it when they first sign in."""
     email = normalize_email(email)
     if not email or "@" not in email:
         raise ValueError("Enter an e-mail address.")
@@ -68,12 +45,13 @@ def create_user(
         raise ValueError(f"Roles must be one or more of: {', '.join(ROLES)}.")
     if find_user(email) is not None:
         raise ValueError("A user with this e-mail already exists.")
-    check_policy(password, email)
+    passwords.check_policy(password, email, name)
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=hash_password(password),
+        password_hash=passwords.hash_password(password),
         roles=sorted(set(roles), key=ROLES.index),
+        must_change_password=initial,
     )
     db.session.add(user)
     db.session.flush()
@@ -89,7 +67,8 @@ def sign_in(email: str, password: str) -> User | None:
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
     elif check_password_hash(user.password_hash, password) and user.active:
-        audit.record("login", user=user)
+        if user.totp_secret is None:  # else recorded at the second factor
+            audit.record("login", user=user)
         return user
     typed = normalize_email(email)[:254]
     shaped = bool(EMAIL_RE.match(typed))

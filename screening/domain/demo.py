@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import OPEN_STATUSES, Screening, utcnow
-from . import accounts, answering, links, questionnaires, submission
+from . import accounts, answering, links, passwords, questionnaires, submission
 from .invitations import create_screening
 
 USERS = (
@@ -33,7 +33,7 @@ def _accounts(password: str) -> None:
         if user is None:
             accounts.create_user(email, password, roles, name)
         else:  # a demo account: its password is renewed on every run
-            user.password_hash, user.active = accounts.hash_password(password), True
+            user.password_hash, user.active = passwords.hash_password(password), True
             user.session_version += 1
 
 

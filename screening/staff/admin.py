@@ -7,11 +7,11 @@ logged.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from ..domain import accounts, api_keys, audit
+from ..domain import accounts, api_keys, audit, passwords, two_factor
 from ..extensions import db
 from ..models import ROLES, ApiKey, User
 from . import auth
@@ -26,11 +26,11 @@ def users():
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(
+            accounts.create_user(
                 form.email.data, form.password.data, form.roles.data, form.name.data or "",
-                actor=auth.actor(),
+                actor=auth.actor(), initial=True,
             )  # fmt: skip
-        except accounts.PasswordRejected as exc:
+        except passwords.PasswordRejected as exc:
             db.session.rollback()
             form.password.errors.append(str(exc))
             status = 422
@@ -40,7 +40,7 @@ def users():
             status = 422
         else:
             db.session.commit()
-            flash(f"{user.email} can now sign in.")
+            flash("The account is made. Its user chooses their own password at first sign-in.")
             return redirect(url_for("staff.users"), code=303)
     elif form.is_submitted():
         status = 422
@@ -74,6 +74,39 @@ def enable_user(user_id: int):
     if accounts.enable(user, auth.actor()):
         db.session.commit()
         flash(f"{user.email} can sign in again.")
+    return redirect(url_for("staff.users"), code=303)
+
+
+@bp.route("/users/<id:user_id>/reset-password", methods=["POST"])
+@auth.roles_required("admin")
+def reset_password(user_id: int):
+    """A link for the user to set a new password, shown once to the admin to pass on (the old
+    password stops working; nobody but the user will know the new one)."""
+    check_form()
+    user = db.session.get(User, user_id) or abort(404)
+    if not user.active:
+        flash("Enable the account first.", "error")
+        return redirect(url_for("staff.users"), code=303)
+    path = passwords.reset(user, auth.actor())
+    db.session.commit()
+    hours = current_app.config["SCREENING_RESET_HOURS"]
+    return render_template(
+        "staff/reset_link.html", person=user, link=passwords.reset_url(path), hours=hours
+    )
+
+
+@bp.route("/users/<id:user_id>/reset-two-factor", methods=["POST"])
+@auth.roles_required("admin")
+def reset_two_factor(user_id: int):
+    check_form()
+    user = db.session.get(User, user_id) or abort(404)
+    if user.totp_secret is None:
+        flash("This account has no second factor to reset.", "error")
+    else:
+        two_factor.reset(user, auth.actor())
+        db.session.commit()
+        flash("Their second factor is off and their sessions have ended. They set it up again "
+              "when they next sign in.")  # fmt: skip
     return redirect(url_for("staff.users"), code=303)
 
 

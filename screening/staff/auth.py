@@ -13,6 +13,7 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.exceptions import Forbidden
 
+from ..domain import two_factor
 from ..extensions import db
 from ..models import User
 
@@ -42,6 +43,48 @@ def start_session(user: User) -> None:
     session["login_at"] = now
     session["seen_at"] = now
     session.permanent = False
+
+
+def renew_session(user: User) -> None:
+    """The same session under the user's new session version (after changing their own password
+    or second factor, which ended every other session of theirs)."""
+    login_user(user)
+
+
+# The password was right and the second factor is still to come: {"user", "at", "next"}.
+PENDING = "pending_login"
+PENDING_SECONDS = 300
+
+
+def await_second_factor(user: User, target: str) -> None:
+    session.clear()
+    session[PENDING] = {"user": user.get_id(), "at": int(time.time()), "next": target}
+
+
+def pending() -> tuple[User, str] | None:
+    """The user half-way through signing in (and where they were going), if not too long ago."""
+    held = session.get(PENDING)
+    if not isinstance(held, dict) or int(time.time()) - int(held.get("at", 0)) > PENDING_SECONDS:
+        return None
+    user = load_user(str(held.get("user", "")))
+    return (user, str(held.get("next", ""))) if user is not None else None
+
+
+# What a signed-in user must do before anything else, and the pages open meanwhile.
+UNFINISHED = {
+    "password": ("staff.change_password", {"staff.change_password", "staff.logout"}),
+    "two_factor": ("staff.enrol_two_factor", {"staff.enrol_two_factor", "staff.logout"}),
+}
+
+
+def unfinished(user: User) -> str | None:
+    """'password' for an initial or reset password not yet replaced, 'two_factor' when a second
+    factor is required and not enrolled, else None."""
+    if user.must_change_password:
+        return "password"
+    if two_factor.required(user) and not two_factor.enrolled(user):
+        return "two_factor"
+    return None
 
 
 def end_session() -> None:

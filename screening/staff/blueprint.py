@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..domain import NotAllowed, audit
@@ -42,6 +42,11 @@ def staff_session() -> Any:
         )
         return redirect(url_for("staff.login"))
     auth.touch()
+    step = auth.unfinished(auth.actor())
+    if step is not None:
+        page, open_pages = auth.UNFINISHED[step]
+        if request.endpoint not in open_pages:
+            return redirect(url_for(page))
     return None
 
 

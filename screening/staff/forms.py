@@ -155,3 +155,29 @@ class UserForm(StaffForm):
         widget=ListWidget(prefix_label=False),
     )
     password = PasswordField("Initial password", validators=[DataRequired("Enter a password.")])
+
+
+class PasswordSetForm(StaffForm):
+    new = PasswordField("New password", validators=[DataRequired("Enter a new password.")])
+    again = PasswordField(
+        "New password again", validators=[DataRequired("Enter the new password again.")]
+    )
+
+    def validate_again(self, field):
+        if field.data != self.new.data:
+            raise ValidationError("The two new passwords are not the same.")
+
+
+class PasswordChangeForm(PasswordSetForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password.")]
+    )
+
+
+class CodeForm(StaffForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Enter the code."), Length(max=40)],
+        filters=[strip],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )

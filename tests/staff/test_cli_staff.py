@@ -37,13 +37,17 @@ def the_user(app, email: str) -> User:
 def test_users_create_reads_the_password_from_stdin(app, runner):
     result = create(runner, "Cleo@Clinic.example", "clinician", extra=["--name", "Cleo C"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "created cleo@clinic.example (clinician)"
+    assert result.output.strip() == (
+        "created cleo@clinic.example (clinician); they choose their own password when they "
+        "first sign in"
+    )
     assert GOOD not in result.output
     user = the_user(app, "cleo@clinic.example")
     assert (user.roles, user.name, user.active) == (["clinician"], "Cleo C", True)
     assert user.password_hash.startswith("scrypt:")
     [event] = audit_events(app, "user_created")
     assert (event.user_id, event.address, event.detail) == (None, "cli", f"user {user.id}")
+    assert user.must_change_password  # the operator chose it: the user chooses their own
     assert login(app.test_client(), "cleo@clinic.example", GOOD).status_code == 303
 
 

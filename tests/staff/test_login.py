@@ -124,11 +124,16 @@ def test_the_sixth_failed_attempt_for_one_account_is_refused(app, staff):
     assert "Too many attempts" in response.get_data(as_text=True)
     # When to come back: within the limit's 15 minutes (and the second the limiter rounds up).
     assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60 + 1
-    # Locked even with the right password, from any browser; other accounts are not.
+    # From that address the account is refused even with the right password, in any browser;
+    # other accounts are not.
     assert login(app.test_client(), staff["intake"]).status_code == 429
     same = login(app.test_client(), " INTAKE@clinic.example", staff["intake"].password)
     assert same.status_code == 429
     assert login(app.test_client(), staff["clinician"]).status_code == 303
+    # The guesses never lock the real user out: from their own address they sign in.
+    real_user = app.test_client()
+    real_user.environ_base["REMOTE_ADDR"] = "10.20.30.40"
+    assert login(real_user, staff["intake"]).status_code == 303
 
 
 class TestLowerLimits:
@@ -224,7 +229,9 @@ def test_a_cookie_replayed_after_signing_out_opens_nothing(app, client, staff):
     shown = client.get(f"/staff/screenings/{ident}")
     assert shown.status_code == 200
     nav = page(shown).find("nav", class_="staff-nav")
-    assert nav.find(class_="signed-in-as").text == staff["clinician"].email  # who is signed in
+    signed_in_as = nav.find(class_="signed-in-as")  # who is signed in, a link to their account
+    assert signed_in_as.text == "Your account: " + staff["clinician"].email
+    assert signed_in_as.find("a").attrs["href"] == "/staff/account"
     assert client.post("/staff/logout").status_code == 303
 
     replay = app.test_client()

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from screening.commands import main as screening_cli
 from screening.domain import accounts as auth
+from screening.domain import passwords
 from screening.extensions import db
 from screening.models import User
 from tests.web.support import page
@@ -18,7 +19,7 @@ GOOD = "Quiet-River-Lantern-92"
 
 def common_long_password() -> str:
     """A password from the shipped list that is long enough to pass the length rule."""
-    return next(p for p in sorted(auth.common_passwords()) if len(p) >= 14 and p.isalpha())
+    return next(p for p in sorted(passwords.common_passwords()) if len(p) >= 14 and p.isalpha())
 
 
 def users_by_email(app, email: str) -> list[User]:
@@ -50,7 +51,7 @@ def test_the_stored_hash_is_scrypt_and_never_the_password(app):
 )
 def test_the_policy_in_create_user(app, password, message):
     with app.app_context():
-        with pytest.raises(auth.PasswordRejected, match=message.replace(".", r"\.")):
+        with pytest.raises(passwords.PasswordRejected, match=message.replace(".", r"\.")):
             auth.create_user("zed.example@clinic.example", password, ["intake"])
         db.session.rollback()
         db.session.remove()
@@ -59,9 +60,9 @@ def test_the_policy_in_create_user(app, password, message):
 
 def test_passwords_from_the_shipped_list_are_refused(app):
     common = common_long_password()
-    assert common in auth._COMMON.read_text(encoding="utf-8").lower().split()
+    assert common in passwords._COMMON.read_text(encoding="utf-8").lower().split()
     for variant in (common, common.upper(), common + "2024", common + "!"):
-        with app.app_context(), pytest.raises(auth.PasswordRejected, match="too common"):
+        with app.app_context(), pytest.raises(passwords.PasswordRejected, match="too common"):
             auth.create_user("ann@clinic.example", variant, ["intake"])
     assert count(app, User) == 0
 

@@ -89,7 +89,8 @@ def test_hsts_only_over_https(app, staff):
 
 
 def session_cookie(response) -> str:
-    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    name = ("__Host-session=", "session=")  # in production, and in development
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(name)]
     assert cookies, response.headers
     return cookies[-1]
 

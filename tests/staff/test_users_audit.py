@@ -45,11 +45,15 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(app, client, staff):
     [event] = audit_events(app, "user_created")
     assert (event.user_id, event.detail) == (staff["admin"].id, f"user {user.id}")
     listing = client.get("/staff/users")
-    assert "new.person@clinic.example can now sign in." in page(listing).find("main").text
-    assert user_rows(listing)["new.person@clinic.example"][:3] == [
-        "New Person", "intake, clinician", "Active"]
+    assert "The account is made." in page(listing).find("main").text
+    assert "new.person@clinic.example" not in page(listing).find(class_="notice").text
+    assert user_rows(listing)["new.person@clinic.example"][:4] == [
+        "New Person", "intake, clinician", "Active (password to choose)", "Off"]
     assert GOOD not in listing.get_data(as_text=True)
-    assert login(app.test_client(), "new.person@clinic.example", GOOD).status_code == 303
+    newcomer = app.test_client()
+    assert login(newcomer, "new.person@clinic.example", GOOD).status_code == 303
+    # the initial password was the admin's choice: every page asks for the user's own first
+    assert location(newcomer.get("/staff/")) == "/staff/account/password"
 
 
 def test_the_user_form_checks_its_input(app, client, staff):
@@ -94,7 +98,7 @@ def test_disable_and_enable(app, staff):
 def test_an_admin_cannot_disable_themself(app, client, staff):
     signed_in(client, staff["admin"])
     listing = client.get("/staff/users")
-    assert user_rows(listing)["admin@clinic.example"][3] == ""  # no button on one's own row
+    assert user_rows(listing)["admin@clinic.example"][4] == ""  # no button on one's own row
     response = client.post(f"/staff/users/{staff['admin'].id}/disable")
     assert response.status_code == 303
     assert row(app, User, staff["admin"].id)["active"] is True
