@@ -15,8 +15,9 @@ import uuid
 from flask import Flask, g, has_request_context, request
 from flask.logging import default_handler
 
-TOKEN_PATH = re.compile(r"/s/[A-Za-z0-9_-]{8,}")
-REDACTED = "/s/[link]"
+# A patient's link, and a member of staff's password-reset link: never in a log.
+TOKEN_PATH = re.compile(r"/(s|staff/password)/[A-Za-z0-9_.-]{8,}")
+REDACTED = r"/\1/[link]"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("screening.requests")
 

@@ -260,3 +260,11 @@ def test_the_log_filters_redact_tokens_and_attach_the_request_id():
             assert f.filter(record)
     assert record.getMessage() == "Exception on /s/[link]/step/mood [POST]"
     assert record.request_id == "rid-123"
+
+
+def test_a_staff_password_reset_link_is_redacted_too():
+    from screening.logs import redact
+
+    line = 'GET /staff/password/eyJ1c2VyIjoyfQ.axMMAA.4TF4-83E5uWTGq7u35li HTTP/1.1" 200'
+    assert redact(line) == 'GET /staff/password/[link] HTTP/1.1" 200'
+    assert redact("/s/AbCdEfGhIjKlMnOp/review") == "/s/[link]/review"
