@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -44,18 +46,22 @@ def _safe_next(target: str) -> bool:
             and "\\" not in target)  # fmt: skip
 
 
+def _limited(account_key: Callable[[], str]) -> Callable:
+    """Failed attempts (a success never counts) limited per address, and per account from that
+    address (`account_key`), with SCREENING_LOGIN_LIMIT_ADDRESS and _ACCOUNT."""
+
+    def decorate(view: Callable) -> Callable:
+        view = limiter.limit(lambda: current_app.config["SCREENING_LOGIN_LIMIT_ACCOUNT"],
+                             methods=["POST"], key_func=account_key,
+                             deduct_when=_failed_login)(view)  # fmt: skip
+        return limiter.limit(lambda: current_app.config["SCREENING_LOGIN_LIMIT_ADDRESS"],
+                             methods=["POST"], deduct_when=_failed_login)(view)  # fmt: skip
+
+    return decorate
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["SCREENING_LOGIN_LIMIT_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed_login,
-)
-@limiter.limit(
-    lambda: current_app.config["SCREENING_LOGIN_LIMIT_ACCOUNT"],
-    methods=["POST"],
-    key_func=_account_key,
-    deduct_when=_failed_login,
-)
+@_limited(_account_key)
 def login():
     if current_user.is_authenticated:
         return redirect(_landing(auth.actor()))
@@ -79,17 +85,7 @@ def login():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["SCREENING_LOGIN_LIMIT_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed_login,
-)
-@limiter.limit(
-    lambda: current_app.config["SCREENING_LOGIN_LIMIT_ACCOUNT"],
-    methods=["POST"],
-    key_func=_pending_key,
-    deduct_when=_failed_login,
-)
+@_limited(_pending_key)
 def login_code():
     """The second step of signing in: the code from the authenticator app (or a recovery
     code), within five minutes of the password."""
