@@ -61,8 +61,8 @@ def create_user(
 ) -> User:
     """A new account (audited); ValueError or PasswordRejected say what is wrong."""
     email = normalize_email(email)
-    if not email or "@" not in email:
-        raise ValueError("Enter an e-mail address.")
+    if not EMAIL_RE.match(email):  # one address: no list, no line break
+        raise ValueError("Enter one e-mail address, like name@example.org.")
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise ValueError(f"Roles must be one or more of: {', '.join(ROLES)}.")

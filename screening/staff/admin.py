@@ -40,7 +40,7 @@ def users():
             status = 422
         else:
             db.session.commit()
-            flash(f"{user.email} can now sign in.")
+            flash(f"{named(user)} can now sign in.")
             return redirect(url_for("staff.users"), code=303)
     elif form.is_submitted():
         status = 422
@@ -53,6 +53,12 @@ def users():
     ), status
 
 
+def named(user: User) -> str:
+    """Who a message is about, without their e-mail address: messages travel in the session
+    cookie, which is signed but not encrypted."""
+    return user.name or "The account"
+
+
 @bp.route("/users/<id:user_id>/disable", methods=["POST"])
 @auth.roles_required("admin")
 def disable_user(user_id: int):
@@ -62,7 +68,7 @@ def disable_user(user_id: int):
         flash("You cannot disable your own account.", "error")
     elif accounts.disable(user, auth.actor()):
         db.session.commit()
-        flash(f"{user.email} is disabled.")
+        flash(f"{named(user)} is disabled.")
     return redirect(url_for("staff.users"), code=303)
 
 
@@ -73,7 +79,7 @@ def enable_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     if accounts.enable(user, auth.actor()):
         db.session.commit()
-        flash(f"{user.email} can sign in again.")
+        flash(f"{named(user)} can sign in again.")
     return redirect(url_for("staff.users"), code=303)
 
 

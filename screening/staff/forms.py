@@ -38,7 +38,10 @@ PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")
 
 
 def email_address(form, field) -> None:
-    if field.data and not EMAIL_RE.match(field.data.strip()):
+    value = field.data.strip() if field.data else ""
+    if value and any(c in value for c in ",; <>") and value.count("@") > 1:
+        raise ValidationError("Enter one e-mail address only, like name@example.org.")
+    if value and not EMAIL_RE.match(value):
         raise ValidationError("Enter an e-mail address like name@example.org.")
 
 

@@ -45,7 +45,7 @@ def test_an_admin_creates_a_user_who_can_then_sign_in(app, client, staff):
     [event] = audit_events(app, "user_created")
     assert (event.user_id, event.detail) == (staff["admin"].id, f"user {user.id}")
     listing = client.get("/staff/users")
-    assert "new.person@clinic.example can now sign in." in page(listing).find("main").text
+    assert "New Person can now sign in." in page(listing).find("main").text
     assert user_rows(listing)["new.person@clinic.example"][:3] == [
         "New Person", "intake, clinician", "Active"]
     assert GOOD not in listing.get_data(as_text=True)
