@@ -32,6 +32,7 @@ from ..domain import questionnaires
 from ..i18n import CLINIC_LANGUAGE, language_name
 from ..mail import EMAIL_RE
 from ..models import ROLES
+from ..scoring import whole_number
 from ..text import has_control_characters, without_control_characters
 
 PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")
@@ -74,6 +75,17 @@ class StaffForm(FlaskForm):
         return valid
 
 
+class WholeNumberField(IntegerField):
+    """A whole number read strictly: digits only after Unicode normalisation (int() would also
+    take "1_0" and Arabic-Indic digits)."""
+
+    def process_formdata(self, valuelist) -> None:
+        if valuelist:
+            self.data = whole_number(valuelist[0])
+            if self.data is None:
+                raise ValueError("Enter a whole number, using digits only.")
+
+
 class LoginForm(StaffForm):
     email = EmailField(
         "E-mail", validators=[DataRequired("Enter your e-mail address.")], filters=[strip]
@@ -107,7 +119,7 @@ class InvitationForm(StaffForm):
         default="en",
         validators=[DataRequired("Choose a language.")],
     )
-    link_days = IntegerField(
+    link_days = WholeNumberField(
         "Link valid for (days)",
         default=14,
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],
@@ -132,7 +144,7 @@ class InvitationForm(StaffForm):
 
 
 class ExtendForm(StaffForm):
-    days = IntegerField(
+    days = WholeNumberField(
         "Extend by (days)",
         default=7,
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],

@@ -119,3 +119,19 @@ def test_a_next_page_that_could_leave_or_break_the_headers_is_ignored(app, clien
                            data={"email": user.email, "password": user.password})  # fmt: skip
     assert response.status_code == 303
     assert response.headers["Location"] == "/staff/"
+
+
+@pytest.mark.parametrize("days", ["1_0", "١٠", "1e1", "0x0a", "9" * 5000])
+def test_days_are_digits_only(app, client, everyone, days):
+    response = client.post("/staff/invitations/new", data={
+        "patient_name": "Ann Example", "patient_dob": "1960-04-30", "link_days": days,
+        "language": "en"})  # fmt: skip
+    assert response.status_code == 422
+    assert "Enter a whole number, using digits only." in response.get_data(as_text=True)
+
+
+def test_full_width_days_are_days(app, client, everyone):
+    response = client.post("/staff/invitations/new", data={
+        "patient_name": "Ann Example", "patient_dob": "1960-04-30", "link_days": " １０ ",
+        "language": "en"})  # fmt: skip
+    assert response.status_code == 303
