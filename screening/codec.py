@@ -18,6 +18,7 @@ from .definition import model as m
 from .definition.conditions import MISSING
 from .i18n import CLINIC_LANGUAGE, N_, format_date, gettext
 from .scoring import AnswerError, decimal_number, normalize
+from .text import without_format_characters
 
 CM_PER_INCH = 2.54
 KG_PER_POUND = 0.45359237
@@ -109,7 +110,7 @@ def display(question: m.Question, value: Any, language: str = CLINIC_LANGUAGE) -
         if isinstance(value, str):
             value = dt.date.fromisoformat(value)
         return format_date(value, language)
-    return str(value)
+    return without_format_characters(str(value))
 
 
 def cell(value: Any) -> Any:

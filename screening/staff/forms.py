@@ -33,7 +33,7 @@ from ..i18n import CLINIC_LANGUAGE, language_name
 from ..mail import EMAIL_RE
 from ..models import ROLES
 from ..scoring import whole_number
-from ..text import has_control_characters, without_control_characters
+from ..text import has_control_characters, without_control_characters, without_format_characters
 
 PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")
 
@@ -60,9 +60,13 @@ CONTROL_CHARACTERS = "Remove the control characters (such as a NUL) from this fi
 
 class StaffForm(FlaskForm):
     """A form of the staff side: no field may hold a control character (a line break only in a
-    field of several lines), whatever its own validators say."""
+    field of several lines), whatever its own validators say; format characters (a right-to-left
+    override, a zero-width space) are taken out of every text field silently."""
 
     def validate(self, extra_validators=None) -> bool:
+        for field in self:
+            if isinstance(field.data, str) and not isinstance(field, PasswordField):
+                field.data = without_format_characters(field.data)
         valid = super().validate(extra_validators)
         for field in self:
             values = field.data if isinstance(field.data, list) else [field.data]

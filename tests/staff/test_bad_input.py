@@ -5,10 +5,12 @@ SQLite and PostgreSQL (which refuses what SQLite lets through: NUL in text, ids 
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from screening.models import LARGEST_ID
+from screening.models import LARGEST_ID, Screening
+from tests import factories
 
-from .conftest import make_user, signed_in
+from .conftest import make_user, scalars, signed_in
 
 EVERY_ROLE = ["intake", "clinician", "admin"]
 
@@ -135,3 +137,23 @@ def test_full_width_days_are_days(app, client, everyone):
         "patient_name": "Ann Example", "patient_dob": "1960-04-30", "link_days": " １０ ",
         "language": "en"})  # fmt: skip
     assert response.status_code == 303
+
+
+RLO, PDF_ = "\u202e", "\u202c"
+
+
+def test_format_characters_are_taken_out_of_staff_fields_silently(app, client, everyone):
+    response = client.post("/staff/invitations/new", data={
+        "patient_name": f"Ann {RLO}elpmaxE{PDF_}\u200b", "patient_dob": "1960-04-30",
+        "surgeon": "Dr.\u2066 Joan\u2069", "link_days": "14", "language": "en"})  # fmt: skip
+    assert response.status_code == 303
+    [made] = scalars(app, sa.select(Screening))
+    assert (made.patient_name, made.surgeon) == ("Ann elpmaxE", "Dr. Joan")
+
+
+def test_a_name_stored_with_an_override_is_shown_without_it(app, client, everyone):
+    ident, _ = factories.screening(app, f"Ann {RLO}elpmaxE{PDF_}")
+    text = client.get(f"/staff/screenings/{ident}").get_data(as_text=True)
+    assert "Ann elpmaxE" in text
+    assert RLO not in text and PDF_ not in text
+    assert RLO not in client.get("/staff/?q=Ann").get_data(as_text=True)

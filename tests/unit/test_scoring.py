@@ -843,3 +843,10 @@ def test_shipped_examples_score_as_written():
         if "factors" in example.expect:
             assert sorted(r.id for r in result.factors) == sorted(example.expect["factors"])
         assert result.total == sum(r.points for r in result.factors)
+
+
+def test_the_codec_shows_a_stored_answer_without_format_characters():
+    from screening import codec
+
+    stored = "Ann \u202eelpmaxE\u202c\u200b"
+    assert codec.display(mini().questions["notes"], stored) == "Ann elpmaxE"
