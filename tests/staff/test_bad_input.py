@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from screening.models import LARGEST_ID, Screening
 from tests import factories
 
-from .conftest import make_user, scalars, signed_in
+from .conftest import make_user, scalars, set_columns, signed_in
 
 EVERY_ROLE = ["intake", "clinician", "admin"]
 
@@ -152,8 +152,36 @@ def test_format_characters_are_taken_out_of_staff_fields_silently(app, client, e
 
 
 def test_a_name_stored_with_an_override_is_shown_without_it(app, client, everyone):
-    ident, _ = factories.screening(app, f"Ann {RLO}elpmaxE{PDF_}")
+    ident, _ = factories.screening(app, "Ann Example")
+    set_columns(app, Screening, ident, patient_name=f"Ann {RLO}elpmaxE{PDF_}")  # stored before
     text = client.get(f"/staff/screenings/{ident}").get_data(as_text=True)
     assert "Ann elpmaxE" in text
     assert RLO not in text and PDF_ not in text
     assert RLO not in client.get("/staff/?q=Ann").get_data(as_text=True)
+
+
+def test_a_screening_made_outside_a_form_loses_format_characters_too(app):
+    from screening.domain import invitations, questionnaires
+
+    with app.app_context():
+        made, _ = invitations.create_screening(
+            questionnaires.store_in_force(), patient_name=f"Ann {RLO}elpmaxE{PDF_}",
+            link_days=14, surgeon="Dr.\u200b Joan",
+        )  # fmt: skip
+        assert (made.patient_name, made.surgeon) == ("Ann elpmaxE", "Dr. Joan")
+
+
+def test_an_acknowledgement_note_loses_format_characters(app, client, everyone):
+    from screening.models import FlagAcknowledgement
+    from tests.web.support import example
+
+    from .conftest import answered_until_mood
+
+    ident, _, _ = answered_until_mood(app, {**example(app, "self-harm"), "phq9_9": 1})
+    panel = client.get(f"/staff/screenings/{ident}").get_data(as_text=True)
+    event_id = int(panel.split("/flags/")[1].split("/")[0])
+    response = client.post(f"/staff/screenings/{ident}/flags/{event_id}/acknowledge",
+                           data={"note": f"Phoned {RLO}tneitap{PDF_}"})  # fmt: skip
+    assert response.status_code == 303
+    [made] = scalars(app, sa.select(FlagAcknowledgement))
+    assert made.note == "Phoned tneitap"
