@@ -8,7 +8,10 @@ key), the values of the path's parts (real ids and links, 0, negatives, 2^31, 2^
 text with NUL, line breaks, bidirectional controls, very long text, escapes that are not UTF-8), a
 query string, and for a POST a form body made of the real form's field names (read from the pages
 as a browser would, CSRF token included, so that the request reaches validation) with real or
-nasty values, and junk fields. Every answer must be below 500.
+nasty values, and junk fields; and headers the app reads (Accept-Language, X-Request-ID,
+Authorization). The JSON API gets the query parameters its OpenAPI document names (schemathesis
+also checks the API against that document, tests/api/test_schemathesis.py, on both databases).
+Every answer must be below 500.
 
 Hypothesis is derandomized (the same requests on every run, as CI needs) and has no example
 database; 40 examples per route and method (about 2,200 requests) take about half a minute
