@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 from ..domain import accounts, api_keys, audit
 from ..extensions import db
 from ..models import ROLES, ApiKey, User
+from ..scoring import whole_number
 from . import auth
 from .blueprint import bp, check_form
 from .forms import EmptyForm, StaffForm, UserForm, strip
@@ -87,10 +88,8 @@ def enable_user(user_id: int):
 @auth.roles_required("admin")
 def audit_log():
     statement, filters = audit.query(request.args)
-    try:
-        page = min(max(1, int(request.args.get("page", "1"))), audit.LAST_PAGE)
-    except ValueError:
-        page = 1
+    # Digits only (int() would take "1_0"), clamped; anything else is the first page.
+    page = min(max(1, whole_number(request.args.get("page", "1")) or 1), audit.LAST_PAGE)
     events, more = audit.page(statement, page)
     return render_template(
         "staff/audit.html",

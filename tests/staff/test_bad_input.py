@@ -107,6 +107,18 @@ def test_the_audit_filter_leaves_out_what_it_cannot_use(app, client, everyone, q
     assert NUL not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("page", "read"), [("1_0", 1), ("١٠", 1), ("1e3", 1), ("9" * 5000, 1),
+                                           ("10", 10), (" １０ ", 10), ("-3", 1)])
+def test_a_page_number_is_digits_only_or_the_first_page(app, client, everyone, page, read):
+    from werkzeug.datastructures import MultiDict
+
+    from screening.domain import listing
+
+    assert listing.Filters.from_args(MultiDict({"page": page}), True, ()).page == read
+    for path in ("/staff/", "/staff/audit"):
+        assert client.get(path, query_string={"page": page}).status_code == 200, path
+
+
 @pytest.mark.parametrize("query", ["page=99999999999999999999", "q=a%00b", "surgeon=%00",
                                    "created_from=0000-00-00", "sort=%00", "tier=%0a"])
 def test_the_dashboard_filters_never_fail(app, client, everyone, query):
