@@ -17,7 +17,8 @@ from typing import Any
 from .definition import model as m
 from .definition.conditions import MISSING
 from .i18n import CLINIC_LANGUAGE, N_, format_date, gettext
-from .scoring import AnswerError, normalize
+from .scoring import AnswerError, decimal_number, normalize
+from .text import without_format_characters
 
 CM_PER_INCH = 2.54
 KG_PER_POUND = 0.45359237
@@ -63,11 +64,10 @@ def metric_height(feet: str, inches: str) -> Any:
     feet, inches = feet.strip(), inches.strip()
     if not feet and not inches:
         return ""
-    try:
-        total = float(feet or 0) * 12 + float((inches or "0").replace(",", "."))
-    except ValueError:
-        raise AnswerError(N_("Please enter feet and inches as numbers.")) from None
-    return round(total * CM_PER_INCH, 1)
+    feet_, inches_ = decimal_number(feet or "0"), decimal_number(inches or "0")
+    if feet_ is None or inches_ is None:
+        raise AnswerError(N_("Please enter feet and inches as numbers."))
+    return round((feet_ * 12 + inches_) * CM_PER_INCH, 1)
 
 
 def metric_weight(pounds: str) -> Any:
@@ -75,10 +75,10 @@ def metric_weight(pounds: str) -> Any:
     pounds = pounds.strip()
     if not pounds:
         return ""
-    try:
-        return round(float(pounds.replace(",", ".")) * KG_PER_POUND, 1)
-    except ValueError:
-        raise AnswerError(N_("Please enter your weight in pounds as a number.")) from None
+    found = decimal_number(pounds)
+    if found is None:
+        raise AnswerError(N_("Please enter your weight in pounds as a number."))
+    return round(found * KG_PER_POUND, 1)
 
 
 def display(question: m.Question, value: Any, language: str = CLINIC_LANGUAGE) -> str:
@@ -110,7 +110,7 @@ def display(question: m.Question, value: Any, language: str = CLINIC_LANGUAGE) -
         if isinstance(value, str):
             value = dt.date.fromisoformat(value)
         return format_date(value, language)
-    return str(value)
+    return without_format_characters(str(value))
 
 
 def cell(value: Any) -> Any:

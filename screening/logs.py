@@ -1,6 +1,8 @@
 """Logging: request ids, an optional JSON format, and never a patient's data or link token.
 
 Request lines name the endpoint (e.g. `patient.step`), never the path: paths carry link tokens.
+Where a path does reach a log (the development server's request line, gunicorn's "Error handling
+request"), its link token is redacted and so is every value of its query string.
 """
 
 from __future__ import annotations
@@ -18,16 +20,33 @@ from flask.logging import default_handler
 # A patient's link, and a member of staff's password-reset link: never in a log.
 TOKEN_PATH = re.compile(r"/(s|staff/password)/[A-Za-z0-9_.-]{8,}")
 REDACTED = r"/\1/[link]"
+# A query string after a path: "?" and what follows up to a space, a quote or the end.
+QUERY = re.compile(r"(/[^\s?\"']*)\?([^\s\"']*)")
+# A parameter's name kept in the log: short, lower case (q, page, next, created_from...).
+QUERY_KEY = re.compile(r"[a-z_]{1,20}")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("screening.requests")
 
 
 def redact(text: str) -> str:
-    return TOKEN_PATH.sub(REDACTED, text)
+    """`text` without link tokens, and with every value of a query string replaced.
+
+    Every value, not only the search box's: a surgeon's name, a date, a `next` page carrying a
+    link can be patients' data as much as `q` is. The names are kept (which filter was used is
+    what one looks for in a log) when they look like the app's own: anything else is dropped.
+    """
+    return QUERY.sub(_redact_query, TOKEN_PATH.sub(REDACTED, text))
+
+
+def _redact_query(match: re.Match) -> str:
+    names = [part.split("=", 1)[0] for part in match.group(2).split("&") if part]
+    kept = [f"{n}=[redacted]" if QUERY_KEY.fullmatch(n) else "[redacted]" for n in names]
+    return f"{match.group(1)}?{'&'.join(kept)}"
 
 
 class RedactTokens(logging.Filter):
-    """Rewrites /s/<token> in a record's message and arguments (e.g. the request line)."""
+    """Rewrites /s/<token> and query strings in a record's message and arguments (e.g. the
+    request line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):

@@ -12,8 +12,12 @@ from typing import Any
 
 from flask import render_template
 
-# An e-mail address as this application accepts one: something@somewhere.tld, no spaces.
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An e-mail address as this application accepts one: something@somewhere.tld, one recipient only.
+# None of what separates or wraps addresses in a header (a comma, a semicolon, spaces, angle
+# brackets, quotes, parentheses, a colon) and no control character (a CR/LF would start a new
+# header); \Z, not $, which would let a final line break through.
+NOT_IN_ADDRESS = r"@\s,;:<>()\[\]\\\"\x00-\x1f\x7f"
+EMAIL_RE = re.compile(rf"^[^{NOT_IN_ADDRESS}]+@[^{NOT_IN_ADDRESS}]+\.[^{NOT_IN_ADDRESS}.]+\Z")
 
 
 class MailError(RuntimeError):

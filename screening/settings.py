@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .i18n import DEFAULT_CONTACT, LANGUAGES
 from .mail import EMAIL_RE
@@ -80,6 +81,21 @@ def address(name: str) -> Callable[[str], str]:
     return parse
 
 
+def base_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ConfigError(
+            f"SCREENING_BASE_URL must be the address patients open, like "
+            f"https://screening.clinic.example, not {value!r}"
+        )
+    return value
+
+
+def host_names(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
 def queue_url(raw: str) -> str:
     value = raw.strip()
     if value == "memory" or value.startswith(("sqlite:///", "redis://", "rediss://")):
@@ -119,6 +135,16 @@ def _secret_key(instance: Path, production: bool) -> str:
     return key
 
 
+def _base_url(instance: Path, production: bool) -> str:
+    if production:
+        raise ConfigError(
+            "SCREENING_BASE_URL must be set in production (SCREENING_ENV=production), e.g. "
+            "https://screening.clinic.example: every patient's link is made from it, and only "
+            "requests for its host are answered"
+        )
+    return "http://127.0.0.1:5000"
+
+
 def _sqlite_file(instance: Path, production: bool) -> str:
     instance.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{instance / 'screening.db'}"
@@ -144,7 +170,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCREENING_CLINIC_NAME", "Spine Clinic"),
     Setting("SCREENING_CLINIC_CONTACT", DEFAULT_CONTACT),
     *(Setting(f"SCREENING_CLINIC_CONTACT_{lang.upper()}", None) for lang in LANGUAGES[1:]),
-    Setting("SCREENING_BASE_URL", "http://127.0.0.1:5000"),
+    Setting("SCREENING_BASE_URL", _base_url, base_url),
+    # Hosts answered besides SCREENING_BASE_URL's in production (a load balancer's health check).
+    Setting("SCREENING_TRUSTED_HOSTS", (), host_names),
     Setting("SCREENING_PAPER", "letter", one_of("SCREENING_PAPER", "letter", "a4")),
     Setting("SCREENING_CLINIC_LOGO", None),
     Setting("SCREENING_PROXY_FIX", 0, whole("SCREENING_PROXY_FIX")),
@@ -221,6 +249,10 @@ def from_environment(instance_path: str, given: dict[str, Any] | None = None) ->
         # Only sent over HTTPS, for this host and every path: a sibling subdomain cannot set it.
         values["SESSION_COOKIE_NAME"] = "__Host-session"
         _check_production(values)
+        # Flask answers a request for any other Host with 400 (the links never use it anyway).
+        values["TRUSTED_HOSTS"] = [
+            urlsplit(values["SCREENING_BASE_URL"]).hostname, *values["SCREENING_TRUSTED_HOSTS"]
+        ]
     return values
 
 

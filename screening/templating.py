@@ -9,6 +9,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from .definition.conditions import to_data
+from .text import shown
 
 
 def condition_json(condition: Any) -> Markup:
@@ -26,5 +27,8 @@ def paragraphs(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
+    # Every {{ value }} of every page without format characters (screening.text.shown); set
+    # before any template is compiled (the compiled code calls it).
+    app.jinja_env.finalize = shown
     app.add_template_filter(condition_json)
     app.add_template_filter(paragraphs)

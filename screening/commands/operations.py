@@ -20,7 +20,13 @@ from ..i18n import language_name
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Demo data for `make run`: staff accounts, screenings in each state, and patient links."""
+    """Demo data for `make run`: staff accounts, screenings in each state, and patient links.
+    Refused in production: it resets the demo accounts to a password it prints."""
+    if current_app.config.get("SCREENING_ENV") == "production":
+        raise click.ClickException(
+            "screening demo is for trying the service out and does not run in production "
+            "(SCREENING_ENV=production): it would reset the demo staff accounts' password"
+        )
     made = demo.make(current_app.config["SCREENING_LINK_DAYS"])
     db.session.commit()
     base = current_app.config["SCREENING_BASE_URL"].rstrip("/")

@@ -38,8 +38,8 @@ def create_user(
     """A new account (audited); ValueError or PasswordRejected say what is wrong. `initial`: the
     password was chosen by someone else, so the user changes it when they first sign in."""
     email = normalize_email(email)
-    if not email or "@" not in email:
-        raise ValueError("Enter an e-mail address.")
+    if not EMAIL_RE.match(email):  # one address: no list, no line break
+        raise ValueError("Enter one e-mail address, like name@example.org.")
     unknown = [r for r in roles if r not in ROLES]
     if unknown or not roles:
         raise ValueError(f"Roles must be one or more of: {', '.join(ROLES)}.")

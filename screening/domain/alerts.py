@@ -16,11 +16,12 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from .. import mail, queue
 from ..extensions import db
 from ..models import Alert, FlagAcknowledgement, FlagEvent, Screening, utcnow
+from . import links
 
 # A delivery talks to the mail server in at most about ten steps (connect, EHLO, STARTTLS,
 # EHLO, AUTH, MAIL, RCPT, DATA and its end, QUIT), each bounded by SCREENING_SMTP_TIMEOUT: a claim
@@ -104,10 +105,7 @@ def _message(alert: Alert, screening: Screening) -> mail.EmailMessage:
     subject = f"{SUBJECTS[alert.event.urgency]}: screening {screening.reference}"
     if alert.kind == "escalation":
         subject = f"Reminder {alert.number}, not acknowledged: {subject}"  # short: not folded
-    try:
-        link = url_for("staff.screening", screening_id=screening.id, _external=True)
-    except RuntimeError:  # a worker: no request to take the host from
-        link = f"{config['SCREENING_BASE_URL'].rstrip('/')}/staff/screenings/{screening.id}"
+    link = links.absolute(f"/staff/screenings/{screening.id}")  # never the request's host
     message = mail.build(
         mail.MailSettings.from_config(config), config["SCREENING_CLINIC_NAME"], alert.recipient,
         subject, "red_flag", reference=screening.reference, link=link,

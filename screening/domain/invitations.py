@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from .. import i18n, mail
 from ..extensions import db
 from ..models import OPEN_STATUSES, Definition, Message, Screening, User, hash_token, utcnow
+from ..text import without_format_characters
 from . import NotAllowed, audit, links, questionnaires
 
 
@@ -28,6 +29,10 @@ def create_screening(
     is kept)."""
     now = now or utcnow()
     token = links.new_token()
+    # Names and notes however they came (a form, the command line): no format characters.
+    patient_name = without_format_characters(patient_name)
+    details = {k: without_format_characters(v) if isinstance(v, str) else v
+               for k, v in details.items()}  # fmt: skip
     screening = Screening(
         token_hash=hash_token(token),
         status="invited",

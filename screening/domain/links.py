@@ -8,7 +8,7 @@ import datetime as dt
 import secrets
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from ..extensions import db
 from ..models import OPEN_STATUSES, Screening, hash_token, utcnow
@@ -47,11 +47,13 @@ def new_link(screening: Screening, now: dt.datetime | None = None) -> str:
     return token
 
 
+def absolute(path: str) -> str:
+    """A link to `path` (from the site's root) made from SCREENING_BASE_URL, never from the
+    request's Host header, which whoever sends the request chooses."""
+    return current_app.config["SCREENING_BASE_URL"].rstrip("/") + path
+
+
 def patient_url(token: str) -> str:
-    """The patient's link, absolute: from the request when there is one, else
-    SCREENING_BASE_URL (the command line, a reminder run)."""
-    try:
-        return url_for("patient.welcome", token=token, _external=True)
-    except RuntimeError:
-        base = current_app.config["SCREENING_BASE_URL"].rstrip("/")
-        return f"{base}/s/{token}"
+    """The patient's link, absolute (in e-mails, on handouts and their QR code, on the command
+    line)."""
+    return absolute(f"/s/{token}")

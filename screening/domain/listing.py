@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
 from ..models import OPEN_STATUSES, STATUSES, Screening, name_key, utcnow
+from ..scoring import whole_number
 
 PAGE_SIZE = 25
 SORTS = {
@@ -71,10 +72,8 @@ class Filters:
         if sort in SORTS and (clinician or sort not in CLINICIAN_SORTS):
             f.sort = sort
         f.order = "asc" if args.get("order") == "asc" else "desc"
-        try:
-            f.page = max(1, min(int(args.get("page", "1")), 100_000))
-        except ValueError:
-            f.page = 1
+        # Digits only (int() would take "1_0"), clamped; anything else is the first page.
+        f.page = max(1, min(whole_number(args.get("page", "1")) or 1, 100_000))
         return f
 
     def args(self, **changes: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from ..i18n import CLINIC_LANGUAGE, format_date, language_name, translations
 from ..paths import STATIC_DIR, TEMPLATES_DIR
 from ..scoring import Assessment
 from ..templating import paragraphs
+from ..text import shown
 from .fetcher import PackageAssetFetcher
 
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
@@ -60,6 +61,7 @@ def _environment(language: str = CLINIC_LANGUAGE) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
+        finalize=shown,  # no format character (a right-to-left override) reaches the PDF
     )
     env.install_gettext_translations(translations(language), newstyle=True)
     env.filters["paragraphs"] = paragraphs

@@ -4,7 +4,7 @@ messages carry a template and values, translated at the edge).
 """
 
 from ..definition.model import DEFAULT_BOUNDS
-from .answers import AnswerError, normalize, type_answers
+from .answers import AnswerError, decimal_number, normalize, type_answers, whole_number
 from .assessment import (
     Assessment,
     FactorResult,
@@ -23,9 +23,11 @@ __all__ = [
     "FlagResult",
     "InstrumentResult",
     "Progress",
+    "decimal_number",
     "normalize",
     "progress",
     "score",
     "type_answers",
     "visible_questions",
+    "whole_number",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,36 @@ from ..definition.conditions import MISSING
 from ..definition.model import DEFAULT_BOUNDS
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+WHOLE = re.compile(r"[+-]?[0-9]+")
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def whole_number(raw: str) -> int | None:
+    """A whole number as typed, read strictly: after Unicode normalisation (NFKC: full-width
+    digits become ASCII ones) only ASCII digits with an optional sign, spaces around allowed.
+    None for anything else: "1_0", "1e3", "0x10", Arabic-Indic digits, which int() would take.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not WHOLE.fullmatch(text):
+        return None
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (4,300): no one's answer
+        return None
+
+
+def decimal_number(raw: str) -> float | None:
+    """A number as typed, read as strictly (`whole_number`), with one decimal point or comma;
+    None for "inf", "nan", "1e3", "1_0.5" and the like, which float() would take."""
+    text = unicodedata.normalize("NFKC", raw).strip().replace(",", ".")
+    return float(text) if DECIMAL.fullmatch(text) else None
+
+
+def without_format_characters(text: str) -> str:
+    """`text` without Unicode format characters (category Cf): bidirectional overrides and
+    isolates that reverse words on a page, zero-width spaces and joiners, soft hyphens. The same
+    rule as screening.text (the engine imports nothing from outside itself)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 
@@ -152,21 +183,20 @@ def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> A
         elif isinstance(raw, int):
             value = raw
         else:
-            try:
-                value = int(str(raw).strip())
-            except ValueError:
-                raise AnswerError(N_("Please enter a whole number, using digits only.")) from None
+            value = whole_number(str(raw))
+            if value is None:
+                raise AnswerError(N_("Please enter a whole number, using digits only."))
         _check_range(question, value, today)
         return value
     if qtype in ("number", "height", "weight"):
         if isinstance(raw, bool):
             raise AnswerError(N_("Please enter a number."))
         try:
-            value = (
-                float(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
-            )
+            value = decimal_number(raw) if isinstance(raw, str) else float(raw)
         except (TypeError, ValueError, OverflowError):
-            raise AnswerError(N_("Please enter a number, using digits only.")) from None
+            value = None
+        if value is None:
+            raise AnswerError(N_("Please enter a number, using digits only."))
         if not math.isfinite(value):
             raise AnswerError(N_("Please enter a number."))
         _check_range(question, value, today)
@@ -188,7 +218,9 @@ def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> A
             raise AnswerError(N_("Please enter text."))
         # Control characters (a NUL cannot even be stored by PostgreSQL) are dropped, not kept.
         # Browsers send a text box's line breaks as CRLF: one line break, one character.
-        value = CONTROL_CHARS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
+        # Format characters (a right-to-left override reverses words in the PDF) are dropped too.
+        value = CONTROL_CHARS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n"))
+        value = without_format_characters(value).strip()
         limit = question.max if question.max is not None else m.TEXT_MAX_DEFAULT
         if len(value) > limit:
             raise AnswerError(

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 from ..domain import accounts, api_keys, audit, passwords, two_factor
 from ..extensions import db
 from ..models import ROLES, ApiKey, User
+from ..scoring import whole_number
 from . import auth
 from .blueprint import bp, check_form
 from .forms import EmptyForm, StaffForm, UserForm, strip
@@ -53,6 +54,12 @@ def users():
     ), status
 
 
+def named(user: User) -> str:
+    """Who a message is about, without their e-mail address: messages travel in the session
+    cookie, which is signed but not encrypted."""
+    return user.name or "The account"
+
+
 @bp.route("/users/<id:user_id>/disable", methods=["POST"])
 @auth.roles_required("admin")
 def disable_user(user_id: int):
@@ -62,7 +69,7 @@ def disable_user(user_id: int):
         flash("You cannot disable your own account.", "error")
     elif accounts.disable(user, auth.actor()):
         db.session.commit()
-        flash(f"{user.email} is disabled.")
+        flash(f"{named(user)} is disabled.")
     return redirect(url_for("staff.users"), code=303)
 
 
@@ -73,7 +80,7 @@ def enable_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     if accounts.enable(user, auth.actor()):
         db.session.commit()
-        flash(f"{user.email} can sign in again.")
+        flash(f"{named(user)} can sign in again.")
     return redirect(url_for("staff.users"), code=303)
 
 
@@ -114,10 +121,8 @@ def reset_two_factor(user_id: int):
 @auth.roles_required("admin")
 def audit_log():
     statement, filters = audit.query(request.args)
-    try:
-        page = min(max(1, int(request.args.get("page", "1"))), audit.LAST_PAGE)
-    except ValueError:
-        page = 1
+    # Digits only (int() would take "1_0"), clamped; anything else is the first page.
+    page = min(max(1, whole_number(request.args.get("page", "1")) or 1), audit.LAST_PAGE)
     events, more = audit.page(statement, page)
     return render_template(
         "staff/audit.html",

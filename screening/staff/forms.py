@@ -32,13 +32,17 @@ from ..domain import questionnaires
 from ..i18n import CLINIC_LANGUAGE, language_name
 from ..mail import EMAIL_RE
 from ..models import ROLES
-from ..text import has_control_characters, without_control_characters
+from ..scoring import whole_number
+from ..text import has_control_characters, without_control_characters, without_format_characters
 
 PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")
 
 
 def email_address(form, field) -> None:
-    if field.data and not EMAIL_RE.match(field.data.strip()):
+    value = field.data.strip() if field.data else ""
+    if value and any(c in value for c in ",; <>") and value.count("@") > 1:
+        raise ValidationError("Enter one e-mail address only, like name@example.org.")
+    if value and not EMAIL_RE.match(value):
         raise ValidationError("Enter an e-mail address like name@example.org.")
 
 
@@ -56,9 +60,13 @@ CONTROL_CHARACTERS = "Remove the control characters (such as a NUL) from this fi
 
 class StaffForm(FlaskForm):
     """A form of the staff side: no field may hold a control character (a line break only in a
-    field of several lines), whatever its own validators say."""
+    field of several lines), whatever its own validators say; format characters (a right-to-left
+    override, a zero-width space) are taken out of every text field silently."""
 
     def validate(self, extra_validators=None) -> bool:
+        for field in self:
+            if isinstance(field.data, str) and not isinstance(field, PasswordField):
+                field.data = without_format_characters(field.data)
         valid = super().validate(extra_validators)
         for field in self:
             values = field.data if isinstance(field.data, list) else [field.data]
@@ -69,6 +77,17 @@ class StaffForm(FlaskForm):
                     field.data = without_control_characters(field.data, multiline)
                 valid = False
         return valid
+
+
+class WholeNumberField(IntegerField):
+    """A whole number read strictly: digits only after Unicode normalisation (int() would also
+    take "1_0" and Arabic-Indic digits)."""
+
+    def process_formdata(self, valuelist) -> None:
+        if valuelist:
+            self.data = whole_number(valuelist[0])
+            if self.data is None:
+                raise ValueError("Enter a whole number, using digits only.")
 
 
 class LoginForm(StaffForm):
@@ -104,7 +123,7 @@ class InvitationForm(StaffForm):
         default="en",
         validators=[DataRequired("Choose a language.")],
     )
-    link_days = IntegerField(
+    link_days = WholeNumberField(
         "Link valid for (days)",
         default=14,
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],
@@ -129,7 +148,7 @@ class InvitationForm(StaffForm):
 
 
 class ExtendForm(StaffForm):
-    days = IntegerField(
+    days = WholeNumberField(
         "Extend by (days)",
         default=7,
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],

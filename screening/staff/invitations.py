@@ -51,7 +51,8 @@ def _send(screening: Screening, token: str | None) -> None:
     error = invitations.send(screening, auth.actor(), token)
     db.session.commit()
     if error is None:
-        flash(f"The link was e-mailed to {screening.patient_email}.")
+        # No address in the message: flashes travel in the session cookie (signed, not encrypted).
+        flash("The link was e-mailed to the patient's address.")
     else:
         flash(
             f"The e-mail could not be sent: {error}. The invitation is saved; "

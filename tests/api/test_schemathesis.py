@@ -1,4 +1,4 @@
-"""Schemathesis against the served OpenAPI document, in process (WSGI), on SQLite.
+"""Schemathesis against the served OpenAPI document, in process (WSGI), on SQLite and PostgreSQL.
 
 Schemathesis reads /api/v1/openapi.json from the app, generates valid and invalid requests for
 each operation (from the document's parameter schemas: garbage included) and checks every
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from screening.extensions import db
 from screening.models import ApiKey, hash_token
 from tests import factories
-from tests.conftest import make_app
+from tests.conftest import PG_URL, make_app, truncate_all
 
 # Hypothesis, run by schemathesis, warns that it cannot tell the function-scoped fixtures are
 # reset between examples; they need not be (every call is read-only), and this is the only
@@ -38,30 +38,47 @@ KEY = "scr_5c4e3a7d." + "schemathesis-test-key-not-a-secret-0123456789"[:43]
 # Schemathesis sends wrong keys by the hundred: the refused-key limit (tests/api/test_auth.py)
 # would answer most of its requests with 429.
 APP = make_app("sqlite://", SCREENING_API_FAILED_KEY_LIMIT="100000 per minute")
-schema = schemathesis.openapi.from_wsgi(
-    "/api/v1/openapi.json",
-    APP,
-    config=schemathesis.Config.from_dict({"auth": {"openapi": {"apiKey": {"bearer": KEY}}}}),
-)
+# The same on PostgreSQL (which refuses what SQLite lets through: NUL in text, ids above 2^31-1),
+# on the migrated test database; without TEST_DATABASE_URL the `pg_migrated` fixture skips.
+APP_PG = make_app(PG_URL or "sqlite://", SCREENING_API_FAILED_KEY_LIMIT="100000 per minute")
+CONFIG = schemathesis.Config.from_dict({"auth": {"openapi": {"apiKey": {"bearer": KEY}}}})
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP, config=CONFIG)
+schema_pg = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP_PG, config=CONFIG)
+
+
+def fill(app) -> None:
+    """The key, and ids 1-4: submitted, red-flagged, invited, expired."""
+    with app.app_context():
+        prefix = KEY.split(".")[0]
+        db.session.add(ApiKey(name="schemathesis", prefix=prefix, key_hash=hash_token(KEY)))
+        db.session.commit()
+    ident, _ = factories.screening(app, "Ann Example", surgeon="Dr. A", patient_mrn="MRN-1")
+    factories.submit_example(app, ident, "low tier")
+    ident, _ = factories.screening(app, "Eve Evans")
+    factories.submit_example(app, ident, "self-harm")
+    factories.screening(app, "Ivy Invited", surgeon="Dr. B")
+    factories.screening(app, "Finn Ford", days=0)
 
 
 @pytest.fixture
 def served():
     with APP.app_context():
         db.create_all()
-        prefix = KEY.split(".")[0]
-        db.session.add(ApiKey(name="schemathesis", prefix=prefix, key_hash=hash_token(KEY)))
-        db.session.commit()
-    ident, _ = factories.screening(APP, "Ann Example", surgeon="Dr. A", patient_mrn="MRN-1")
-    factories.submit_example(APP, ident, "low tier")
-    ident, _ = factories.screening(APP, "Eve Evans")
-    factories.submit_example(APP, ident, "self-harm")
-    factories.screening(APP, "Ivy Invited", surgeon="Dr. B")
-    factories.screening(APP, "Finn Ford", days=0)
+    fill(APP)
     yield
     with APP.app_context():
         db.session.remove()
         db.drop_all()
+
+
+@pytest.fixture
+def served_pg(pg_migrated):
+    truncate_all(pg_migrated)
+    fill(APP_PG)
+    yield
+    with APP_PG.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @schema.parametrize()
@@ -72,4 +89,16 @@ def served():
     database=None,
 )
 def test_the_api_keeps_to_its_document(case, served):
+    case.call_and_validate()
+
+
+@pytest.mark.postgres
+@schema_pg.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    database=None,
+)
+def test_the_api_keeps_to_its_document_on_postgresql(case, served_pg):
     case.call_and_validate()

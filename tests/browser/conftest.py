@@ -47,8 +47,11 @@ def live_server(app) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="live-server", daemon=True)
     thread.start()
+    address = f"http://127.0.0.1:{server.server_port}"
+    # The address patients open, as a deployment sets it: links are made from it only.
+    app.config["SCREENING_BASE_URL"] = address
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield address
     finally:
         server.shutdown()
         server.server_close()

@@ -155,7 +155,8 @@ def test_audit_export_from_a_later_date_and_a_bad_date(app, runner, staff):
 
 
 def test_the_audit_export_neutralises_spreadsheet_formulas(app, runner):
-    typed = '=HYPERLINK("http://evil.example","x")@evil.example'
+    # Shaped like one address (the audit keeps only those), and a formula to a spreadsheet.
+    typed = "=HYPERLINK|cmd!A0@evil.example"
     response = app.test_client().post("/staff/login", data={"email": typed, "password": "x" * 12})
     assert response.status_code == 401
     result = runner.invoke(screening_cli, ["audit", "--since", "2020-01-01"])

@@ -602,6 +602,12 @@ VALID_ANSWERS = [
     ("surgery_date", " 2024-02-29 ", dt.date(2024, 2, 29)),
     ("surgery_date", dt.date(2025, 3, 31), dt.date(2025, 3, 31)),
     ("notes", "  some words  ", "some words"),
+    ("notes", "\u2067right\u202eleft\u202c\u200b \ufeff", "rightleft"),  # format characters
+    ("levels", " 3 ", 3),
+    ("levels", "３", 3),  # full-width digits are digits after NFKC
+    ("levels", "+3", 3),
+    ("height", "１７０,５", 170.5),
+    ("height", "170.", 170.0),
     ("notes", "x" * 50, "x" * 50),
 ]
 
@@ -640,7 +646,12 @@ BAD_ANSWERS = [
     ("height", "tall", "Please enter a number, using digits only."),
     ("height", True, "Please enter a number."),
     ("height", float("inf"), "Please enter a number."),
-    ("height", "nan", "Please enter a number."),
+    ("height", "nan", "Please enter a number, using digits only."),
+    # Numbers read strictly: digits only (after NFKC), what int() and float() also take refused.
+    *(("levels", raw, "Please enter a whole number, using digits only.")
+      for raw in ["1_0", "1e0", "0x3", "١", "+-2", "9" * 5000, "3 4"]),  # fmt: skip
+    *(("height", raw, "Please enter a number, using digits only.")
+      for raw in ["1_70", "1.7e2", "0x10", "inf", "-inf", "١٧٠", "170.5.1", "170 cm"]),  # fmt: skip
     ("height", [180], "Please enter a number, using digits only."),
     ("weight", 29.9, "Please enter a weight between 30 kg and 300 kg."),
     ("weight", 301, "Please enter a weight between 30 kg and 300 kg."),
@@ -832,3 +843,10 @@ def test_shipped_examples_score_as_written():
         if "factors" in example.expect:
             assert sorted(r.id for r in result.factors) == sorted(example.expect["factors"])
         assert result.total == sum(r.points for r in result.factors)
+
+
+def test_the_codec_shows_a_stored_answer_without_format_characters():
+    from screening import codec
+
+    stored = "Ann \u202eelpmaxE\u202c\u200b"
+    assert codec.display(mini().questions["notes"], stored) == "Ann elpmaxE"

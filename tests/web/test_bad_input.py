@@ -102,6 +102,11 @@ def test_not_a_whole_number_is_422_with_the_message_beside_the_input(app, client
     ("11", "Please enter a number between 0 and 10."),
     ("-1", "Please enter a number between 0 and 10."),
     ("7.5", "Please enter a whole number, using digits only."),
+    # Read strictly: what int() would also take is refused, with the same plain message.
+    ("1_0", "Please enter a whole number, using digits only."),
+    ("1e1", "Please enter a whole number, using digits only."),
+    ("0x5", "Please enter a whole number, using digits only."),
+    ("٥", "Please enter a whole number, using digits only."),
 ])
 def test_number_out_of_range_is_422(app, client, value, message):
     answers = example(app, "low tier")
@@ -110,6 +115,25 @@ def test_number_out_of_range_is_422(app, client, value, message):
     response = post(client, app, token, "pain", answers, q_pain_intensity=value)
     assert_field_error(response, "q_pain_intensity", "#q_pain_intensity", message)
     assert input_value(response, "q_pain_intensity") == value
+    assert db_state(app) == before
+
+
+def test_full_width_digits_are_digits(app, client):
+    answers = example(app, "low tier")
+    token = at_step(client, app, "pain", answers)
+    response = post(client, app, token, "pain", answers, q_pain_intensity=" ７ ")
+    assert response.status_code == 303
+    assert saved(app, token)["pain_intensity"] == 7
+
+
+@pytest.mark.parametrize("pounds", ["1_70", "inf", "nan", "1e2", "0x50"])
+def test_pounds_are_read_strictly(app, client, pounds):
+    answers = {**example(app, "moderate tier - two-level"), "hba1c": None}
+    token = at_step(client, app, "medical_history", answers)
+    before = db_state(app)
+    response = post(client, app, token, "medical_history", answers, q_weight="", q_weight_lb=pounds)
+    assert response.status_code == 422
+    assert "Please enter your weight in pounds as a number." in main(response).text
     assert db_state(app) == before
 
 

@@ -90,6 +90,16 @@ def test_demo_also_prints_a_spanish_patients_link(app, client, runner):
     assert screening_row(app, english)["language"] == "en"
 
 
+def test_demo_refuses_to_run_in_production(app, runner):
+    app.config["SCREENING_ENV"] = "production"
+    before = db_state(app)
+    result = runner.invoke(screening_cli, ["demo"])
+    assert result.exit_code == 1
+    assert "does not run in production (SCREENING_ENV=production)" in result.output
+    assert not LINK.search(result.output)
+    assert db_state(app) == before
+
+
 def test_invite_in_spanish_and_a_language_the_questionnaire_lacks(app, client, runner):
     result = runner.invoke(screening_cli, ["invite", "--name", "Ana Ruiz", "--language", "es"])
     assert result.exit_code == 0, result.output

@@ -19,7 +19,7 @@ from screening import create_app, settings
 ENV_NAMES = ("SCREENING_SECRET_KEY", "SCREENING_ENV", "DATABASE_URL", "SCREENING_LINK_DAYS",
              "SCREENING_OPEN_REPORTS", "SCREENING_PAPER", "SCREENING_QUEUE",
              "SCREENING_RED_FLAG_EMAIL", *settings.ALERT_SETTINGS,
-             "SCREENING_ALERT_EMAIL_ESCALATION")
+             "SCREENING_ALERT_EMAIL_ESCALATION", "SCREENING_BASE_URL", "SCREENING_TRUSTED_HOSTS")
 
 
 @pytest.fixture
@@ -100,8 +100,10 @@ def test_production_given_in_the_config_also_needs_a_key(instance: Path):
 
 
 def production(env: pytest.MonkeyPatch) -> None:
-    """What production needs besides the database: a key, a queue, an address for alerts."""
+    """What production needs besides the database: a key, a queue, an address for alerts, the
+    address patients open."""
     env.setenv("SCREENING_ENV", "production")
+    env.setenv("SCREENING_BASE_URL", "https://screening.clinic.example")
     env.setenv("SCREENING_SECRET_KEY", "k" * 64)
     env.setenv("SCREENING_QUEUE", "redis://127.0.0.1:6379/0")
     env.setenv("SCREENING_RED_FLAG_EMAIL", "spine-team@clinic.example")
