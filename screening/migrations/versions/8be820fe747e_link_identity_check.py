@@ -1,5 +1,7 @@
-"""a re-issued link asks who is there: each screening's link numbered, who issued it, the link
-that may show the saved answers, wrong tries at the identity check, the return code's HMAC
+"""a re-issued link asks who is there (link number, issuer, trusted link, tries, return code)
+
+Each screening's link is numbered and knows who issued it; the link that may show the saved
+answers, the wrong tries at the identity check, and the return code's HMAC are kept.
 
 Screenings already started trust the link they have now (the answers were saved with one of
 their links, and which one was not recorded): their patients are not asked until a new link is
