@@ -242,3 +242,14 @@ def test_the_check_page_speaks_spanish(app, client):
     check = client.get(f"/s/{fresh}/confirm")
     assert main(check).find("h1").text == "Confirme su fecha de nacimiento"
     assert page(check).find("html").attrs["lang"] == "es"
+
+
+def test_a_step_posted_with_an_expired_form_through_a_new_link_goes_to_the_check(app, client):
+    token = answered(app, client, patient_dob=DOB)
+    fresh = reissue(app, token)
+    app.config["WTF_CSRF_ENABLED"] = True
+    first = questionnaire(app).steps[0]
+    response = app.test_client().post(f"/s/{fresh}/step/{first.id}", data={"csrf_token": "old"})
+    assert response.status_code == 303
+    assert location_path(response) == f"/s/{fresh}/confirm"
+    assert "Zelda" not in response.get_data(as_text=True)
