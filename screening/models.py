@@ -119,6 +119,16 @@ class Screening(db.Model):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
+    # Its link (only the newest works, domain.links): which one it is (1, 2, ...) and who on the
+    # staff issued it; the link that may show the saved answers (the one they were last saved
+    # through, or one whose holder confirmed who they are); wrong tries at that check on this
+    # link; and the HMAC of the patient's return code, used when no date of birth is on file.
+    link_number: Mapped[int] = mapped_column(default=1, server_default="1")
+    link_issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    trusted_link: Mapped[int | None] = mapped_column()
+    identity_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    return_code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
     # Filled in at submission, from the engine's assessment.
     total: Mapped[int | None] = mapped_column()
     tier: Mapped[str | None] = mapped_column(sa.String(50))

@@ -82,10 +82,12 @@ def save_step(
     the clinician's summary gives for a red flag's answer). Returns what changed: question id ->
     the stored value, None where an answer was removed.
 
-    The screening's row is taken first, with a conditional update (it must still be open; on the
-    first save it becomes in progress), and held until the caller commits: a save and a
-    submission of one screening come one after the other, and a save that finds it submitted or
-    revoked meanwhile is refused (NotAllowed). The database settles a double click on Continue:
+    The screening's row is taken first, with a conditional update (it must still be open, and
+    its link still the one the caller read; on the first save it becomes in progress, and the
+    link the answers are saved through is the one that may show them: domain.links), and held
+    until the caller commits: a save and a submission of one screening come one after the
+    other, and a save that finds it submitted, revoked or its link replaced meanwhile is
+    refused (NotAllowed). The database settles a double click on Continue:
     ON CONFLICT makes the second save update or keep the first one's rows.
     """
     if screening.status not in OPEN_STATUSES:
@@ -104,21 +106,27 @@ def save_step(
                  "saved_at": now}
             )  # fmt: skip
     db.session.flush()  # whatever the caller changed through the ORM goes first
+    link = screening.link_number
     connection = db.session.connection()
     screenings, answers, steps = Screening.__table__, Answer.__table__, StepDone.__table__
     still_open = connection.execute(
         screenings.update()
-        .where(screenings.c.id == screening.id, screenings.c.status.in_(OPEN_STATUSES))
+        .where(
+            screenings.c.id == screening.id,
+            screenings.c.status.in_(OPEN_STATUSES),
+            screenings.c.link_number == link,
+        )
         .values(
             status="in_progress",
             started_at=sa.func.coalesce(
                 screenings.c.started_at, sa.bindparam("now", now, type_=UTCDateTime)
             ),
+            trusted_link=link,
         )
     )
     if still_open.rowcount != 1:
-        raise NotAllowed("closed")  # submitted or revoked since the link was read
-    db.session.expire(screening, ["status", "started_at"])
+        raise NotAllowed("closed")  # submitted, revoked or given a new link since it was read
+    db.session.expire(screening, ["status", "started_at", "trusted_link"])
     cleared = [question_id for question_id, stored in changes.items() if stored is None]
     if cleared:
         connection.execute(

@@ -104,15 +104,20 @@ def email_link(
 
 
 def send_new_link(
-    screening: Screening, kind: str = "invitation", now: dt.datetime | None = None
+    screening: Screening,
+    kind: str = "invitation",
+    now: dt.datetime | None = None,
+    by: User | None = None,
 ) -> str | None:
-    """E-mail a new link; if the e-mail fails, the link the patient has keeps working."""
-    before = (screening.token_hash, screening.expires_at)
-    token = links.new_link(screening, now)
+    """E-mail a new link (sent `by` a member of staff, or None); if the e-mail fails, the link the
+    patient has keeps working, wrong tries at its identity check included."""
+    before = links.link_state(screening)
+    token = links.new_link(screening, now, by, reset=False)
     error = email_link(screening, token, kind, now)
     if error is not None:
-        screening.token_hash, screening.expires_at = before
-        db.session.flush()
+        links.restore_link(screening, before)
+    else:
+        links.reset_identity_check(screening, by)
     return error
 
 
@@ -121,7 +126,7 @@ def send(screening: Screening, actor: User | None, token: str | None = None) -> 
     Returns the error in words for staff, or None."""
     resend = token is None and last_message(screening) is not None
     if token is None:
-        error = send_new_link(screening)
+        error = send_new_link(screening, by=actor)
     else:
         error = email_link(screening, token)
     if error is None:
@@ -157,8 +162,9 @@ def revoke(screening: Screening, actor: User | None, now: dt.datetime | None = N
 def hand_out(screening: Screening, actor: User | None, action: str) -> str:
     """A new link for a printed handout or for a device handed to the patient (`action`:
     handout_printed or handed_to_patient), audited; the earlier link stops working."""
-    token = links.new_link(screening)
-    audit.record(action, user=actor, screening_id=screening.id)
+    token = links.new_link(screening, by=actor)
+    audit.record(action, user=actor, screening_id=screening.id,
+                 detail=f"link {screening.link_number}")  # fmt: skip
     return token
 
 

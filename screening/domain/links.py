@@ -1,21 +1,35 @@
 """Patients' links. A link is a random token; only its SHA-256 is stored, so a link can be shown
 once and never again: every e-mail, reminder, handout or hand-over makes a new one, and the one
-before stops working."""
+before stops working.
+
+A re-issued link asks who is there. The saved answers are shown, and saves accepted, only through
+the screening's trusted link: the one the answers were last saved through, or one whose holder
+confirmed the patient's date of birth (or, with none on file, the return code the patient was
+shown when they first saved). Wrong tries are limited per link and audited, never with what was
+typed; a new link (which staff issue) starts the count again.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import OPEN_STATUSES, Screening, hash_token, utcnow
-from . import NotAllowed
+from ..models import OPEN_STATUSES, AuditEvent, Screening, User, hash_token, utcnow
+from . import NotAllowed, audit
 
 TOKEN_BYTES = 24  # 192 bits from the OS's CSPRNG
 MAX_TOKEN_LENGTH = 200  # a longer "token" in a URL is not one of ours: not even hashed
+MAX_IDENTITY_TRIES = 5  # wrong tries at the identity check before a link is locked
+# The return code: 6 characters without look-alikes (no 0/O, 1/I/L), about 30 bits; guessed
+# online 5 tries a link at most.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
 
 
 def new_token() -> str:
@@ -33,16 +47,28 @@ def closed_message(screening: Screening) -> str:
     return f"This screening is {screening.status.replace('_', ' ')}."
 
 
-def new_link(screening: Screening, now: dt.datetime | None = None) -> str:
-    """Replace the screening's link with a new one and return its token; an expired link starts
-    a fresh period. NotAllowed once the screening is closed."""
+def new_link(
+    screening: Screening,
+    now: dt.datetime | None = None,
+    by: User | None = None,
+    *,
+    reset: bool = True,
+) -> str:
+    """Replace the screening's link with a new one (issued `by` a member of staff, or None) and
+    return its token; an expired link starts a fresh period. The new link does not show the
+    saved answers until its holder confirms who they are; with `reset`, its wrong tries start
+    from none (audited when some were made). NotAllowed once the screening is closed."""
     if screening.status not in OPEN_STATUSES:
         raise NotAllowed(closed_message(screening))
     now = now or utcnow()
     token = new_token()
     screening.token_hash = hash_token(token)
+    screening.link_number = (screening.link_number or 1) + 1
+    screening.link_issued_by_id = getattr(by, "id", None)
     if screening.expires_at <= now:
         screening.expires_at = now + dt.timedelta(days=current_app.config["SCREENING_LINK_DAYS"])
+    if reset:
+        reset_identity_check(screening, by)
     db.session.flush()
     return token
 
@@ -51,6 +77,136 @@ def absolute(path: str) -> str:
     """A link to `path` (from the site's root) made from SCREENING_BASE_URL, never from the
     request's Host header, which whoever sends the request chooses."""
     return current_app.config["SCREENING_BASE_URL"].rstrip("/") + path
+
+
+def link_state(screening: Screening) -> tuple:
+    """What new_link changes, to put back when the new link could not be given (an e-mail that
+    failed: the link the patient has keeps working, with its wrong tries)."""
+    return (screening.token_hash, screening.expires_at, screening.link_number,
+            screening.link_issued_by_id)  # fmt: skip
+
+
+def restore_link(screening: Screening, state: tuple) -> None:
+    (screening.token_hash, screening.expires_at, screening.link_number,
+     screening.link_issued_by_id) = state  # fmt: skip
+    db.session.flush()
+
+
+def reset_identity_check(screening: Screening, by: User | None = None) -> None:
+    """The current link's wrong tries start again from none (audited when there were some)."""
+    if screening.identity_failures:
+        audit.record(
+            "identity_check_reset", user=by, screening_id=screening.id,
+            detail=f"link {screening.link_number}, after {screening.identity_failures} wrong tries",
+        )  # fmt: skip
+        screening.identity_failures = 0
+
+
+# --- the identity check of a re-issued link ---------------------------------------------------
+
+
+def check_needed(screening: Screening) -> bool:
+    """This link may not show or change the saved answers until its holder confirms who they
+    are: there are saved answers, and they were saved through another link."""
+    return screening.started_at is not None and screening.trusted_link != screening.link_number
+
+
+def check_kind(screening: Screening) -> str:
+    """What the check asks: "dob" (the date of birth on file), "code" (the return code), or
+    "none" when neither is known (only the clinic can help)."""
+    if screening.patient_dob is not None:
+        return "dob"
+    return "code" if screening.return_code_hash else "none"
+
+
+def locked(screening: Screening) -> bool:
+    return screening.identity_failures >= MAX_IDENTITY_TRIES
+
+
+def confirm_identity(
+    screening: Screening, dob: dt.date | None = None, code: str | None = None
+) -> str:
+    """One try at the check of the screening's current link: "confirmed" (the link is trusted
+    from now on), "wrong", or "locked" (no try left, this one included). Audited each time, with
+    the link's number, never with what was typed. The try is taken in the database first, so
+    tries made at the same moment cannot go past the limit; a right answer gives it back."""
+    kind = check_kind(screening)
+    db.session.flush()
+    table = Screening.__table__
+    taken = db.session.execute(
+        table.update()
+        .where(table.c.id == screening.id, table.c.link_number == screening.link_number,
+               table.c.identity_failures < MAX_IDENTITY_TRIES)
+        .values(identity_failures=table.c.identity_failures + 1)
+    )  # fmt: skip
+    db.session.expire(screening, ["identity_failures"])
+    if taken.rowcount != 1:
+        return "locked"
+    if kind == "dob":
+        right = dob is not None and dob == screening.patient_dob
+    else:
+        right = kind == "code" and code is not None and hmac.compare_digest(
+            return_code_hash(screening, code), screening.return_code_hash
+        )
+    link = f"link {screening.link_number}"
+    if right:
+        db.session.execute(
+            table.update().where(table.c.id == screening.id).values(
+                identity_failures=table.c.identity_failures - 1, trusted_link=screening.link_number
+            )
+        )
+        db.session.expire(screening, ["identity_failures", "trusted_link"])
+        issued = screening.link_issued_by_id
+        detail = f"{link}, issued by user {issued}" if issued else link
+        audit.record("identity_confirmed", screening_id=screening.id, detail=f"{detail} ({kind})")
+        return "confirmed"
+    tries = screening.identity_failures
+    audit.record("identity_check_failed", screening_id=screening.id,
+                 detail=f"{link} ({kind}), wrong try {tries} of {MAX_IDENTITY_TRIES}")  # fmt: skip
+    return "locked" if tries >= MAX_IDENTITY_TRIES else "wrong"
+
+
+def failed_checks(screening: Screening) -> int:
+    """Wrong tries at the identity check on every link of the screening (from the audit log)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.screening_id == screening.id, AuditEvent.action == "identity_check_failed"
+        )
+    )  # fmt: skip
+
+
+# --- the return code ------------------------------------------------------------------------
+
+
+def normal_code(text: str) -> str | None:
+    """A return code as typed (any case, spaces and dashes) in its stored form, or None when it
+    cannot be one."""
+    code = "".join(ch for ch in text.upper() if ch not in " -")
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return None
+    return code
+
+
+def return_code_hash(screening: Screening, code: str) -> str:
+    """HMAC-SHA256 keyed with the app's SECRET_KEY: a code this short would be found from a plain
+    hash in seconds by anyone with a copy of the database; without the key (never stored in the
+    database) it cannot be tried offline. A new SECRET_KEY makes old codes fail (the clinic
+    then helps the patient)."""
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode("utf-8") if isinstance(key, str) else key
+    message = f"return-code:{screening.id}:{code}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def give_return_code(screening: Screening) -> str | None:
+    """The patient's return code, made when they first save and no date of birth is on file
+    (only its HMAC is kept); None when one exists already or is not needed. Shown once."""
+    if screening.patient_dob is not None or screening.return_code_hash:
+        return None
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    screening.return_code_hash = return_code_hash(screening, code)
+    db.session.flush()
+    return f"{code[:3]}-{code[3:]}"
 
 
 def patient_url(token: str) -> str:

@@ -16,6 +16,7 @@ from ..web import KIOSK_KEY
 bp = Blueprint("patient", __name__)
 
 SUBMITTED_KEY = "submitted"  # screening ids this browser submitted: may see their result page
+RETURN_CODE_KEY = "return_code"  # a return code just made, to show once: {"screening_id", "code"}
 REVIEWED_KEY = "reviewed"  # the screening whose review page this browser showed last
 KIOSK_DEVICE = "kiosk_device"  # this browser is a clinic device that was handed to patients
 
@@ -27,6 +28,17 @@ class LinkProblem(HTTPException):
     def __init__(self, code: int, kind: str, crisis: bool = False):
         super().__init__()
         self.code, self.kind, self.crisis = code, kind, crisis
+
+
+class IdentityNeeded(HTTPException):
+    """A re-issued link whose holder has not yet confirmed who they are (domain.links): nothing
+    saved is shown and nothing is saved; the patient is sent to the check."""
+
+    code = 303
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
 
 
 class StepProblem(HTTPException):
@@ -42,6 +54,11 @@ def link_problem(exc: LinkProblem):
     if session.get(KIOSK_DEVICE):
         return render_template("patient/kiosk_done.html"), exc.code
     return render_template("patient/link_error.html", kind=exc.kind, crisis=exc.crisis), exc.code
+
+
+@bp.app_errorhandler(IdentityNeeded)
+def identity_needed(exc: IdentityNeeded):
+    return redirect(url_for("patient.confirm", token=exc.token), code=303)
 
 
 @bp.app_errorhandler(StepProblem)

@@ -14,7 +14,7 @@ from ..domain import answering, flags, links, questionnaires
 from ..i18n import current_language
 from ..models import Screening, utcnow
 from ..scoring import Assessment, progress
-from .blueprint import SUBMITTED_KEY, LinkProblem
+from .blueprint import RETURN_CODE_KEY, SUBMITTED_KEY, IdentityNeeded, LinkProblem
 
 DOUBLE_CLICK = dt.timedelta(minutes=2)
 
@@ -65,10 +65,28 @@ def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:
     return admitted(find(token), submitted_ok)
 
 
+def trusted(screening: Screening, token: str) -> Screening:
+    """`screening` if its link may show and change the saved answers; else the patient is sent
+    to the identity check (IdentityNeeded), before anything saved is read."""
+    if links.check_needed(screening):
+        raise IdentityNeeded(token)
+    return screening
+
+
 def open_context(token: str) -> Context:
-    """The open screening of a link with its saved answers and finished steps."""
-    screening = open_screening(token)
+    """The open screening of a link with its saved answers and finished steps (once the link's
+    holder may see them)."""
+    screening = trusted(open_screening(token), token)
     return Context(screening, answering.saved_answers(screening), answering.steps_done(screening))
+
+
+def show_return_code(screening: Screening) -> str | None:
+    """The return code made at this browser's last save, once (then forgotten)."""
+    kept = session.get(RETURN_CODE_KEY)
+    if not kept or kept.get("screening_id") != screening.id:
+        return None
+    session.pop(RETURN_CODE_KEY)
+    return kept.get("code")
 
 
 class Context:

@@ -22,6 +22,8 @@ from .context import (
     open_screening,
     raised_flags,
     remember_submission,
+    show_return_code,
+    trusted,
 )
 
 
@@ -55,6 +57,7 @@ def review(token: str):
         sections=sections,
         banner_flags=raised_flags(assessment),
         steps=ctx.step_links(None),
+        return_code=show_return_code(ctx.screening),
     )
 
 
@@ -69,7 +72,7 @@ def submit(token: str):
         # may not have reached it yet. Any other browser gets "already sent".
         remember_submission(screening)
         return redirect(url_for("patient.result", token=token), code=303)
-    admitted(screening)
+    trusted(admitted(screening), token)
     q = questionnaires.of(screening)
     try:
         submission.submit(screening, q)

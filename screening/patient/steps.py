@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, render_template, request, session, url_for
 
 from .. import codec
 from ..definition import model as m
@@ -14,8 +14,8 @@ from ..extensions import db
 from ..i18n import N_, current_language, gettext, use_language
 from ..models import utcnow
 from ..scoring import type_answers, visible_questions
-from .blueprint import LinkProblem, StepProblem, bp
-from .context import Context, open_context
+from .blueprint import RETURN_CODE_KEY, LinkProblem, StepProblem, bp
+from .context import Context, open_context, show_return_code
 from .forms import StepForm, build_step_form, saved_form_data
 
 
@@ -81,12 +81,15 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
         changes = answering.save_step(
             ctx.screening, ctx.q, step_def.id, posted, visible, saved=ctx.answers
         )
+        code = links.give_return_code(ctx.screening)
         db.session.commit()
     except NotAllowed:
         # Submitted or revoked since the link was read: the page for what it is now.
         db.session.rollback()
         open_context(ctx.token)
         raise LinkProblem(410, "submitted") from None
+    if code:
+        session[RETURN_CODE_KEY] = {"screening_id": ctx.screening.id, "code": code}
     after = ctx.after_saving(step_def.id, changes)
     if request.args.get("return") == "review" or step_def.id == after.progress.steps[-1]:
         return redirect(after.continue_url(), code=303)
@@ -126,6 +129,7 @@ def render_step(
             if f.errors
         ],
         notice=notice,
+        return_code=show_return_code(ctx.screening),
         number=prog.number(step_def.id),
         count=len(prog.steps),
         back_url=ctx.step_url(previous)

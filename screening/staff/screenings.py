@@ -19,6 +19,7 @@ from ..domain import (
     documents,
     exporting,
     invitations,
+    links,
     listing,
     questionnaires,
 )
@@ -93,6 +94,8 @@ def screening(screening_id: int):
         "form": EmptyForm(),
         "extend_form": ExtendForm(),
         "open": screening.status in OPEN_STATUSES,
+        "failed_checks": links.failed_checks(screening),
+        "link_locked": screening.status in OPEN_STATUSES and links.locked(screening),
     }
     if clinician:  # red flags show as soon as they are raised, before anything is sent
         context.update(flag_panel(screening))
