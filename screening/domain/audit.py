@@ -175,24 +175,23 @@ def _chain(session: Session, events: list[AuditEvent]) -> None:
     last event stored."""
     connection = session.connection()
     table = AuditEvent.__table__
+    last_statement = sa.select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-        ids = sorted(
-            connection.scalars(
-                sa.text(
-                    "SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) "
-                    "FROM generate_series(1, :n)"
-                ),
-                {"n": len(events)},
-            )
+        # The lock first (in each row, before its id is taken: the ids follow the chain's
+        # order); the chain's end read by the next statement, which sees what the transaction
+        # that held the lock before committed.
+        rows = connection.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(:key)::text, "
+                "nextval(pg_get_serial_sequence('audit_events', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"key": LOCK_KEY, "n": len(events)},
         )
-        last = connection.execute(
-            sa.select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)
-        ).first()
+        ids = sorted(row[1] for row in rows)
+        last = connection.execute(last_statement).first()
     else:
-        last = connection.execute(
-            sa.select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)
-        ).first()
+        last = connection.execute(last_statement).first()
         first = (last.id if last else 0) + 1
         ids = list(range(first, first + len(events)))
     previous = last.hash if last else GENESIS

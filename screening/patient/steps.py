@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, render_template, request, session, url_for
 
 from .. import codec
 from ..definition import model as m
@@ -14,6 +14,7 @@ from ..extensions import db
 from ..i18n import N_, current_language, gettext, use_language
 from ..models import utcnow
 from ..scoring import type_answers, visible_questions
+from ..web import KIOSK_KEY
 from .blueprint import LinkProblem, StepProblem, bp
 from .context import Context, open_context
 from .forms import StepForm, build_step_form, saved_form_data
@@ -79,8 +80,9 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
         return render_step(ctx, step_def, form, visible=visible), 422
     try:
         changes = answering.save_step(
-            ctx.screening, ctx.q, step_def.id, posted, visible, saved=ctx.answers
-        )
+            ctx.screening, ctx.q, step_def.id, posted, visible, saved=ctx.answers,
+            via="kiosk" if KIOSK_KEY in session else None,
+        )  # fmt: skip
         db.session.commit()
     except NotAllowed:
         # Submitted or revoked since the link was read: the page for what it is now.
