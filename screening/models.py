@@ -365,7 +365,7 @@ class User(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Append-only record of what staff did with patients' data. Never answers or free text."""
+    """Append-only record of who read or changed patients' data. Never answers or free text."""
 
     __tablename__ = "audit_events"
     __table_args__ = (sa.Index("ix_audit_events_at", "at"),)
@@ -377,7 +377,11 @@ class AuditEvent(db.Model):
     user_email: Mapped[str | None] = mapped_column(sa.String(254))
     address: Mapped[str | None] = mapped_column(sa.String(64))
     screening_id: Mapped[int | None] = mapped_column(index=True)
-    detail: Mapped[str | None] = mapped_column(sa.String(200))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    # The hash chain (domain/audit.py): SHA-256, in hex, of the row's columns and prev_hash, the
+    # hash of the event before it; any change, removal or insertion breaks a link.
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 class Message(db.Model):

@@ -2,7 +2,8 @@
 
 Read-only. Every call needs `Authorization: Bearer <key>` (never a session cookie); every call
 that returns patients' data is in the audit log, with the key's prefix and client name (never the
-key, never the query: a search may be a patient's name). The list is the staff dashboard's list
+key) and, for the list, its filters (a search by its length only: it may be a patient's name) and
+the ids listed. The list is the staff dashboard's list
 (screening/domain/listing.py), filtered and ordered the same way, as a clinician sees it.
 """
 
@@ -226,7 +227,8 @@ def list_screenings():
     pages = max(1, -(-total // per_page))
     audit.record(
         "api_listed",
-        detail=f"{api_keys.label(key)}: page {page}, {len(listed)} of {total} screenings",
+        detail=f"{api_keys.label(key)}: page {page}, {len(listed)} of {total} screenings; "
+        f"{listing.described(filters)}; ids {listing.id_ranges(s.id for s in listed)}",
     )
     result = schemas.ScreeningList(
         items=[schemas.Screening(**screening_fields(s, now)) for s in listed],

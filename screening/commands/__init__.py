@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import accounts, operations, questionnaires, screenings
+from . import accounts, audit, operations, questionnaires, screenings
 
 
 def _create_app():
@@ -37,7 +37,7 @@ for command in (
     screenings.send_reminders_command,
     accounts.users_group,
     accounts.api_keys_group,
-    accounts.audit_command,
+    audit.audit_group,
     operations.demo_command,
     operations.serve_command,
     operations.worker_command,

@@ -1,4 +1,4 @@
-"""Commands for the clinic's accounts: staff, API keys, and the audit log."""
+"""Commands for the clinic's accounts: staff and API keys (the audit log: audit.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..domain import accounts, api_keys, audit, passwords, two_factor
+from ..domain import accounts, api_keys, passwords, two_factor
 from ..extensions import db
 from ..models import ROLES
-from .options import day
 
 
 @click.group("users")
@@ -165,13 +164,3 @@ def api_keys_revoke(prefix: str) -> None:
         db.session.commit()
     click.echo(f"revoked {key.prefix} ({key.name})")
 
-
-@click.command("audit")
-@click.option("--since", required=True, help="A date, YYYY-MM-DD (UTC).")
-@click.option("--out", type=click.File("w", encoding="utf-8"), default="-")
-@with_appcontext
-def audit_command(since: str, out) -> None:
-    """Export the audit log from a date on, as CSV."""
-    out.write(audit.to_csv(audit.since(day(since))))
-    audit.record("audit_exported", detail=f"since {since}")
-    db.session.commit()

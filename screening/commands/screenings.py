@@ -100,12 +100,11 @@ def _stored_pdf(screening_id: int, kind: str, refresh: bool, clinic, paper) -> b
         raise click.BadParameter(
             f"screening {screening_id} is not submitted yet", param_hint="--screening"
         )
-    if clinic or paper:
-        # Another clinic name or paper: a fresh rendering; the stored record stays as it is.
-        return documents.render(screening, kind, documents.settings(clinic, paper)).content
-    document = documents.document(screening, kind, refresh)
+    # Another clinic name or paper: a fresh rendering; the stored record stays as it is.
+    report = documents.settings(clinic, paper) if clinic or paper else None
+    content = documents.written_out(screening, kind, refresh, report)
     db.session.commit()
-    return document.content
+    return content
 
 
 @click.command("rescore")

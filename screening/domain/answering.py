@@ -14,7 +14,7 @@ from ..definition.conditions import MISSING
 from ..extensions import db
 from ..models import OPEN_STATUSES, Answer, Screening, StepDone, UTCDateTime, utcnow
 from ..scoring import Assessment, score, type_answers, visible_questions
-from . import NotAllowed, flags, questionnaires
+from . import NotAllowed, audit, flags, questionnaires
 
 
 def saved_answers(screening: Screening) -> dict[str, Any]:
@@ -72,10 +72,12 @@ def save_step(
     visible: set[str] | frozenset[str],
     now: dt.datetime | None = None,
     saved: Mapping[str, Any] | None = None,
+    via: str | None = None,
 ) -> dict[str, Any]:
     """Store one step's answers (its visible questions only) and mark the step done; record the
     red flags the answers now raise (domain.flags) in the same transaction. `saved`: the answers
-    stored before this save, when the caller has them (else they are read).
+    stored before this save, when the caller has them (else they are read). Audited: the step
+    and the link (never a value), `via` e.g. "kiosk".
 
     A visible question left blank loses its stored answer; a hidden one keeps it for the record.
     An answer saved again unchanged keeps the time it was first saved with that value (the time
@@ -156,7 +158,15 @@ def save_step(
     else:
         answers = {k: v for k, v in {**saved, **changes}.items() if v is not None}
     flags.record(screening, q, score(q, answers), now)
+    audit.record("answers_saved", screening_id=screening.id,
+                 detail=f"step {step_id}, {link_label(screening, via)}")  # fmt: skip
     return changes
+
+
+def link_label(screening: Screening, via: str | None = None) -> str:
+    """Which link a patient used, for the audit log: the first 8 hex digits of its stored hash
+    (a new link has another; never the token), and how (e.g. kiosk)."""
+    return f"link {screening.token_hash[:8]}" + (f" ({via})" if via else "")
 
 
 def save_all(

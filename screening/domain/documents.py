@@ -99,3 +99,17 @@ def summary(screening: Screening, actor: User | None, refresh: bool = False) -> 
     action = "pdf_rerendered" if refresh else "pdf_downloaded"
     audit.record(action, user=actor, screening_id=screening.id)
     return row
+
+
+def written_out(
+    screening: Screening, kind: str, refresh: bool = False, report: ReportSettings | None = None
+) -> bytes:
+    """A document written to a file by the command line, audited: the stored one (rendered
+    again with `refresh`), or with `report` a one-off rendering that is not stored."""
+    if report is not None:
+        content, how = render(screening, kind, report).content, ", one-off rendering"
+    else:
+        content, how = document(screening, kind, refresh).content, ""
+    action = "pdf_rerendered" if refresh and report is None else "pdf_downloaded"
+    audit.record(action, screening_id=screening.id, detail=f"{kind} (command line{how})")
+    return content

@@ -64,8 +64,9 @@ def _flag_columns(s: Screening) -> dict[str, Any]:
             "flag_acknowledgements": " | ".join(acknowledged) or None}  # fmt: skip
 
 
-def csv_lines(where: Any) -> Iterator[str]:
-    """The CSV of the screenings `where` selects, line by line, read in batches."""
+def csv_lines(where: Any, written: list[int] | None = None) -> Iterator[str]:
+    """The CSV of the screenings `where` selects, line by line, read in batches (their ids
+    added to `written`)."""
     question_ids, value_ids = _columns(where)
     yield csv.header(question_ids, value_ids)
     last_id = 0
@@ -91,13 +92,22 @@ def csv_lines(where: Any) -> Iterator[str]:
             # Judged on the day of submission, as the stored assessment was.
             a = score(questionnaires.of(s), answers[s.id], judged_on(s))
             yield csv.row(_own_columns(s), a, question_ids, value_ids)
+            if written is not None:
+                written.append(s.id)
         db.session.expunge_all()  # memory stays flat on a large export
 
 
-def export_csv(where: Any, actor: User | None) -> Iterator[str]:
-    """The CSV's lines, with the export audited first (how many screenings)."""
-    audit.record("answers_exported", user=actor, detail=f"{listing.count(where)} screenings")
-    return csv_lines(where)
+def export_csv(filters: listing.Filters, actor: User | None) -> Iterator[str]:
+    """The CSV's lines of the screenings the list's `filters` select (as a clinician's), audited
+    once the last line is read: how many screenings, the filters, and the ids written (the
+    caller commits after reading them all)."""
+    written: list[int] = []
+    yield from csv_lines(listing.condition(filters, clinician=True), written)
+    audit.record(
+        "answers_exported", user=actor,
+        detail=f"{len(written)} screenings; {listing.described(filters)}; "
+        f"ids {listing.id_ranges(written)}",
+    )  # fmt: skip
 
 
 def fhir_bundle(screening: Screening, actor: User | None, how: str | None = None):

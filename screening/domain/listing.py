@@ -1,5 +1,6 @@
 """The screenings list, as the dashboard, the CSV export and the JSON API select it: filters,
-search, sorting and pagination, served by indexes (fast on 100,000 rows)."""
+search, sorting and pagination, served by indexes (fast on 100,000 rows). Each page shown is
+audited with its filters and the ids of the screenings on it."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from sqlalchemy.orm import defer, lazyload
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
-from ..models import OPEN_STATUSES, STATUSES, Screening, name_key, utcnow
+from ..models import OPEN_STATUSES, STATUSES, Screening, User, name_key, utcnow
 from ..scoring import whole_number
+from . import audit
 
 PAGE_SIZE = 25
 SORTS = {
@@ -166,8 +168,10 @@ def ordering(filters: Filters) -> list[Any]:
     return [first, Screening.id.asc() if ascending else Screening.id.desc()]
 
 
-def search(filters: Filters, clinician: bool, now: dt.datetime | None = None) -> Page:
-    """One page of the list (a page past the last shows the last)."""
+def search(
+    filters: Filters, clinician: bool, actor: User | None, now: dt.datetime | None = None
+) -> Page:
+    """One page of the list (a page past the last shows the last), audited."""
     where = condition(filters, clinician, now)
     total = count(where)
     pages = max(1, -(-total // PAGE_SIZE))
@@ -175,7 +179,38 @@ def search(filters: Filters, clinician: bool, now: dt.datetime | None = None) ->
     listed = select_page(
         where, ordering(filters), clinician, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
+    audit.record(
+        "screenings_listed", user=actor,
+        detail=f"page {page}, {len(listed)} of {total}; {described(filters)}; "
+        f"ids {id_ranges(s.id for s in listed)}",
+    )  # fmt: skip
     return Page(listed, total, page, pages)
+
+
+def described(filters: Filters) -> str:
+    """The filters and the order, for the audit log: a search and a surgeon by their length
+    only (a search may be a patient's name or MRN; the log holds no names)."""
+    parts = [f"{key}={getattr(filters, key)}" for key in ("status", "tier", "flag")
+             if getattr(filters, key)]  # fmt: skip
+    for key, label in (("surgeon", "surgeon"), ("q", "search")):
+        if getattr(filters, key):
+            parts.append(f"{label} ({len(getattr(filters, key))} chars)")
+    for key in ("date_from", "date_to", "submitted_from", "submitted_to"):
+        if getattr(filters, key):
+            parts.append(f"{key}={getattr(filters, key).isoformat()}")
+    parts.append(f"sort={filters.sort} {filters.order}")
+    return " ".join(parts)
+
+
+def id_ranges(ids: Any) -> str:
+    """Ids, sorted, as ranges: `3-7,12` ('-' for none)."""
+    ranges: list[list[int]] = []
+    for ident in sorted(set(ids)):
+        if ranges and ident == ranges[-1][1] + 1:
+            ranges[-1][1] = ident
+        else:
+            ranges.append([ident, ident])
+    return ",".join(f"{a}-{b}" if b > a else f"{a}" for a, b in ranges) or "-"
 
 
 def select_page(

@@ -10,13 +10,16 @@ from ..definition import Questionnaire
 from ..extensions import db
 from ..models import OPEN_STATUSES, Screening, utcnow
 from ..scoring import score
-from . import NotAllowed, flags
-from .answering import saved_answers
+from . import NotAllowed, audit, flags
+from .answering import link_label, saved_answers
 
 
-def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = None) -> bool:
+def submit(
+    screening: Screening, q: Questionnaire, now: dt.datetime | None = None, via: str | None = None
+) -> bool:
     """Submit once: False when it already was (a double click, a resubmission); NotAllowed when
-    an answer is missing. The stored assessment is the one a clinician reads later.
+    an answer is missing. The stored assessment is the one a clinician reads later. Audited
+    with the link (`via`: e.g. kiosk).
 
     The screening's row is taken before the answers are read (an update that changes nothing:
     PostgreSQL locks the row, SQLite the database), so a step being saved is waited for and
@@ -48,5 +51,7 @@ def submit(screening: Screening, q: Questionnaire, now: dt.datetime | None = Non
         )
         .execution_options(synchronize_session=False)
     )
+    audit.record("answers_submitted", screening_id=screening.id,
+                 detail=link_label(screening, via))  # fmt: skip
     db.session.expire(screening)
     return True

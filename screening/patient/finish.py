@@ -75,7 +75,7 @@ def submit(token: str):
     trusted(admitted(screening), token)
     q = questionnaires.of(screening)
     try:
-        submission.submit(screening, q)
+        submission.submit(screening, q, via="kiosk" if KIOSK_KEY in session else None)
         db.session.commit()
     except NotAllowed:  # an answer is missing: back to where it is asked
         db.session.rollback()

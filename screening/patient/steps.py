@@ -14,6 +14,7 @@ from ..extensions import db
 from ..i18n import N_, current_language, gettext, use_language
 from ..models import utcnow
 from ..scoring import type_answers, visible_questions
+from ..web import KIOSK_KEY
 from .blueprint import RETURN_CODE_KEY, LinkProblem, StepProblem, bp
 from .context import Context, open_context, show_return_code
 from .forms import StepForm, build_step_form, saved_form_data
@@ -79,8 +80,9 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
         return render_step(ctx, step_def, form, visible=visible), 422
     try:
         changes = answering.save_step(
-            ctx.screening, ctx.q, step_def.id, posted, visible, saved=ctx.answers
-        )
+            ctx.screening, ctx.q, step_def.id, posted, visible, saved=ctx.answers,
+            via="kiosk" if KIOSK_KEY in session else None,
+        )  # fmt: skip
         code = links.give_return_code(ctx.screening)
         db.session.commit()
     except NotAllowed:

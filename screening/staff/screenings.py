@@ -44,13 +44,16 @@ def home():
     clinician = user.has_role("clinician")
     tiers = questionnaires.in_force().tiers  # the tier filter offers the file in force's
     filters = _filters(clinician, tiers)
+    page = listing.search(filters, clinician, user)
+    surgeons = listing.surgeons()
+    db.session.commit()  # the audit event of the page
     return render_template(
         "staff/dashboard.html",
-        page=listing.search(filters, clinician),
+        page=page,
         filters=filters,
         clinician=clinician,
         intake=user.has_role("intake"),
-        surgeons=listing.surgeons(),
+        surgeons=surgeons,
         tiers=tiers,
         now=utcnow(),
         statuses=STATUSES,
@@ -62,14 +65,13 @@ def home():
 def export_csv():
     """The screenings the list's filters select, as CSV (answers included: clinicians only)."""
     filters = _filters(clinician=True, tiers=questionnaires.in_force().tiers)
-    where = listing.condition(filters, clinician=True)
-    lines = exporting.export_csv(where, auth.actor())
-    db.session.commit()
     # Written out before the response starts (to memory, or to disk past 8 MB), so that no
-    # database transaction stays open while a slow client downloads.
+    # database transaction stays open while a slow client downloads; audited as the last line
+    # is read (with the ids written), committed before the response.
     buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    for line in lines:
+    for line in exporting.export_csv(filters, auth.actor()):
         buffer.write(line.encode("utf-8"))
+    db.session.commit()
     buffer.seek(0)
     return send_file(
         buffer, mimetype="text/csv", as_attachment=True, download_name="screenings.csv", max_age=0

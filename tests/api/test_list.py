@@ -160,7 +160,7 @@ def test_odd_but_valid_text_is_searched_not_refused(app, client, api_key):
     assert ok(call(client, "/screenings?q=+++", api_key))["total"] == 2  # blank: no search
 
 
-def test_each_list_call_is_audited_without_the_query(app, client, api_key):
+def test_each_list_call_is_audited_with_its_ids_and_without_the_search(app, client, api_key):
     for name in ("Alice Adams", "Bob Brown", "Carl Clark", "Dana Dole", "Eve Evans", "Finn Ford",
                  "Gail Green", "alan alder"):
         factories.screening(app, name)
@@ -169,8 +169,10 @@ def test_each_list_call_is_audited_without_the_query(app, client, api_key):
     assert call(client, "/screenings?page=x", api_key).status_code == 400
     events = audit_events(app, "api_listed")
     assert [e.detail for e in events] == [
-        f"API key {api_key.prefix} (Hospital EHR): page 1, 1 of 1 screenings",
-        f"API key {api_key.prefix} (Hospital EHR): page 2, 3 of 8 screenings",
+        f"API key {api_key.prefix} (Hospital EHR): page 1, 1 of 1 screenings; "
+        "search (5 chars) sort=created desc; ids 1",
+        f"API key {api_key.prefix} (Hospital EHR): page 2, 3 of 8 screenings; "
+        "sort=created desc; ids 1-3",
     ]
     for event in events:
         assert event.user_id is None and event.screening_id is None

@@ -64,13 +64,23 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised(app, client, staff):
 
 
 def test_the_export_is_audited_without_any_patient_data(app, client, staff):
-    factories.submitted(app, "low tier", name="Lena Low")
+    lena, _ = factories.submitted(app, "low tier", name="Lena Low")
+    others = [factories.submitted(app, "low tier", name=f"Other {n}")[0] for n in range(3)]
     signed_in(client, staff["clinician"])
     export(client)
-    [event] = audit_events(app, "answers_exported")
-    assert event.user_email == staff["clinician"].email
-    assert event.detail == "1 screenings"
-    assert "Lena" not in repr((event.detail, event.user_email, event.screening_id))
+    export(client, "?q=lena&status=submitted&date_from=2020-01-01")
+    assert len(export(client, "?q=nobody")) == 0
+    events = audit_events(app, "answers_exported")
+    assert [e.user_email for e in events] == [staff["clinician"].email] * 3
+    ids = sorted([lena, *others])
+    assert [e.detail for e in events] == [
+        f"4 screenings; sort=created desc; ids {ids[0]}-{ids[-1]}",
+        f"1 screenings; status=submitted search (4 chars) date_from=2020-01-01 sort=created "
+        f"desc; ids {lena}",
+        "0 screenings; search (6 chars) sort=created desc; ids -",
+    ]
+    for event in events:
+        assert "lena" not in repr((event.detail, event.user_email, event.screening_id)).lower()
 
 
 def test_only_clinicians_may_export(app, client, staff):

@@ -185,8 +185,8 @@ def test_audit_events_hold_no_answers_and_no_patient_details(app, staff, smtp_se
 
     events = audit_events(app)
     assert {"invitation_created", "invitation_sent", "invitation_extended", "screening_viewed",
-            "red_flag_acknowledged", "screening_reviewed", "login_failed"} <= {
-        e.action for e in events}
+            "red_flag_acknowledged", "screening_reviewed", "login_failed", "answers_saved",
+            "answers_submitted"} <= {e.action for e in events}
     forbidden = ["Zelda", "Quartermain", "MRN-77331", "zelda@patients.example", "1960-04-30",
                  "+1 (555) 010-4477", "L4-S1", "Dr. Joan Smith", token]
     texts = [str(v) for v in answers.values() if isinstance(v, str) and len(v) >= 3]
@@ -200,7 +200,7 @@ def test_audit_events_hold_no_answers_and_no_patient_details(app, staff, smtp_se
             assert word.lower() not in text.lower(), (event.action, word)
         assert event.detail is None or event.detail in (
             "9 days", f"user {staff['admin'].id}") or event.detail.startswith(
-                ("user ", "since ", "flag event "))
+                ("user ", "since ", "flag event ", "step ", "link ", "page "))
         assert str(event.detail) not in numbers or event.detail is None
         assert event.action in audit.ACTIONS
 
