@@ -63,7 +63,13 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         SCREENING_ENV="production",
         SCREENING_SECRET_KEY=SECRET_KEY,
         SCREENING_QUESTIONNAIRE=str(SHIPPED),
-        SCREENING_RATELIMIT_STORAGE="memory://",
+        # Shared by the workers, as production requires with more than one worker.
+        SCREENING_RATELIMIT_STORAGE=os.environ.get(
+            "SCREENING_TEST_LIMITS_REDIS_URL", "redis://127.0.0.1:6379/14"
+        ),
+        # The simulated clinicians sign in with a password only (the second factor has tests of
+        # its own): the setting a pilot would use.
+        SCREENING_REQUIRE_SECOND_FACTOR="false",
         SCREENING_LOG_FORMAT="text",
         SCREENING_BASE_URL="http://127.0.0.1",
         # No worker recycling (production: every ~2000 requests): the fault tests follow the

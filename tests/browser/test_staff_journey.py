@@ -395,15 +395,21 @@ def test_intake_invites_patient_answers_clinician_downloads_pdf_admin_audits(
     )
     # The page shows what the database holds, in order.
     stored = [(a, e, s) for a, e, s in stored_events(app) if s in (screening_id, None)]
+    saved = [a for a, _, _ in stored].count("answers_saved")  # one per step the patient sent
+    assert saved >= 5
     assert [a for a, _, _ in stored] == [
         "user_created",  # the three accounts of the `staff` fixture
         "user_created",
         "user_created",
         "login",
+        "screenings_listed",  # the dashboard, with the ids it showed
         "invitation_created",
         "invitation_sent",
         "screening_viewed",
+        *["answers_saved"] * saved,
+        "answers_submitted",
         "login",
+        "screenings_listed",
         "screening_viewed",
         "pdf_downloaded",
         "login",
