@@ -76,6 +76,32 @@ class Definition(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Site(db.Model):
+    """A clinic of the network (a data access group): every screening belongs to one; staff
+    and API keys see the screenings of theirs only, unless they are network-wide."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Who belongs to which site (staff, API keys).
+user_sites = sa.Table(
+    "user_sites",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+api_key_sites = sa.Table(
+    "api_key_sites",
+    db.metadata,
+    sa.Column("api_key_id", sa.ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Screening(db.Model):
     __tablename__ = "screenings"
     __table_args__ = (
@@ -91,9 +117,12 @@ class Screening(db.Model):
         sa.Index("ix_screenings_surgeon", "surgeon"),
         sa.Index("ix_screenings_mrn", "patient_mrn"),
         sa.Index("ix_screenings_name_key", "name_key"),
+        sa.Index("ix_screenings_site", "site_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    site: Mapped[Site] = relationship()
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     status: Mapped[str] = mapped_column(sa.String(20), default="invited")
     questionnaire_id: Mapped[str] = mapped_column(sa.String(100))
@@ -317,6 +346,9 @@ class Document(db.Model):
 
 
 ROLES = ("intake", "clinician", "admin")
+# What an API key may read: screenings (the list, each one's status, tier, flags and
+# assessment), and exports (the patient's answers as well).
+API_SCOPES = ("screenings:read", "exports:read")
 
 
 class User(db.Model):
@@ -343,6 +375,10 @@ class User(db.Model):
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     recovery_codes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # The sites whose screenings this user sees (and, for an admin, whose staff they manage);
+    # network-wide: every site's.
+    all_sites: Mapped[bool] = mapped_column(default=False)
+    sites: Mapped[list[Site]] = relationship(secondary=user_sites, order_by="Site.name")
 
     def has_role(self, *roles: str) -> bool:
         return any(role in (self.roles or []) for role in roles)
@@ -414,6 +450,11 @@ class ApiKey(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    # What the key may read (API_SCOPES), and of which sites (or all of them).
+    scopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    all_sites: Mapped[bool] = mapped_column(default=False)
+    sites: Mapped[list[Site]] = relationship(secondary=api_key_sites, order_by="Site.name")
 
     created_by: Mapped[User | None] = relationship()
 

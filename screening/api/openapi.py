@@ -41,6 +41,7 @@ UNAUTHORIZED = _error(
     "No key, or a key that is unknown or revoked.",
     {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
 )
+FORBIDDEN = _error("The key was not given the scope this call needs.")
 TOO_MANY = _error(
     "Too many refused keys from this address lately (SCREENING_API_FAILED_KEY_LIMIT); "
     "try again later.",
@@ -104,8 +105,10 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Screenings and their assessments, for integration. Every call needs "
             "an API key that an admin creates on the staff page *API keys*, sent as "
-            "`Authorization: Bearer <key>`. Every call is in the audit log. Nothing here "
-            "changes a screening.",
+            "`Authorization: Bearer <key>`. A key reads the screenings of its sites only, with "
+            "its scopes: `screenings:read` (the list and each screening, its flags and "
+            "assessment) and `exports:read` (the patient's answers as well). Every call is in "
+            "the audit log. Nothing here changes a screening.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],
@@ -119,6 +122,7 @@ def document() -> dict[str, Any]:
                         "200": _response(schemas.ScreeningList, "One page of screenings."),
                         "400": _error("A query parameter is wrong (`parameter` names it)."),
                         "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
                         "429": TOO_MANY,
                     },
                 }
@@ -139,7 +143,9 @@ def document() -> dict[str, Any]:
                         "200": _response(schemas.ScreeningDetail, "The screening."),
                         "400": _error(f"The id is not a whole number from 1 to {schemas.MAX_ID}."),
                         "401": UNAUTHORIZED,
-                        "404": _error("There is no screening with this id."),
+                        "403": FORBIDDEN,
+                        "404": _error("There is no screening with this id (or it is of a site "
+                                      "the key does not read)."),
                         "429": TOO_MANY,
                     },
                 }

@@ -39,6 +39,7 @@ TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 ERROR_NAMES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     429: "too_many_requests",
@@ -329,8 +330,9 @@ class ScreeningDetail(Screening):
 
     assessment: Assessment | None = Field(description="Once submitted; null before.")
     answers: dict[str, AnswerValue] | None = Field(
-        description="Once submitted: the saved answer to each question the patient was shown, "
-        "by question id. Answers to questions that their other answers hid are never included."
+        description="Once submitted, for a key with the exports:read scope (null otherwise): "
+        "the saved answer to each question the patient was shown, by question id. Answers to "
+        "questions that their other answers hid are never included."
     )
 
 

@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import Rule
 
-from ..domain import answering, api_keys, audit, flags, listing, questionnaires
+from ..domain import answering, api_keys, audit, flags, listing, questionnaires, sites
 from ..extensions import db, limiter, retry_after
 from ..models import ApiKey, FlagEvent, Screening, utcnow
 from . import schemas
@@ -115,8 +115,9 @@ def _unauthorized(message: str, invalid: bool) -> ApiError:
     return ApiError(401, message, challenge=REALM + (', error="invalid_token"' if invalid else ""))
 
 
-def authenticate() -> ApiKey:
-    """The key this request carries; 401 without one, or with an unknown or revoked one."""
+def authenticate(scope: str = "screenings:read") -> ApiKey:
+    """The key this request carries; 401 without one, or with an unknown or revoked one; 403
+    when the key was not given `scope`."""
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.strip().partition(" ")
     sent = credentials.strip()
@@ -134,6 +135,8 @@ def authenticate() -> ApiKey:
         raise _unauthorized("The API key is unknown or revoked.", invalid=True)
     key.last_used_at = utcnow()
     g.api_key = key
+    if scope not in (key.scopes or []):
+        raise ApiError(403, f"This API key may not read {scope.split(':')[0]} ({scope}).")
     return key
 
 
@@ -219,7 +222,7 @@ def list_screenings():
     per_page, page = query.per_page, query.page
     now = utcnow()
     # As a clinician sees the list: every filter, red flags waiting first.
-    where = listing.condition(filters, clinician=True, now=now)
+    where = listing.condition(filters, clinician=True, reader=key, now=now)
     total = listing.count(where)
     listed = listing.select_page(
         where, listing.ordering(filters), True, limit=per_page, offset=(page - 1) * per_page
@@ -248,14 +251,15 @@ def get_screening(ident: str):
     key = authenticate()
     screening_id = schemas.parse_id(ident)
     s = db.session.get(Screening, screening_id)
-    if s is None:
+    if s is None or not sites.visible(key, s):  # another site's is not said to exist
         raise ApiError(404, f"There is no screening {screening_id}.", "id")
     submitted = s.status == "submitted"
+    exports = "exports:read" in key.scopes
     detail = schemas.ScreeningDetail(
         **screening_fields(s, utcnow()),
         flags=[flag_fields(event) for event in flags.events(s)],
         assessment=s.assessment if submitted else None,
-        answers=visible_answers(s) if submitted else None,
+        answers=visible_answers(s) if submitted and exports else None,
     )
     audit.record("api_screening_read", screening_id=s.id, detail=api_keys.label(key))
     return jsonify(schemas.body(detail))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import accounts, audit, operations, questionnaires, screenings
+from . import accounts, audit, operations, questionnaires, screenings, sites
 
 
 def _create_app():
@@ -38,6 +38,7 @@ for command in (
     accounts.users_group,
     accounts.api_keys_group,
     audit.audit_group,
+    sites.sites_group,
     operations.demo_command,
     operations.serve_command,
     operations.worker_command,

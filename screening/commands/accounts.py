@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 
 from ..domain import accounts, api_keys, passwords, two_factor
 from ..extensions import db
-from ..models import ROLES
+from ..models import API_SCOPES, ROLES
+from .sites import site_ids
 
 
 @click.group("users")
@@ -25,16 +26,25 @@ def users_group() -> None:
     help="Repeat for several.",
 )  # fmt: skip
 @click.option("--name", default="")
+@click.option("--site", "site_names", multiple=True,
+              help="A site they work for (repeat for several; default: the only site).")
+@click.option("--all-sites", is_flag=True, help="Network-wide: every site.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
-def users_create(email: str, roles: tuple[str, ...], name: str, password_stdin: bool) -> None:
+def users_create(
+    email: str, roles: tuple[str, ...], name: str, site_names: tuple[str, ...], all_sites: bool,
+    password_stdin: bool,
+) -> None:  # fmt: skip
     """Create a staff account (the password is asked for, never given as an argument)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_user(email, password, list(roles), name, initial=True)
+        user = accounts.create_user(
+            email, password, list(roles), name, initial=True, all_sites=all_sites,
+            site_ids=site_ids(site_names) if site_names else None,
+        )  # fmt: skip
     except ValueError as exc:  # PasswordRejected too
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -129,11 +139,18 @@ def api_keys_group() -> None:
 
 @api_keys_group.command("create")
 @click.option("--name", required=True, help="The client system, e.g. 'Hospital EHR'.")
+@click.option("--site", "site_names", multiple=True,
+              help="A site whose screenings it reads (repeat; default: every site).")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(API_SCOPES),
+              help="What it reads (repeat; default: both).")
 @with_appcontext
-def api_keys_create(name: str) -> None:
+def api_keys_create(name: str, site_names: tuple[str, ...], scopes: tuple[str, ...]) -> None:
     """Create a key; it is printed once (only its hash is stored)."""
     try:
-        key, secret = api_keys.create(name, how=" (command line)")
+        key, secret = api_keys.create(
+            name, how=" (command line)", scopes=scopes or API_SCOPES,
+            site_ids=site_ids(site_names) if site_names else None,
+        )  # fmt: skip
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()

@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash
 from ..extensions import db
 from ..mail import EMAIL_RE
 from ..models import ROLES, User, utcnow
-from . import audit, passwords
+from . import NotAllowed, audit, passwords, sites
 
 # A hash to check against when the e-mail is unknown, so both cases take the same time.
 _DUMMY_HASH = passwords.hash_password("not a real password, only for timing")
@@ -34,9 +34,12 @@ def create_user(
     name: str = "",
     actor: User | None = None,
     initial: bool = False,
+    site_ids: list[int] | None = None,
+    all_sites: bool = False,
 ) -> User:
     """A new account (audited); ValueError or PasswordRejected say what is wrong. `initial`: the
-    password was chosen by someone else, so the user changes it when they first sign in."""
+    password was chosen by someone else, so the user changes it when they first sign in. In the
+    sites `site_ids` (None: the clinic's only site), or in every site (`all_sites`)."""
     email = normalize_email(email)
     if not EMAIL_RE.match(email):  # one address: no list, no line break
         raise ValueError("Enter one e-mail address, like name@example.org.")
@@ -54,7 +57,14 @@ def create_user(
         must_change_password=initial,
     )
     db.session.add(user)
-    db.session.flush()
+    if site_ids is None and not all_sites:
+        if sites.several():
+            raise ValueError("This clinic has several sites: choose the user's sites.")
+        site_ids = [sites.default().id]
+    try:
+        sites.assign(user, site_ids or [], all_sites, actor)
+    except NotAllowed as exc:
+        raise ValueError(str(exc)) from None
     audit.record("user_created", user=actor, detail=f"user {user.id}")
     return user
 

@@ -14,8 +14,8 @@ import secrets
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import ApiKey, User, hash_token, utcnow
-from . import audit
+from ..models import API_SCOPES, ApiKey, User, hash_token, utcnow
+from . import NotAllowed, audit, sites
 
 SECRET_BYTES = 32
 MAX_KEY_LENGTH = 100  # longer Authorization values are not keys: not even hashed
@@ -29,12 +29,21 @@ def label(key: ApiKey) -> str:
     return f"API key {key.prefix} ({key.name})"
 
 
-def create(name: str, created_by: User | None = None, how: str = "") -> tuple[ApiKey, str]:
+def create(
+    name: str,
+    created_by: User | None = None,
+    how: str = "",
+    scopes: tuple[str, ...] | list[str] = API_SCOPES,
+    site_ids: list[int] | None = None,
+) -> tuple[ApiKey, str]:
     """A new key for the client `name` (audited), and the key itself (to show once, never
-    stored). `how`: added to the audit detail, e.g. " (command line)"."""
+    stored). `how`: added to the audit detail, e.g. " (command line)". It reads `scopes`, in
+    the sites `site_ids`, or (None) in every site its maker sees."""
     name = " ".join(name.split())
     if not name or len(name) > NAME_LENGTH:
         raise ValueError(f"Give the client a name of 1 to {NAME_LENGTH} characters.")
+    if not scopes or not set(scopes) <= set(API_SCOPES):
+        raise ValueError(f"Scopes must be one or more of: {', '.join(API_SCOPES)}.")
     prefix = PREFIX + secrets.token_hex(4)
     secret = f"{prefix}.{secrets.token_urlsafe(SECRET_BYTES)}"
     key = ApiKey(
@@ -44,8 +53,16 @@ def create(name: str, created_by: User | None = None, how: str = "") -> tuple[Ap
         created_at=utcnow(),
         created_by_id=getattr(created_by, "id", None),
     )
+    key.scopes = [scope for scope in API_SCOPES if scope in scopes]
     db.session.add(key)
-    db.session.flush()
+    try:
+        if site_ids is None and (created_by is None or created_by.all_sites):
+            sites.assign(key, [], True, created_by)
+        else:
+            mine = [site.id for site in created_by.sites] if created_by is not None else []
+            sites.assign(key, mine if site_ids is None else site_ids, False, created_by)
+    except NotAllowed as exc:
+        raise ValueError(str(exc)) from None
     audit.record("api_key_created", user=created_by, detail=label(key) + how)
     return key, secret
 

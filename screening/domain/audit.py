@@ -66,6 +66,8 @@ ACTIONS = (
     "second_factor_enrolled",
     "second_factor_reset",
     "recovery_codes_renewed",
+    "site_created",
+    "access_changed",
     "audit_exported",
     "reminder_sent",
     "screenings_purged",

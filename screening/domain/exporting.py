@@ -98,11 +98,12 @@ def csv_lines(where: Any, written: list[int] | None = None) -> Iterator[str]:
 
 
 def export_csv(filters: listing.Filters, actor: User | None) -> Iterator[str]:
-    """The CSV's lines of the screenings the list's `filters` select (as a clinician's), audited
+    """The CSV's lines of the screenings the list's `filters` select (as a clinician's, in the
+    actor's sites), audited
     once the last line is read: how many screenings, the filters, and the ids written (the
     caller commits after reading them all)."""
     written: list[int] = []
-    yield from csv_lines(listing.condition(filters, clinician=True), written)
+    yield from csv_lines(listing.condition(filters, clinician=True, reader=actor), written)
     audit.record(
         "answers_exported", user=actor,
         detail=f"{len(written)} screenings; {listing.described(filters)}; "

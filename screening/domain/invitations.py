@@ -12,9 +12,18 @@ from flask_babel import force_locale
 
 from .. import i18n, mail
 from ..extensions import db
-from ..models import OPEN_STATUSES, Definition, Message, Screening, User, hash_token, utcnow
+from ..models import (
+    OPEN_STATUSES,
+    Definition,
+    Message,
+    Screening,
+    Site,
+    User,
+    hash_token,
+    utcnow,
+)
 from ..text import without_format_characters
-from . import NotAllowed, audit, links, questionnaires
+from . import NotAllowed, audit, links, questionnaires, sites
 
 
 def create_screening(
@@ -23,10 +32,11 @@ def create_screening(
     patient_name: str,
     link_days: int,
     now: dt.datetime | None = None,
+    site: Site | None = None,
     **details: Any,
 ) -> tuple[Screening, str]:
     """A new screening pinned to `definition`, and its link's token (shown once: only its hash
-    is kept)."""
+    is kept). In `site`, or the clinic's only site."""
     now = now or utcnow()
     token = links.new_token()
     # Names and notes however they came (a form, the command line): no format characters.
@@ -34,6 +44,7 @@ def create_screening(
     details = {k: without_format_characters(v) if isinstance(v, str) else v
                for k, v in details.items()}  # fmt: skip
     screening = Screening(
+        site_id=(site or sites.default()).id,
         token_hash=hash_token(token),
         status="invited",
         questionnaire_id=definition.questionnaire_id,
@@ -49,12 +60,19 @@ def create_screening(
     return screening, token
 
 
-def invite(actor: User | None, *, link_days: int | None = None, **details: Any):
-    """A screening of the questionnaire in force for a patient (audited), and its token."""
+def invite(
+    actor: User | None, *, link_days: int | None = None, site: Site | None = None, **details: Any
+):
+    """A screening of the questionnaire in force for a patient (audited), and its token; in
+    `site` (one of the actor's), or the clinic's only site."""
+    if site is not None and actor is not None and not sites.covers(actor, site.id):
+        raise NotAllowed("You can only invite patients to your own sites.")
+    if site is None and actor is not None and not actor.all_sites and actor.sites:
+        site = actor.sites[0]
     days = link_days or current_app.config["SCREENING_LINK_DAYS"]
     screening, token = create_screening(
         questionnaires.store_in_force(), link_days=days, invited_by_id=getattr(actor, "id", None),
-        **details,
+        site=site, **details,
     )  # fmt: skip
     audit.record("invitation_created", user=actor, screening_id=screening.id)
     return screening, token

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from ..extensions import db
 from ..models import OPEN_STATUSES, STATUSES, Screening, User, name_key, utcnow
 from ..scoring import whole_number
-from . import audit
+from . import audit, sites
 
 PAGE_SIZE = 25
 SORTS = {
@@ -117,10 +117,13 @@ def status_condition(status: str, now: dt.datetime) -> Any:
 NULLABLE_SORTS = {"submitted", "surgery", "total"}
 
 
-def condition(filters: Filters, clinician: bool, now: dt.datetime | None = None) -> Any:
-    """The WHERE clause of the list for these filters (tier and flags only for clinicians)."""
+def condition(
+    filters: Filters, clinician: bool, reader: sites.Holder | None, now: dt.datetime | None = None
+) -> Any:
+    """The WHERE clause of the list for these filters (tier and flags only for clinicians),
+    within the sites of `reader` (a member of staff or an API key)."""
     now = now or utcnow()
-    conditions = []
+    conditions = [sites.condition(reader)]
     if filters.status:
         conditions.append(status_condition(filters.status, now))
     if clinician and filters.tier:
@@ -169,10 +172,11 @@ def ordering(filters: Filters) -> list[Any]:
 
 
 def search(
-    filters: Filters, clinician: bool, actor: User | None, now: dt.datetime | None = None
+    filters: Filters, clinician: bool, actor: User, now: dt.datetime | None = None
 ) -> Page:
-    """One page of the list (a page past the last shows the last), audited."""
-    where = condition(filters, clinician, now)
+    """One page of the list (a page past the last shows the last), within the actor's sites,
+    audited."""
+    where = condition(filters, clinician, actor, now)
     total = count(where)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(filters.page, pages)
@@ -252,12 +256,12 @@ def rows(where: Any, ordering: list[Any], limit: int, offset: int) -> list[Scree
     )
 
 
-def surgeons() -> list[str]:
-    """The surgeons named in screenings, for the list's filter."""
+def surgeons(reader: sites.Holder | None) -> list[str]:
+    """The surgeons named in the screenings `reader` sees, for the list's filter."""
     return list(
         db.session.scalars(
             sa.select(Screening.surgeon)
-            .where(Screening.surgeon.is_not(None))
+            .where(Screening.surgeon.is_not(None), sites.condition(reader))
             .group_by(Screening.surgeon)
             .order_by(Screening.surgeon)
             .limit(200)

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from ..domain import NotAllowed, audit
+from ..domain import NotAllowed, audit, sites
 from ..extensions import db
 from ..models import Screening
 from . import auth
@@ -57,8 +57,10 @@ def no_store(response: Response) -> Response:
 
 
 def screening_or_404(screening_id: int) -> Screening:
+    """The screening, if it is of one of the signed-in user's sites; else not found (a
+    screening of another site is not said to exist)."""
     screening = db.session.get(Screening, screening_id)
-    if screening is None:
+    if screening is None or not sites.visible(auth.actor(), screening):
         abort(404)
     return screening
 

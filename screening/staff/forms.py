@@ -129,9 +129,15 @@ class InvitationForm(StaffForm):
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],
     )
     send_email = BooleanField("Send the link by e-mail now", default=True)
+    site = SelectField("Site", coerce=int, validators=[InputRequired("Choose a site.")])
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
+        # The sites the member of staff works for: no choice (no field) when there is one.
+        if len(sites) > 1:
+            self.site.choices = [SelectChoice(site.id, site.name) for site in sites]
+        else:
+            del self.site
         # The languages the questionnaire in force and the patient's pages both speak.
         self.language.choices = [
             SelectChoice(code, language_name(code, CLINIC_LANGUAGE))

@@ -9,9 +9,9 @@ from flask_babel import force_locale
 from markupsafe import Markup
 
 from .. import i18n
-from ..domain import NotAllowed, invitations, links, questionnaires
+from ..domain import NotAllowed, invitations, links, questionnaires, sites
 from ..extensions import db
-from ..models import Screening, utcnow
+from ..models import Screening, Site, utcnow
 from ..web import KIOSK_KEY
 from . import auth
 from .blueprint import attempt, back_to, bp, check_form, screening_or_404
@@ -21,12 +21,13 @@ from .forms import ExtendForm, InvitationForm
 @bp.route("/invitations/new", methods=["GET", "POST"])
 @auth.roles_required("intake")
 def new_invitation():
-    form = InvitationForm()
+    form = InvitationForm(sites=sites.choices(auth.actor()))
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("staff/invitation_new.html", form=form), status
     screening, token = invitations.invite(
         auth.actor(),
+        site=db.session.get(Site, form.site.data) if "site" in form else None,
         link_days=form.link_days.data,
         patient_name=form.patient_name.data,
         patient_dob=form.patient_dob.data,

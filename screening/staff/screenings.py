@@ -22,6 +22,7 @@ from ..domain import (
     links,
     listing,
     questionnaires,
+    sites,
 )
 from ..exports import fhir
 from ..extensions import db
@@ -45,7 +46,7 @@ def home():
     tiers = questionnaires.in_force().tiers  # the tier filter offers the file in force's
     filters = _filters(clinician, tiers)
     page = listing.search(filters, clinician, user)
-    surgeons = listing.surgeons()
+    surgeons = listing.surgeons(user)
     db.session.commit()  # the audit event of the page
     return render_template(
         "staff/dashboard.html",
@@ -54,6 +55,7 @@ def home():
         clinician=clinician,
         intake=user.has_role("intake"),
         surgeons=surgeons,
+        site_names=sites.several(),
         tiers=tiers,
         now=utcnow(),
         statuses=STATUSES,

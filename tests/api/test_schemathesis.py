@@ -17,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from screening.extensions import db
-from screening.models import ApiKey, hash_token
+from screening.models import API_SCOPES, ApiKey, hash_token
 from tests import factories
 from tests.conftest import PG_URL, make_app, truncate_all
 
@@ -50,7 +50,8 @@ def fill(app) -> None:
     """The key, and ids 1-4: submitted, red-flagged, invited, expired."""
     with app.app_context():
         prefix = KEY.split(".")[0]
-        db.session.add(ApiKey(name="schemathesis", prefix=prefix, key_hash=hash_token(KEY)))
+        db.session.add(ApiKey(name="schemathesis", prefix=prefix, key_hash=hash_token(KEY),
+                              scopes=list(API_SCOPES), all_sites=True))
         db.session.commit()
     ident, _ = factories.screening(app, "Ann Example", surgeon="Dr. A", patient_mrn="MRN-1")
     factories.submit_example(app, ident, "low tier")

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from screening.domain import questionnaires
+from screening.domain import questionnaires, sites
 from screening.domain.accounts import create_user
 from screening.extensions import db
 from screening.models import Screening, name_key, utcnow
@@ -189,6 +189,9 @@ def fill(app, backend: str) -> Dataset:
         create_user(INTAKE, PASSWORD, ["intake"], "Bench Front Desk")
         db.session.commit()
         rows, data = generate(app, definition.content_hash, now)
+        site_id = sites.default().id  # the clinic's one site, as the accounts above are in
+        for row in rows:
+            row["site_id"] = site_id
         for offset in range(0, len(rows), BATCH):
             db.session.execute(sa.insert(Screening), rows[offset : offset + BATCH])
             db.session.commit()

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from werkzeug.security import generate_password_hash
 
+from screening.domain import sites
 from screening.extensions import db
 from screening.models import ROLES, AuditEvent, User, utcnow
 from tests import factories
@@ -54,7 +55,7 @@ def make_user(app, email_: str, roles, password: str = PASSWORD, name: str = "")
     audit log (creating accounts the product's way is tested in test_users_audit.py)."""
     with app.app_context():
         user = User(email=email_, name=name, password_hash=_quick_hash(password),
-                    roles=sorted(set(roles), key=ROLES.index))
+                    roles=sorted(set(roles), key=ROLES.index), sites=[sites.default()])
         db.session.add(user)
         db.session.commit()
         made = Staff(user.id, user.email, tuple(user.roles), password)
