@@ -18,6 +18,8 @@ import unicodedata
 from markupsafe import Markup
 
 LINE_BREAKS = frozenset("\t\n\r")
+# Letters and digits for a code a person reads aloud or types from paper: no 0/o, 1/l/i.
+UNAMBIGUOUS = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 def has_control_characters(value: str, multiline: bool = False) -> bool:

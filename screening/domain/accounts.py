@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash
 from ..extensions import db
 from ..mail import EMAIL_RE
 from ..models import ROLES, User, utcnow
-from . import NotAllowed, audit, passwords, sites
+from . import NotAllowed, audit, passwords, sites, two_factor
 
 # A hash to check against when the e-mail is unknown, so both cases take the same time.
 _DUMMY_HASH = passwords.hash_password("not a real password, only for timing")
@@ -77,7 +77,7 @@ def sign_in(email: str, password: str) -> User | None:
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
     elif check_password_hash(user.password_hash, password) and user.active:
-        if user.totp_secret is None:  # else recorded at the second factor
+        if not two_factor.enrolled(user):  # else recorded at the second factor
             audit.record("login", user=user)
         return user
     typed = normalize_email(email)[:254]

@@ -21,6 +21,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import OPEN_STATUSES, AuditEvent, Screening, User, hash_token, utcnow
+from ..text import UNAMBIGUOUS
 from . import NotAllowed, audit
 
 TOKEN_BYTES = 24  # 192 bits from the OS's CSPRNG
@@ -28,7 +29,7 @@ MAX_TOKEN_LENGTH = 200  # a longer "token" in a URL is not one of ours: not even
 MAX_IDENTITY_TRIES = 5  # wrong tries at the identity check before a link is locked
 # The return code: 6 characters without look-alikes (no 0/O, 1/I/L), about 30 bits; guessed
 # online 5 tries a link at most.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_ALPHABET = UNAMBIGUOUS.upper()
 CODE_LENGTH = 6
 
 

@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from ..extensions import db
-from ..models import User, utcnow
+from ..models import LARGEST_ID, User, utcnow
 from . import audit
 
 MIN_PASSWORD_LENGTH = 12
@@ -163,7 +163,7 @@ def holder_of(token: str) -> User | None:
         return None
     if not isinstance(claim, dict) or not isinstance(claim.get("user"), int):
         return None
-    user = db.session.get(User, claim["user"]) if 0 < claim["user"] < 2**31 else None
+    user = db.session.get(User, claim["user"]) if 0 < claim["user"] <= LARGEST_ID else None
     if user is None or not user.active:
         return None
     if not secrets.compare_digest(str(claim.get("print", "")), _fingerprint(user)):

@@ -18,11 +18,11 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import User
+from ..text import UNAMBIGUOUS
 from . import NotAllowed, audit
 
 ROLES_THAT_NEED_IT = ("clinician", "admin")
 RECOVERY_CODES = 10
-_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or typed from paper
 _STEP = 30  # seconds, as every authenticator app uses
 
 
@@ -70,7 +70,7 @@ def _hashed(code: str) -> str:
 
 
 def _new_recovery_codes() -> list[str]:
-    codes = ["".join(secrets.choice(_ALPHABET) for _ in range(10)) for _ in range(RECOVERY_CODES)]
+    codes = ["".join(secrets.choice(UNAMBIGUOUS) for _ in range(10)) for _ in range(RECOVERY_CODES)]
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 

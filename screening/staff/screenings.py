@@ -22,7 +22,6 @@ from ..domain import (
     links,
     listing,
     questionnaires,
-    sites,
 )
 from ..exports import fhir
 from ..extensions import db
@@ -55,7 +54,6 @@ def home():
         clinician=clinician,
         intake=user.has_role("intake"),
         surgeons=surgeons,
-        site_names=sites.several(),
         tiers=tiers,
         now=utcnow(),
         statuses=STATUSES,
