@@ -42,6 +42,42 @@ class Version:
 class TierRef:
     id: str
     label: str
+    # Incomplete answers have no tier: this is the tier their points reach, a lower bound.
+    at_least: bool = False
+
+    @property
+    def text(self) -> str:
+        return f"at least {self.label} (incomplete)" if self.at_least else self.label
+
+    @staticmethod
+    def of(a: Assessment) -> TierRef:
+        return TierRef(a.reached_tier.id, a.reached_tier.label, not a.complete)
+
+
+@dataclass(frozen=True)
+class AxisRef:
+    id: str
+    label: str
+    points: int
+    max: int
+    tier: TierRef
+
+    @staticmethod
+    def all_of(a: Assessment) -> tuple[AxisRef, ...]:
+        return tuple(
+            AxisRef(
+                r.id,
+                r.axis.label,
+                r.points,
+                r.max,
+                TierRef(r.reached.id, r.reached.label, not a.complete),
+            )
+            for r in a.axes
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        tier = None if self.tier.at_least else self.tier.id
+        return {"id": self.id, "points": self.points, "max": self.max, "tier": tier}
 
 
 @dataclass(frozen=True)
@@ -148,6 +184,8 @@ class Comparison:
     after: Version
     tier_before: TierRef
     tier_after: TierRef
+    axes_before: tuple[AxisRef, ...]
+    axes_after: tuple[AxisRef, ...]
     total_before: int
     total_after: int
     max_before: int
@@ -184,7 +222,15 @@ class Comparison:
 
     @property
     def tier_changed(self) -> bool:
-        return self.tier_before.id != self.tier_after.id
+        return self.tier_before != self.tier_after
+
+    @property
+    def axis_rows(self) -> list[tuple[str, AxisRef | None, AxisRef | None]]:
+        """(label, before, after) for each axis of either version, in the newer's order."""
+        before = {a.id: a for a in self.axes_before}
+        after = {a.id: a for a in self.axes_after}
+        ids = [*after, *(i for i in before if i not in after)]
+        return [((after.get(i) or before[i]).label, before.get(i), after.get(i)) for i in ids]
 
     @property
     def total_changed(self) -> bool:
@@ -201,7 +247,15 @@ class Comparison:
             "after": self.after.to_json(),
             "same_definition": self.same_definition,
             "changed": self.changed,
-            "tier": {"before": self.tier_before.id, "after": self.tier_after.id},
+            "tier": {
+                "before": None if self.tier_before.at_least else self.tier_before.id,
+                "after": None if self.tier_after.at_least else self.tier_after.id,
+                "at_least": {"before": self.tier_before.id, "after": self.tier_after.id},
+            },
+            "axes": {
+                "before": [a.to_json() for a in self.axes_before],
+                "after": [a.to_json() for a in self.axes_after],
+            },
             "total": {"before": self.total_before, "after": self.total_after},
             "max_total": {"before": self.max_before, "after": self.max_after},
             "modifiable_points": {
@@ -351,7 +405,7 @@ def compare(original: Assessment, rescored: Assessment) -> Comparison:
     )
 
     result_differs = (
-        original.tier.id != rescored.tier.id
+        TierRef.of(original) != TierRef.of(rescored)
         or original.total != rescored.total
         or original.modifiable_points != rescored.modifiable_points
         or original.complete != rescored.complete
@@ -359,8 +413,10 @@ def compare(original: Assessment, rescored: Assessment) -> Comparison:
     return Comparison(
         before=_version(old_q),
         after=_version(new_q),
-        tier_before=TierRef(original.tier.id, original.tier.label),
-        tier_after=TierRef(rescored.tier.id, rescored.tier.label),
+        tier_before=TierRef.of(original),
+        tier_after=TierRef.of(rescored),
+        axes_before=AxisRef.all_of(original),
+        axes_after=AxisRef.all_of(rescored),
         total_before=original.total,
         total_after=rescored.total,
         max_before=original.max_total,

@@ -26,8 +26,12 @@ def users_group() -> None:
     help="Repeat for several.",
 )  # fmt: skip
 @click.option("--name", default="")
-@click.option("--site", "site_names", multiple=True,
-              help="A site they work for (repeat for several; default: the only site).")
+@click.option(
+    "--site",
+    "site_names",
+    multiple=True,
+    help="A site they work for (repeat for several; default: the only site).",
+)
 @click.option("--all-sites", is_flag=True, help="Network-wide: every site.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
@@ -139,10 +143,19 @@ def api_keys_group() -> None:
 
 @api_keys_group.command("create")
 @click.option("--name", required=True, help="The client system, e.g. 'Hospital EHR'.")
-@click.option("--site", "site_names", multiple=True,
-              help="A site whose screenings it reads (repeat; default: every site).")
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(API_SCOPES),
-              help="What it reads (repeat; default: both).")
+@click.option(
+    "--site",
+    "site_names",
+    multiple=True,
+    help="A site whose screenings it reads (repeat; default: every site).",
+)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(API_SCOPES),
+    help="What it reads (repeat; default: both).",
+)
 @with_appcontext
 def api_keys_create(name: str, site_names: tuple[str, ...], scopes: tuple[str, ...]) -> None:
     """Create a key; it is printed once (only its hash is stored)."""
@@ -180,4 +193,3 @@ def api_keys_revoke(prefix: str) -> None:
     if api_keys.revoke(key, None, how=" (command line)"):
         db.session.commit()
     click.echo(f"revoked {key.prefix} ({key.name})")
-

@@ -30,7 +30,13 @@ def format_text(c: Comparison) -> str:
         marker = "CHANGED" if differs else "same"
         lines.append(f"{what + ':':<18} {old} -> {new}  [{marker}]")
 
-    row("Risk tier", c.tier_before.label, c.tier_after.label, c.tier_changed)
+    row("Risk tier", c.tier_before.text, c.tier_after.text, c.tier_changed)
+    for label, old, new in c.axis_rows:
+
+        def shown(axis):
+            return f"{axis.tier.text}, {axis.points} of {axis.max}" if axis else "no such axis"
+
+        row(label, shown(old), shown(new), old != new)
     row(
         "Points",
         f"{c.total_before} of {c.max_before}",

@@ -110,10 +110,14 @@ def format_assessment(a: Assessment) -> str:
     """An assessment as `screening score` prints it for people."""
     q = a.questionnaire
     lines = [f"{q.title} ({q.id} {q.version})"]
+    tier = a.tier.label if a.tier else "none until every required question is answered"
     lines.append(
-        f"Risk tier: {a.tier.label} — {a.total} of {a.max_total} points"
-        f" ({a.modifiable_points} modifiable)"
+        f"Risk tier: {tier} — {a.total} of {a.max_total} points ({a.modifiable_points} modifiable)"
     )
+    for axis in a.axes:
+        floors = "".join(f"; {f.reason}" for f in axis.floors)
+        axis_tier = axis.tier.label if axis.tier else "no tier yet"
+        lines.append(f"  {axis.axis.label}: {axis_tier} — {axis.points} of {axis.max}{floors}")
     if not a.complete:
         missing = [*(f"{m} (no answer)" for m in a.missing)]
         missing += [f"{k} ({v})" for k, v in a.errors.items()]
@@ -133,6 +137,18 @@ def format_assessment(a: Assessment) -> str:
             lines.append(f"  +{f.points} {f.label} [{f.category}, {mod}]")
             lines.append(f"     why: {f.clinician_text}")
             lines.append(f"     source: {'; '.join(e.short for e in f.evidence)}")
+    if a.unknowns:
+        lines += ["", "Unknown, to verify (an answer was 'not sure'; not scored as absent):"]
+        for r in a.unknowns:
+            unknown = ", ".join(a.unknown_answers(r))
+            lines.append(f"  ?{r.factor.points} {r.factor.label}: {unknown}")
+    for entry in a.clinic:
+        if entry.used:
+            lines.append(f"Clinic's entry scored for {entry.question_id}: {entry.clinic}")
+        elif entry.differs:
+            lines.append(
+                f"Differs: {entry.question_id}: patient {entry.patient}, clinic {entry.clinic}"
+            )
     if a.instruments:
         lines += ["", "Instruments:"]
         for r in a.instruments.values():

@@ -172,4 +172,3 @@ def send_reminders_command() -> None:
     """E-mail patients who have not started or finished (for cron; safe to run repeatedly)."""
     result = invitations.send_reminders()
     click.echo(f"reminders sent: {result['sent']}, failed: {result['failed']}")
-

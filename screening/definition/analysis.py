@@ -347,30 +347,33 @@ def analyse(q: m.Questionnaire, today: dt.date | None = None) -> tuple[list[Prob
                 )
             )
 
-    # The totals the factors can produce, component by component.
-    totals: set[int] = {0}
+    # The points the factors can produce, component by component, per axis (one axis, "", for
+    # a questionnaire without axes). A cap's factors are kept in one component, so that the cap
+    # is applied to every combination exactly.
+    axis_ids = [a.id for a in q.axes] or [""]
+    vectors: set[tuple[int, ...]] = {(0,) * len(axis_ids)}
     exact_range = True
     ever_applies: set[str] = set()
-    for comp in _components(space, q.risk_factors):
-        sums: set[int] = set()
+    for comp in _with_caps_together(q, _components(space, q.risk_factors)):
+        sums: set[tuple[int, ...]] = set()
         assignments, exact = space.assignments(comp.roots)
         enumerated = False
         for assignment in assignments:
             enumerated = True
             lookup = lookup_in(assignment)
-            points = 0
-            for factor in comp.factors:
-                if evaluate(factor.when, lookup):
-                    points += factor.points
-                    ever_applies.add(factor.id)
-            sums.add(points)
+            applying = [f for f in comp.factors if evaluate(f.when, lookup)]
+            ever_applies.update(f.id for f in applying)
+            sums.add(_points_by_axis(q, axis_ids, applying))
         if not enumerated or not exact:
             exact_range = False
             ever_applies.update(f.id for f in comp.factors)
-            sums = {0}
-            for factor in comp.factors:
-                sums |= {s + factor.points for s in sums}
-        totals = {t + s for t in totals for s in sums}
+            sums = {(0,) * len(axis_ids)}
+            for factor in comp.factors:  # a bound: caps left out
+                index = axis_ids.index(factor.axis or "")
+                sums |= {
+                    tuple(v + factor.points * (i == index) for i, v in enumerate(s)) for s in sums
+                }
+        vectors = {tuple(map(sum, zip(v, s, strict=True))) for v in vectors for s in sums}
     for factor in q.risk_factors:
         if factor.id not in ever_applies:
             problems.append(
@@ -381,12 +384,68 @@ def analyse(q: m.Questionnaire, today: dt.date | None = None) -> tuple[list[Prob
                     "can never apply: no set of answers makes its 'when' true",
                 )
             )
-    reachable = tuple(
-        t.id
-        for i, t in enumerate(q.tiers)
-        if any(
-            (i == 0 or total > q.tiers[i - 1].max) and (t.max is None or total <= t.max)
-            for total in totals
-        )
+    totals = {sum(v) for v in vectors}
+    axes = {
+        axis_id: (min(v[i] for v in vectors), max(v[i] for v in vectors))
+        for i, axis_id in enumerate(axis_ids)
+        if axis_id
+    }
+    return problems, m.ScoreRange(
+        min(totals), max(totals), _reachable_tiers(q, vectors, totals), exact_range, axes
     )
-    return problems, m.ScoreRange(min(totals), max(totals), reachable, exact_range)
+
+
+def _with_caps_together(q: m.Questionnaire, components: list[_Component]) -> list[_Component]:
+    """The components, those holding factors of one cap joined."""
+    for cap in q.caps:
+        holding = [c for c in components if any(f.id in cap.factors for f in c.factors)]
+        if len(holding) > 1:
+            joined = _Component(
+                [f for c in holding for f in c.factors], set().union(*(c.roots for c in holding))
+            )
+            components = [c for c in components if c not in holding] + [joined]
+    return components
+
+
+def _points_by_axis(
+    q: m.Questionnaire, axis_ids: list[str], applying: list[m.RiskFactor]
+) -> tuple[int, ...]:
+    points = [0] * len(axis_ids)
+    by_cap: dict[str, int] = {}
+    for factor in applying:
+        cap = q.cap_of.get(factor.id)
+        if cap is None:
+            points[axis_ids.index(factor.axis or "")] += factor.points
+        else:
+            by_cap[cap.id] = by_cap.get(cap.id, 0) + factor.points
+    for cap in q.caps:
+        if cap.id in by_cap:
+            axis = q.factor_by_id[cap.factors[0]].axis or ""
+            points[axis_ids.index(axis)] += min(by_cap[cap.id], cap.max)
+    return tuple(points)
+
+
+def _reachable_tiers(
+    q: m.Questionnaire, vectors: set[tuple[int, ...]], totals: set[int]
+) -> tuple[str, ...]:
+    """The tiers some answers can reach (with axes: by each axis's points, or a floor)."""
+    if not q.axes:
+        return tuple(
+            t.id
+            for i, t in enumerate(q.tiers)
+            if any(
+                (i == 0 or total > q.tiers[i - 1].max) and (t.max is None or total <= t.max)
+                for total in totals
+            )
+        )
+    rank = {t.id: i for i, t in enumerate(q.tiers)}
+    reached: set[int] = set()
+    for vector in vectors:
+        choices = [
+            {rank[axis.tier_for(points).id], *(rank[f.tier] for f in axis.floors)}
+            for axis, points in zip(q.axes, vector, strict=True)
+        ]
+        # Each axis at its points' tier or one of its floors: a superset of what is reachable.
+        for combination in itertools.product(*choices):
+            reached.add(max(combination))
+    return tuple(t.id for i, t in enumerate(q.tiers) if i in reached)

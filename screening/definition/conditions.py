@@ -71,6 +71,32 @@ def evaluate(condition: Condition, lookup: Lookup) -> bool:
     raise TypeError(f"not a condition: {condition!r}")
 
 
+UNKNOWN: Any = None  # the third truth value of `evaluate3`
+
+
+def evaluate3(condition: Condition, lookup: Lookup, unknown: Callable[[Leaf], bool]) -> bool | None:
+    """Kleene's three-valued `evaluate`: True, False, or UNKNOWN (None) when the answer would
+    depend on a leaf that `unknown(leaf)` says cannot be told ("Not sure")."""
+    if isinstance(condition, Leaf):
+        if condition.op != "answered" and unknown(condition):
+            return UNKNOWN
+        return holds(condition, lookup(condition))
+    if isinstance(condition, All):
+        results = [evaluate3(c, lookup, unknown) for c in condition.items]
+        if False in results:
+            return False
+        return UNKNOWN if UNKNOWN in results else True
+    if isinstance(condition, AnyOf):
+        results = [evaluate3(c, lookup, unknown) for c in condition.items]
+        if True in results:
+            return True
+        return UNKNOWN if UNKNOWN in results else False
+    if isinstance(condition, Not):
+        result = evaluate3(condition.item, lookup, unknown)
+        return UNKNOWN if result is UNKNOWN else not result
+    raise TypeError(f"not a condition: {condition!r}")
+
+
 def leaves(condition: Condition) -> Iterator[Leaf]:
     if isinstance(condition, Leaf):
         yield condition

@@ -17,7 +17,7 @@ def check_examples(q: m.Questionnaire) -> list[Problem]:
     """A problem for each example of `q` that the rules score differently than it expects."""
     problems = []
     for example in q.examples:
-        result = score(q, example.answers)
+        result = score(q, example.answers, clinic=example.clinic)
         expect = example.expect
         where = f"examples '{example.name}'"
 
@@ -35,8 +35,14 @@ def check_examples(q: m.Questionnaire) -> list[Problem]:
 
         if "total" in expect and expect["total"] != result.total:
             differ("total", expect["total"], result.total)
-        if "tier" in expect and expect["tier"] != result.tier.id:
-            differ("tier", expect["tier"], result.tier.id)
+        tier = result.tier.id if result.tier else None
+        if "tier" in expect and expect["tier"] != tier:
+            differ("tier", expect["tier"], tier)
+        for axis in result.axes:
+            wanted = expect.get("axes", {})
+            got = axis.tier.id if axis.tier else None
+            if axis.id in wanted and wanted[axis.id] != got:
+                differ(f"axis '{axis.id}' tier", wanted[axis.id], f"{got} ({axis.points} points)")
         if "complete" in expect and expect["complete"] != result.complete:
             detail = ", ".join([*result.missing, *(f"{k} ({v})" for k, v in result.errors.items())])
             differ(
@@ -44,6 +50,7 @@ def check_examples(q: m.Questionnaire) -> list[Problem]:
             )
         for key, got in (
             ("factors", [f.id for f in result.factors]),
+            ("unknowns", [f.id for f in result.unknowns]),
             ("red_flags", [f.id for f in result.red_flags]),
         ):
             if key in expect and sorted(expect[key]) != sorted(got):

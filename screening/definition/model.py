@@ -8,6 +8,7 @@ once, when it is loaded, and kept here as plain fields.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import cached_property
@@ -153,6 +154,9 @@ class Option:
     value: OptionValue
     label: str
     code: Coding | None = None
+    # "Not sure" and the like: the answer does not tell, so a risk factor that depends on it is
+    # an unknown to verify, never scored as absent.
+    unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,13 @@ class Question:
     show_if: Condition | None = None
     code: Coding | None = None
     line: int = 0
+    # The clinic may enter this answer too (on the invitation); it is scored when the patient's
+    # own answer does not tell (no answer, or an `unknown` option).
+    clinic: bool = False
+
+    @cached_property
+    def unknown_values(self) -> frozenset[OptionValue]:
+        return frozenset(o.value for o in self.options if o.unknown)
 
     @cached_property
     def option_by_key(self) -> dict[str, Option]:
@@ -221,6 +232,9 @@ class Instrument:
     bands: tuple[Band, ...]
     source: str | None = None
     code: Coding | None = None
+    # Items hidden by branching count as 0 (AUDIT-C: someone who never drinks scores 0); an item
+    # shown and not answered still leaves the score unknown.
+    hidden_items_zero: bool = False
 
     def band_for(self, score: int) -> str:
         for band in self.bands:
@@ -257,6 +271,41 @@ class Evidence:
         return f"{self.citation}, {self.url}"
 
 
+EFFECT_MEASURES = ("OR", "RR", "HR", "SMD")
+# ln(OR) = SMD x pi / sqrt(3) (Chinn, Statistics in Medicine 2000;19:3127).
+SMD_TO_LN_OR = math.pi / math.sqrt(3)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """The effect size a factor's points rest on, for its axis's outcome."""
+
+    measure: str  # one of EFFECT_MEASURES
+    value: float
+    low: float | None
+    high: float | None
+    outcome: str  # one of its axis's `outcomes`
+    source: str  # the start of one of the factor's evidence citations
+
+    @property
+    def log_odds(self) -> float:
+        """ln(OR); a risk or hazard ratio is taken as an odds ratio (close when the outcome is
+        uncommon), a standardized mean difference converted by Chinn's rule."""
+        if self.measure == "SMD":
+            return self.value * SMD_TO_LN_OR
+        return math.log(self.value)
+
+    def points(self, base: float) -> int:
+        """round(ln(effect) / ln(base)), halves away from zero."""
+        x = self.log_odds / math.log(base)
+        return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+    @property
+    def text(self) -> str:
+        interval = f" ({self.low:g}-{self.high:g})" if self.low is not None else ""
+        return f"{self.measure} {self.value:g}{interval}"
+
+
 @dataclass(frozen=True)
 class RiskFactor:
     id: str
@@ -273,6 +322,9 @@ class RiskFactor:
     line: int = field(default=0, compare=False)
     # The questions `when` reads (values expanded to their inputs), each once: set at load.
     reads: tuple[str, ...] = field(default=(), compare=False)
+    axis: str | None = None  # required when the questionnaire declares axes
+    effect: Effect | None = None
+    justification: str | None = None  # why the points differ from the points rule
 
 
 @dataclass(frozen=True)
@@ -303,10 +355,54 @@ class RedFlag:
 
 @dataclass(frozen=True)
 class DomainAlert:
+    """A note for the clinic, raised when the points of some categories (or of an axis) reach
+    `min_points`, or when its condition holds."""
+
     id: str
     categories: tuple[str, ...]
-    min_points: int
+    min_points: int | None
     clinician_message: str
+    axis: str | None = None
+    when: Condition | None = None
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A condition that puts its axis at least at `tier`, whatever its points."""
+
+    when: Condition
+    tier: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One kind of risk, with its own outcome, points and tiers. The overall tier is the
+    highest of the axes' tiers."""
+
+    id: str
+    label: str
+    outcome: str  # what its effect sizes predict, in words
+    outcomes: tuple[str, ...]  # the outcome ids its factors' effects may name
+    tiers: tuple[Tier, ...]  # the questionnaire's tier ids, each with this axis's max
+    floors: tuple[Floor, ...] = ()
+
+    def tier_for(self, points: int) -> Tier:
+        for tier in self.tiers:
+            if tier.max is None or points <= tier.max:
+                return tier
+        return self.tiers[-1]
+
+
+@dataclass(frozen=True)
+class Cap:
+    """Factors that measure one thing (distress by several instruments): together they add at
+    most `max` points."""
+
+    id: str
+    label: str
+    factors: tuple[str, ...]
+    max: int
 
 
 @dataclass(frozen=True)
@@ -322,6 +418,7 @@ class Example:
     answers: dict[str, Any]
     expect: dict[str, Any]
     line: int
+    clinic: dict[str, Any] = field(default_factory=dict)  # the clinic's entries
 
 
 @dataclass(frozen=True)
@@ -332,6 +429,7 @@ class ScoreRange:
     highest: int
     reachable_tiers: tuple[str, ...]
     exact: bool  # False when a part was too large to enumerate and a bound was used
+    axes: dict[str, tuple[int, int]] = field(default_factory=dict)  # axis id -> (lowest, highest)
 
 
 @dataclass(frozen=True)
@@ -349,6 +447,9 @@ class Questionnaire:
     red_flags: tuple[RedFlag, ...] = ()
     domain_alerts: tuple[DomainAlert, ...] = ()
     examples: tuple[Example, ...] = ()
+    axes: tuple[Axis, ...] = ()
+    caps: tuple[Cap, ...] = ()
+    points_base: float | None = None  # the points rule's base: points = round(ln(OR) / ln(base))
     languages: tuple[str, ...] = ("en",)  # the first is the clinic's own
     source_name: str = "<string>"
     content_hash: str = ""
@@ -412,6 +513,21 @@ class Questionnaire:
         if self.score_range is not None:
             return self.score_range.highest
         return sum(f.points for f in self.risk_factors)
+
+    def axis_max(self, axis_id: str) -> int:
+        """The highest points an axis can reach."""
+        if self.score_range is not None and axis_id in self.score_range.axes:
+            return self.score_range.axes[axis_id][1]
+        return sum(f.points for f in self.risk_factors if f.axis == axis_id)
+
+    @cached_property
+    def axis_by_id(self) -> dict[str, Axis]:
+        return {a.id: a for a in self.axes}
+
+    @cached_property
+    def cap_of(self) -> dict[str, Cap]:
+        """The cap each capped factor falls under."""
+        return {f: c for c in self.caps for f in c.factors}
 
     def tier_for(self, total: int) -> Tier:
         for tier in self.tiers:

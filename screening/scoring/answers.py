@@ -49,7 +49,6 @@ def without_format_characters(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
-
 def N_(text: str) -> str:  # noqa: N802 - the name gettext's tools look for
     """Marks a message for the catalog (`make translations`); it is translated at the edge."""
     return text
@@ -235,8 +234,6 @@ def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> A
     raise AnswerError(N_("This question cannot be answered."))
 
 
-
-
 def type_answers(
     q: m.Questionnaire, answers: Mapping[str, Any], today: dt.date | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -257,5 +254,3 @@ def type_answers(
         if value is not MISSING:
             typed[question_id] = value
     return typed, errors
-
-

@@ -1,7 +1,10 @@
 """score(questionnaire, answers) -> Assessment. Pure and deterministic: no Flask, no database.
 
 Hidden questions (and questions hidden because their step or the question they hang on is hidden)
-keep no answer for scoring.
+keep no answer for scoring. The clinic's own entries (`clinic`, for the questions marked `clinic`)
+are scored where the patient's answer does not tell. A risk factor whose condition depends on an
+answer that does not tell ("Not sure", an option marked `unknown`) is an unknown to verify, never
+scored as absent. An incomplete set of answers has no tier.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from ..definition import model as m
-from ..definition.conditions import MISSING, evaluate
+from ..definition.conditions import MISSING, UNKNOWN, evaluate, evaluate3
 from .answers import type_answers
 
 
@@ -50,6 +53,46 @@ class InstrumentResult:
 
 
 @dataclass(frozen=True)
+class AxisResult:
+    axis: m.Axis
+    points: int
+    max: int
+    reached: m.Tier  # by its points and floors; while incomplete, a lower bound
+    floors: tuple[m.Floor, ...]  # the floors that hold (whether or not they raised the tier)
+    complete: bool
+
+    @property
+    def id(self) -> str:
+        return self.axis.id
+
+    @property
+    def tier(self) -> m.Tier | None:
+        """The axis's tier; None while the answers are incomplete."""
+        return self.reached if self.complete else None
+
+
+@dataclass(frozen=True)
+class CapResult:
+    cap: m.Cap
+    points: int  # what its factors add up to
+    counted: int  # what is counted: at most cap.max
+
+
+@dataclass(frozen=True)
+class ClinicEntry:
+    """A clinic's entry for a question: scored where `used`, shown beside a differing answer."""
+
+    question_id: str
+    clinic: Any
+    patient: Any  # the patient's own answer (MISSING when none)
+    used: bool
+
+    @property
+    def differs(self) -> bool:
+        return not self.used and self.patient is not MISSING and self.patient != self.clinic
+
+
+@dataclass(frozen=True)
 class Assessment:
     """The answers scored. The points (factors, total, tier, subtotals, alerts) are worked out
     when first asked for: a patient's step page needs only what is shown, missing and flagged."""
@@ -64,23 +107,87 @@ class Assessment:
     instruments: dict[str, InstrumentResult]
     computed: dict[str, Any]
     _evaluator: _Evaluator = field(repr=False, compare=False)
+    clinic: tuple[ClinicEntry, ...] = ()
 
     @cached_property
+    def _judged(self) -> tuple[tuple[FactorResult, ...], tuple[FactorResult, ...]]:
+        ev, applies, unknown = self._evaluator, [], []
+        for f in self.questionnaire.risk_factors:
+            result = evaluate3(f.when, ev.lookup, ev.unknown)
+            if result is True:
+                applies.append(FactorResult(f, ev.read(f.reads)))
+            elif result is UNKNOWN:
+                unknown.append(FactorResult(f, ev.read(f.reads)))
+        return tuple(applies), tuple(unknown)
+
+    @property
     def factors(self) -> tuple[FactorResult, ...]:
-        ev = self._evaluator
-        return tuple(
-            FactorResult(f, ev.read(f.reads))
-            for f in self.questionnaire.risk_factors
-            if evaluate(f.when, ev.lookup)
-        )
+        """The risk factors that apply."""
+        return self._judged[0]
+
+    @property
+    def unknowns(self) -> tuple[FactorResult, ...]:
+        """The risk factors that may apply: their condition depends on an answer that does not
+        tell (and that the clinic has not entered either). To verify; never scored as absent."""
+        return self._judged[1]
+
+    @cached_property
+    def caps(self) -> tuple[CapResult, ...]:
+        """Each cap whose factors apply, with what its factors add up to and what is counted."""
+        applying = {r.id: r.points for r in self.factors}
+        results = []
+        for cap in self.questionnaire.caps:
+            points = sum(applying.get(f, 0) for f in cap.factors)
+            if points:
+                results.append(CapResult(cap, points, min(points, cap.max)))
+        return tuple(results)
+
+    def _points(self, factors: tuple[FactorResult, ...]) -> int:
+        """The points of these factors, each cap's share no more than its max."""
+        cap_of = self.questionnaire.cap_of
+        by_cap: dict[str, int] = {}
+        free = 0
+        for r in factors:
+            cap = cap_of.get(r.id)
+            if cap is None:
+                free += r.points
+            else:
+                by_cap[cap.id] = by_cap.get(cap.id, 0) + r.points
+        caps = {c.id: c.max for c in self.questionnaire.caps}
+        return free + sum(min(points, caps[c]) for c, points in by_cap.items())
 
     @cached_property
     def total(self) -> int:
-        return sum(r.factor.points for r in self.factors)
+        return self._points(self.factors)
 
     @cached_property
-    def tier(self) -> m.Tier:
-        return self.questionnaire.tier_for(self.total)
+    def axes(self) -> tuple[AxisResult, ...]:
+        q, ev = self.questionnaire, self._evaluator
+        results = []
+        for axis in q.axes:
+            points = self._points(tuple(r for r in self.factors if r.factor.axis == axis.id))
+            floors = tuple(f for f in axis.floors if evaluate(f.when, ev.lookup))
+            ranks = [_rank(q, axis.tier_for(points).id), *(_rank(q, f.tier) for f in floors)]
+            reached = q.tiers[max(ranks)]
+            results.append(
+                AxisResult(axis, points, q.axis_max(axis.id), reached, floors, self.complete)
+            )
+        return tuple(results)
+
+    @cached_property
+    def reached_tier(self) -> m.Tier:
+        """The tier the answers given reach: the highest of the axes' (or the total's, without
+        axes). While the answers are incomplete it is only a lower bound (an answer not given
+        adds nothing), never the tier: see `tier`."""
+        q = self.questionnaire
+        if q.axes:
+            return q.tiers[max(_rank(q, a.reached.id) for a in self.axes)]
+        return q.tier_for(self.total)
+
+    @property
+    def tier(self) -> m.Tier | None:
+        """The tier; None while the answers are incomplete."""
+        return self.reached_tier if self.complete else None
 
     @cached_property
     def category_points(self) -> dict[str, int]:
@@ -91,16 +198,23 @@ class Assessment:
 
     @cached_property
     def modifiable_points(self) -> int:
-        return sum(r.factor.points for r in self.factors if r.factor.modifiable)
+        return self._points(tuple(r for r in self.factors if r.factor.modifiable))
 
     @cached_property
     def domain_alerts(self) -> tuple[m.DomainAlert, ...]:
         points = self.category_points
-        return tuple(
-            a
-            for a in self.questionnaire.domain_alerts
-            if sum(points[c] for c in a.categories) >= a.min_points
-        )
+        axis_points = {a.id: a.points for a in self.axes}
+        raised = []
+        for a in self.questionnaire.domain_alerts:
+            if a.when is not None and evaluate(a.when, self._evaluator.lookup):
+                raised.append(a)
+            elif a.min_points is not None:
+                have = (
+                    axis_points.get(a.axis, 0) if a.axis else sum(points[c] for c in a.categories)
+                )
+                if have >= a.min_points:
+                    raised.append(a)
+        return tuple(raised)
 
     @property
     def complete(self) -> bool:
@@ -120,16 +234,49 @@ class Assessment:
             "errors": dict(self.errors),
             "total": self.total,
             "max_total": self.max_total,
-            "tier": self.tier.id,
+            "tier": self.tier.id if self.tier else None,
+            "axes": [
+                {
+                    "id": a.id,
+                    "label": a.axis.label,
+                    "points": a.points,
+                    "max": a.max,
+                    "tier": a.tier.id if a.tier else None,
+                    "floors": [f.reason for f in a.floors],
+                }
+                for a in self.axes
+            ],
             "factors": [
                 {
                     "id": r.factor.id,
                     "label": r.factor.label,
                     "category": r.factor.category,
+                    "axis": r.factor.axis,
                     "points": r.factor.points,
                     "modifiable": r.factor.modifiable,
                 }
                 for r in self.factors
+            ],
+            "unknowns": [
+                {
+                    "id": r.factor.id,
+                    "label": r.factor.label,
+                    "axis": r.factor.axis,
+                    "points": r.factor.points,
+                    "unknown_answers": self.unknown_answers(r),
+                }
+                for r in self.unknowns
+            ],
+            "caps": [{"id": c.cap.id, "points": c.points, "counted": c.counted} for c in self.caps],
+            "clinic": [
+                {
+                    "question": e.question_id,
+                    "clinic": _json_value(e.clinic),
+                    "patient": None if e.patient is MISSING else _json_value(e.patient),
+                    "used": e.used,
+                    "differs": e.differs,
+                }
+                for e in self.clinic
             ],
             "red_flags": [
                 {
@@ -148,6 +295,27 @@ class Assessment:
             "domain_alerts": [a.id for a in self.domain_alerts],
         }
 
+    def unknown_answers(self, result: FactorResult) -> list[str]:
+        """The questions a factor reads whose answer does not tell."""
+        ev = self._evaluator
+        return [
+            i
+            for i in result.factor.reads
+            if ev.answer(i) in self.questionnaire.questions[i].unknown_values
+        ]
+
+
+def _rank(q: m.Questionnaire, tier_id: str) -> int:
+    return next(i for i, t in enumerate(q.tiers) if t.id == tier_id)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
 
 class _Evaluator:
     """Visibility and values for one set of typed answers."""
@@ -157,6 +325,13 @@ class _Evaluator:
         self.visible: set[str] = set()
         self.step_visible: dict[str, bool] = {}
         self.values: dict[str, Any] = {}
+
+    def unknown(self, leaf: m.Leaf) -> bool:
+        """Whether a leaf reads an answer that does not tell ("Not sure")."""
+        if leaf.kind != "question":
+            return False
+        value = self.answer(leaf.ref)
+        return value is not MISSING and value in self.q.questions[leaf.ref].unknown_values
 
     def answer(self, question_id: str) -> Any:
         if question_id in self.visible:
@@ -180,6 +355,12 @@ class _Evaluator:
             return round(weight_kg / (height_cm / 100) ** 2, 1)
         instrument = self.q.instrument_by_id[value_id]
         items = [self.answer(i) for i in instrument.items]
+        if instrument.hidden_items_zero:
+            # Visibility is decided in dependency order, so an item's is known by now.
+            items = [
+                0 if v is MISSING and i not in self.visible else v
+                for i, v in zip(instrument.items, items, strict=True)
+            ]
         return MISSING if any(v is MISSING for v in items) else sum(items)
 
     def lookup(self, leaf: m.Leaf) -> Any:
@@ -214,19 +395,51 @@ def visible_questions(
     return ev.visible, steps
 
 
+def _with_clinic(
+    q: m.Questionnaire,
+    typed: dict[str, Any],
+    clinic: Mapping[str, Any] | None,
+    today: dt.date | None,
+) -> tuple[dict[str, Any], list[tuple[str, Any, Any, bool]]]:
+    """The answers to score: the patient's, with the clinic's entry where the patient's does
+    not tell; and (question, clinic value, patient value, used) for each clinic entry."""
+    if not clinic:
+        return typed, []
+    own = {k: v for k, v in clinic.items() if k in q.questions and q.questions[k].clinic}
+    clinic_typed, _ = type_answers(q, own, today)  # an entry that cannot be used is not used
+    merged, entries = dict(typed), []
+    for question_id, value in clinic_typed.items():
+        if value in q.questions[question_id].unknown_values:
+            continue
+        patient = typed.get(question_id, MISSING)
+        used = patient is MISSING or patient in q.questions[question_id].unknown_values
+        if used:
+            merged[question_id] = value
+        entries.append((question_id, value, patient, used))
+    return merged, entries
+
+
 def score(
-    q: m.Questionnaire, answers: Mapping[str, Any], today: dt.date | None = None
+    q: m.Questionnaire,
+    answers: Mapping[str, Any],
+    today: dt.date | None = None,
+    clinic: Mapping[str, Any] | None = None,
 ) -> Assessment:
-    typed, all_errors = type_answers(q, answers, today)
+    """The answers scored. `clinic`: the clinic's entries for the questions marked `clinic`."""
+    own, all_errors = type_answers(q, answers, today)
+    typed, clinic_entries = _with_clinic(q, own, clinic, today)
     ev = _Evaluator(q, typed)
     ev.run()
     # An error on a hidden question does not matter: the patient is not asked it.
     errors = {k: v for k, v in all_errors.items() if k not in q.questions or k in ev.visible}
-    visible_answers = {k: v for k, v in typed.items() if k in ev.visible}
+    visible_answers = {k: v for k, v in own.items() if k in ev.visible}
+    used = {e[0] for e in clinic_entries if e[3]}
     missing = tuple(
         question_id
         for question_id in q.required_questions
-        if question_id in ev.visible and question_id not in visible_answers
+        if question_id in ev.visible
+        and question_id not in visible_answers
+        and question_id not in used
     )
     computed = {c.id: ev.value(c.id) for c in q.computed}
     instruments = {}
@@ -253,4 +466,9 @@ def score(
         instruments=instruments,
         computed=computed,
         _evaluator=ev,
+        clinic=tuple(
+            ClinicEntry(qid, value, patient, used)
+            for qid, value, patient, used in clinic_entries
+            if qid in ev.visible or used
+        ),
     )

@@ -246,7 +246,8 @@ def test_the_comparison_page_shows_what_the_new_version_changes(app, client, sta
 
     # The summary names each difference in words (not by colour alone).
     summary = flat(section(main, "summary"))
-    assert "Risk tier changed: Low to Moderate" in summary
+    # A question the new version asks was never answered: no tier, only what the points reach.
+    assert "Risk tier changed: Low to at least Moderate (incomplete)" in summary
     assert "Points changed: 2 to 3" in summary
     assert "Factor points changed: Less than 150 minutes of activity a week, 1 to 2 points" in (
         summary)
@@ -257,7 +258,7 @@ def test_the_comparison_page_shows_what_the_new_version_changes(app, client, sta
     side = section(main, "side-by-side")
     tables = side.find_all("table")
     result = table_rows(tables[0])
-    assert result["Risk tier"] == ["Low", "Moderate", "Changed"]
+    assert result["Risk tier"] == ["Low", "at least Moderate (incomplete)", "Changed"]
     assert result["Points"][0].startswith("2 of ") and result["Points"][1].startswith("3 of ")
     assert result["Points"][2] == "Changed (+1)"
     assert result["All required questions answered"] == ["Yes", "No", "Changed"]
@@ -354,7 +355,7 @@ def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, t
     out = result.output
     assert f"Answered under: fbss-preop {OLD}" in out
     assert f"Re-scored under: fbss-preop {NEW}" in out
-    assert re.search(r"Risk tier: +Low -> Moderate  \[CHANGED\]", out)
+    assert re.search(r"Risk tier: +Low -> at least Moderate \(incomplete\)  \[CHANGED\]", out)
     assert re.search(r"Points: +2 of \d+ -> 3 of \d+  \[CHANGED\]", out)
     assert f"~ Less than 150 minutes of activity a week [{CHANGED_FACTOR}]: 1 -> 2 points" in out
     assert f"? {NEW_QUESTION} (required, " in out
@@ -363,7 +364,11 @@ def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, t
     result = runner.invoke(screening_cli, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["tier"] == {"before": "low", "after": "moderate"}
+    assert data["tier"] == {
+        "before": "low",
+        "after": None,  # incomplete under the new version: no tier
+        "at_least": {"before": "low", "after": "moderate"},
+    }
     assert data["total"] == {"before": 2, "after": 3}
     assert data["changed"] is True and data["same_definition"] is False
     assert data["factors"]["changed"] == [{

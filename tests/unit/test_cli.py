@@ -29,20 +29,24 @@ EVERYTHING_JSON = {
     "total": 10,
     "max_total": 10,
     "tier": "high",
+    "axes": [],
     "factors": [
-        {"id": "fusion", "label": "Fusion planned", "category": "surgery", "points": 1,
-         "modifiable": False},
-        {"id": "long_fusion", "label": "Fusion of more than 2 levels", "category": "surgery",
+        {"id": "fusion", "label": "Fusion planned", "category": "surgery", "axis": None,
          "points": 1, "modifiable": False},
+        {"id": "long_fusion", "label": "Fusion of more than 2 levels", "category": "surgery",
+         "axis": None, "points": 1, "modifiable": False},
         {"id": "repeat_surgery", "label": "Two or more earlier operations", "category": "history",
-         "points": 3, "modifiable": False},
-        {"id": "obesity", "label": "BMI 30 or more", "category": "history", "points": 2,
-         "modifiable": True},
-        {"id": "low_mood", "label": "Raised mood score", "category": "mental_health", "points": 2,
-         "modifiable": True},
-        {"id": "widespread", "label": "Pain in other regions", "category": "history", "points": 1,
-         "modifiable": False},
+         "axis": None, "points": 3, "modifiable": False},
+        {"id": "obesity", "label": "BMI 30 or more", "category": "history", "axis": None,
+         "points": 2, "modifiable": True},
+        {"id": "low_mood", "label": "Raised mood score", "category": "mental_health",
+         "axis": None, "points": 2, "modifiable": True},
+        {"id": "widespread", "label": "Pain in other regions", "category": "history",
+         "axis": None, "points": 1, "modifiable": False},
     ],
+    "unknowns": [],
+    "caps": [],
+    "clinic": [],
     "red_flags": [
         {"id": "low_mood_now", "urgency": "same_day",
          "clinician_message": "Patient reports feeling down nearly every day."},
@@ -86,6 +90,7 @@ def test_json_contract_keys_and_types(tmp_path):
     assert set(data) == {
         "questionnaire", "complete", "missing", "errors", "total", "max_total", "tier", "factors",
         "red_flags", "instruments", "computed", "subtotals", "modifiable_points", "domain_alerts",
+        "axes", "unknowns", "caps", "clinic",
     }
     assert data["questionnaire"] == {"id": "mini", "version": "1.0.0"}
     assert data["complete"] is False
@@ -93,10 +98,10 @@ def test_json_contract_keys_and_types(tmp_path):
     assert data["errors"] == {}
     assert data["total"] == 1
     assert data["max_total"] == 10
-    assert data["tier"] == "low"
+    assert data["tier"] is None  # incomplete answers have no tier
     assert data["factors"] == [
-        {"id": "fusion", "label": "Fusion planned", "category": "surgery", "points": 1,
-         "modifiable": False}
+        {"id": "fusion", "label": "Fusion planned", "category": "surgery", "axis": None,
+         "points": 1, "modifiable": False}
     ]
     assert data["red_flags"] == []
     assert data["instruments"] == {"mood": {"score": None, "band": None}}
@@ -172,7 +177,10 @@ def test_text_format(tmp_path):
 def test_text_format_incomplete(tmp_path):
     result = invoke("score", MINI, answers_file(tmp_path, {"surgery_type": "other", "m1": "x"}))
     assert result.exit_code == 0, result.output
-    assert "Risk tier: Low — 0 of 10 points (0 modifiable)" in result.stdout
+    assert (
+        "Risk tier: none until every required question is answered — 0 of 10 points "
+        "(0 modifiable)"
+    ) in result.stdout
     assert (
         "INCOMPLETE: prior (no answer), height (no answer), weight (no answer), m1 (no answer), "
         "m2 (no answer), m1 (Please choose one of the options.)"

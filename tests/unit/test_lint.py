@@ -329,7 +329,7 @@ def test_an_incomplete_example_names_what_is_missing():
     text = EXAMPLES.replace("answers: {q0: true, q1: true}", "answers: {q0: true}")
     assert [p.message for p in check_examples(load_text(text))] == [
         "expected total 3, but the rules give 1",
-        "expected tier high, but the rules give low",
+        "expected tier high, but the rules give None",
         "expected complete True, but the rules give False (q1)",
         "expected factors ['f_q0', 'f_q1'], but the rules give ['f_q0']",
         "expected red flags ['flag'], but the rules give []",

@@ -117,8 +117,8 @@ CASES = [
     ("last_tier_max", 11, "tiers[1].max", "the last tier has no max"),
     ("version_not_semver", 2, "version", "1.0 is not a semantic version like 1.0.0"),
     ("yes_as_boolean", 11, "steps[0].questions[0].required", "must be true or false, not 'yes'"),
-    ("points_zero", 13, "risk_factors[0].points", "must be at least 1"),
-    ("points_negative", 13, "risk_factors[0].points", "must be at least 1"),
+    # 0 points is a note for discussion (it adds nothing); below 0 is refused.
+    ("points_negative", 13, "risk_factors[0].points", "must be at least 0"),
     ("unknown_category", 12, "risk_factors[0].category", "unknown category 'diet'"),
     (
         "evidence_without_id",

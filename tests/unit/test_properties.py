@@ -95,8 +95,10 @@ def check_invariants(q: Questionnaire, answers: dict[str, Any]) -> None:
     assert score_range is not None
     assert score_range.lowest <= result.total <= score_range.highest
     assert result.total == sum(r.factor.points for r in result.factors)
-    assert result.tier == q.tier_for(result.total)
-    assert result.tier.id in score_range.reachable_tiers
+    assert result.reached_tier == q.tier_for(result.total)
+    assert result.reached_tier.id in score_range.reachable_tiers
+    # Incomplete answers have no tier, complete ones always one.
+    assert (result.tier is None) == (not result.complete)
     assert result.max_total == score_range.highest
     assert result.complete == (not result.missing and not result.errors)
     assert set(result.missing) <= result.visible

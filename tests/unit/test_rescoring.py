@@ -71,7 +71,11 @@ def test_points_and_a_tier_boundary(v1):
     assert "Points:            1 of 10 -> 2 of 11  [CHANGED]" in text
     assert "~ Fusion planned [fusion]: 1 -> 2 points" in text
     data = c.to_json()
-    assert data["tier"] == {"before": "low", "after": "moderate"}
+    assert data["tier"] == {
+        "before": "low",
+        "after": "moderate",
+        "at_least": {"before": "low", "after": "moderate"},
+    }
     assert data["total"] == {"before": 1, "after": 2}
     assert data["factors"]["changed"] == [{"id": "fusion", "label": "Fusion planned",
                                           "category": "surgery", "points_before": 1,

@@ -771,7 +771,9 @@ def test_no_answers_at_all():
     assert result.missing == ("surgery_type", "prior", "height", "weight", "m1", "m2")
     assert result.errors == {}
     assert result.total == 0
-    assert result.tier.id == "low"
+    assert result.tier is None  # no tier for incomplete answers: not "low"
+    assert result.reached_tier.id == "low"  # what the answers given reach: a lower bound
+    assert result.to_json()["tier"] is None
     assert result.computed == {"bmi": MISSING}
     assert result.instruments["mood"].missing == ("m1", "m2")
     assert result.to_json()["complete"] is False

@@ -257,7 +257,8 @@ def _risk_assessment(
         resource["contained"] = contained
     resource.update(
         {
-            "status": "final",
+            # Incomplete answers have no tier: the assessment is preliminary, with no risk.
+            "status": "final" if a.tier else "preliminary",
             "method": {
                 "coding": [{"system": questionnaire_url(q), "code": q.version}],
                 "text": f"{q.title} ({q.id} {q.version}): points model",
@@ -268,21 +269,25 @@ def _risk_assessment(
     )
     if basis:
         resource["basis"] = basis
-    resource["prediction"] = [
-        {
-            "outcome": {"text": OUTCOME},
-            "qualitativeRisk": {
-                "coding": [
-                    {"system": code_system(q, "tier"), "code": a.tier.id, "display": a.tier.label}
-                ],
-                "text": a.tier.label,
-            },
-            "rationale": (
-                f"{a.total} of {a.max_total} points ({a.modifiable_points} modifiable), "
-                f"{len(a.factors)} risk factor{'' if len(a.factors) == 1 else 's'}"
-            ),
+    overall: dict[str, Any] = {"outcome": {"text": OUTCOME}}
+    if a.tier:
+        overall["qualitativeRisk"] = _risk(q, a.tier)
+    overall["rationale"] = (
+        f"{a.total} of {a.max_total} points ({a.modifiable_points} modifiable), "
+        f"{len(a.factors)} risk factor{'' if len(a.factors) == 1 else 's'}"
+        + (f"; the higher of the {len(a.axes)} axes' tiers" if a.axes else "")
+        + (f"; {len(a.unknowns)} unknown, to verify" if a.unknowns else "")
+    )
+    resource["prediction"] = [overall]
+    for axis in a.axes:  # each axis predicts its own outcome
+        prediction: dict[str, Any] = {
+            "outcome": {"text": f"{axis.axis.label}: {axis.axis.outcome}"}
         }
-    ]
+        if axis.tier:
+            prediction["qualitativeRisk"] = _risk(q, axis.tier)
+        floors = "".join(f"; {f.reason}" for f in axis.floors)
+        prediction["rationale"] = f"{axis.points} of {axis.max} points{floors}"
+        resource["prediction"].append(prediction)
     if notes:
         resource["note"] = notes
     return resource
@@ -315,4 +320,11 @@ def bundle(a: Assessment, patient: PatientDetails, meta: ScreeningMeta) -> dict[
         "identifier": {"system": SCREENING_SYSTEM, "value": meta.reference},
         "type": "collection",
         "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
+    }
+
+
+def _risk(q: m.Questionnaire, tier: m.Tier) -> dict[str, Any]:
+    return {
+        "coding": [{"system": code_system(q, "tier"), "code": tier.id, "display": tier.label}],
+        "text": tier.label,
     }
