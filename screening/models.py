@@ -206,9 +206,7 @@ class FlagEvent(db.Model):
 
     __tablename__ = "flag_events"
     __table_args__ = (
-        sa.CheckConstraint(
-            "urgency IN ('emergency', 'same_day', 'review')", name="urgency_known"
-        ),
+        sa.CheckConstraint("urgency IN ('emergency', 'same_day', 'review')", name="urgency_known"),
         sa.Index("ix_flag_events_screening", "screening_id", "raised_at"),
     )
 

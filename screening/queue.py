@@ -60,8 +60,13 @@ def of(app: Flask | None = None) -> Queue:
 
 
 def register(
-    app: Flask, name: str, function: Callable[..., Any], *, every: Any = None,
-    at_start: bool = False, **options: Any,
+    app: Flask,
+    name: str,
+    function: Callable[..., Any],
+    *,
+    every: Any = None,
+    at_start: bool = False,
+    **options: Any,
 ) -> None:
     """`function` as the job `name`, run in `app`'s context; `every`: a huey crontab for a
     periodic job, `at_start`: also run once when a worker starts (`catch_up`); `options`:

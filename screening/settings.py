@@ -193,8 +193,11 @@ SETTINGS: tuple[Setting, ...] = (
     # E-mail
     Setting("SCREENING_SMTP_HOST", "localhost"),
     Setting("SCREENING_SMTP_PORT", 25, whole("SCREENING_SMTP_PORT")),
-    Setting("SCREENING_SMTP_SECURITY", "none",
-            one_of("SCREENING_SMTP_SECURITY", "none", "starttls", "tls")),  # fmt: skip
+    Setting(
+        "SCREENING_SMTP_SECURITY",
+        "none",
+        one_of("SCREENING_SMTP_SECURITY", "none", "starttls", "tls"),
+    ),  # fmt: skip
     Setting("SCREENING_SMTP_USER", None),
     Setting("SCREENING_SMTP_PASSWORD", None, str),
     Setting("SCREENING_SMTP_TIMEOUT", 10, whole("SCREENING_SMTP_TIMEOUT")),
@@ -202,12 +205,16 @@ SETTINGS: tuple[Setting, ...] = (
     # Red flags: where each urgency's alerts go (each falls back to SCREENING_RED_FLAG_EMAIL),
     # and how often an unacknowledged one is sent again.
     Setting("SCREENING_RED_FLAG_EMAIL", None, address("SCREENING_RED_FLAG_EMAIL")),
-    *(Setting(f"SCREENING_ALERT_EMAIL_{name}", None, address(f"SCREENING_ALERT_EMAIL_{name}"))
-      for name in ("EMERGENCY", "SAME_DAY", "REVIEW", "ESCALATION")),  # fmt: skip
-    Setting("SCREENING_ESCALATE_MINUTES_EMERGENCY", 30,
-            whole("SCREENING_ESCALATE_MINUTES_EMERGENCY")),  # fmt: skip
-    Setting("SCREENING_ESCALATE_MINUTES_SAME_DAY", 240,
-            whole("SCREENING_ESCALATE_MINUTES_SAME_DAY")),  # fmt: skip
+    *(
+        Setting(f"SCREENING_ALERT_EMAIL_{name}", None, address(f"SCREENING_ALERT_EMAIL_{name}"))
+        for name in ("EMERGENCY", "SAME_DAY", "REVIEW", "ESCALATION")
+    ),  # fmt: skip
+    Setting(
+        "SCREENING_ESCALATE_MINUTES_EMERGENCY", 30, whole("SCREENING_ESCALATE_MINUTES_EMERGENCY")
+    ),  # fmt: skip
+    Setting(
+        "SCREENING_ESCALATE_MINUTES_SAME_DAY", 240, whole("SCREENING_ESCALATE_MINUTES_SAME_DAY")
+    ),  # fmt: skip
     Setting("SCREENING_ESCALATE_MAX", 6, whole("SCREENING_ESCALATE_MAX")),
     # Background work (huey): memory (jobs wait until run: tests), a SQLite file (one machine,
     # `make run`), or Redis (production: any number of `screening worker` processes).
@@ -251,7 +258,8 @@ def from_environment(instance_path: str, given: dict[str, Any] | None = None) ->
         _check_production(values)
         # Flask answers a request for any other Host with 400 (the links never use it anyway).
         values["TRUSTED_HOSTS"] = [
-            urlsplit(values["SCREENING_BASE_URL"]).hostname, *values["SCREENING_TRUSTED_HOSTS"]
+            urlsplit(values["SCREENING_BASE_URL"]).hostname,
+            *values["SCREENING_TRUSTED_HOSTS"],
         ]
     return values
 

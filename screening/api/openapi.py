@@ -144,8 +144,10 @@ def document() -> dict[str, Any]:
                         "400": _error(f"The id is not a whole number from 1 to {schemas.MAX_ID}."),
                         "401": UNAUTHORIZED,
                         "403": FORBIDDEN,
-                        "404": _error("There is no screening with this id (or it is of a site "
-                                      "the key does not read)."),
+                        "404": _error(
+                            "There is no screening with this id (or it is of a site "
+                            "the key does not read)."
+                        ),
                         "429": TOO_MANY,
                     },
                 }

@@ -183,7 +183,9 @@ class _Space:
         step = 1 if qtype == "integer" else 0.01
         return [MISSING, *self._interval_reps(var, lo, hi, step, False)], True
 
-    def _input_sums(self, question_ids: Iterable[str]) -> set[int] | tuple[float, float] | None:
+    def _input_sums(
+        self, question_ids: Iterable[str], scored: bool = False
+    ) -> set[int] | tuple[float, float] | None:
         """All sums the inputs can make (a set), or the interval (lo, hi), or None if unbounded."""
         sums: set[float] = {0}
         interval = [0.0, 0.0]
@@ -191,7 +193,7 @@ class _Space:
         for question_id in question_ids:
             question = self.q.questions[question_id]
             if question.type == "choice":
-                values = [o.value for o in question.options]
+                values = [o.item_score if scored else o.value for o in question.options]
             elif question.min is None or question.max is None:
                 return None
             elif question.type == "integer" and question.max - question.min <= 1000:
@@ -219,7 +221,7 @@ class _Space:
             reps = [round(v, 1) for v in self._interval_reps(var, lo, hi, 0.1, False)]
             return [MISSING, *self._signature_reps(var, reps)], True
         inputs = self.q.value_inputs(ref)
-        sums = self._input_sums(inputs)
+        sums = self._input_sums(inputs, scored=ref in self.q.instrument_by_id)
         if sums is None:
             return [MISSING, *self._interval_reps(var, None, None, 1, False)], True
         if isinstance(sums, set):

@@ -91,6 +91,7 @@ class _Builder:
             examples=tuple(examples),
             axes=tuple(axes),
             caps=tuple(caps),
+            notices=tuple(t for t, _, _ in r.items(top, "notices", "") if isinstance(t, str)),
             points_base=points_base,
             languages=r.languages,
             source_name=self.file,
@@ -196,6 +197,7 @@ class _Builder:
                     label or key,
                     r.coding(ob, "code", o_path),
                     unknown=bool(r.boolean(ob, "unknown", False)),
+                    score=r.integer(ob, "score"),
                 )
             )
         return tuple(options)
@@ -303,11 +305,15 @@ class _Builder:
         options = q["options"]
         if q["type"] == "choice" and options and all(isinstance(o.value, int) for o in options):
             return True
+        if what == "an instrument item" and q["type"] == "choice" and options:
+            if all(isinstance(o.item_score, int) for o in options):
+                return True
         self.r.error(
             line,
             path,
             f"question '{ref}' cannot be {what}: it must be an integer or number question, "
-            "or a choice whose option values are all whole numbers",
+            "or a choice whose option values are all whole numbers"
+            + (" (or whose options all give a `score`)" if what == "an instrument item" else ""),
         )
         return False
 
@@ -329,7 +335,7 @@ class _Builder:
                     r.error(i_line, i_path, message)
                     continue
                 items.append(ref)
-                highest += max(o.value for o in q["options"])
+                highest += max(o.item_score for o in q["options"])
             bands = self.read_bands(b, path)
             if bands and items and len(items) == len(entries) and bands[-1].max != highest:
                 r.error(
@@ -347,6 +353,8 @@ class _Builder:
                     r.text(b, "source", path, required=False),
                     r.coding(b, "code", path),
                     hidden_items_zero=bool(r.boolean(b, "hidden_items_zero", False)),
+                    attribution=r.text(b, "attribution", path, required=False),
+                    licence=r.text(b, "licence", path, required=False),
                 )
             )
         return result

@@ -157,6 +157,11 @@ class Option:
     # "Not sure" and the like: the answer does not tell, so a risk factor that depends on it is
     # an unknown to verify, never scored as absent.
     unknown: bool = False
+    score: int | None = None  # what it adds to an instrument (else its value, a whole number)
+
+    @property
+    def item_score(self) -> int:
+        return self.score if self.score is not None else self.value  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,8 @@ class Instrument:
     # Items hidden by branching count as 0 (AUDIT-C: someone who never drinks scores 0); an item
     # shown and not answered still leaves the score unknown.
     hidden_items_zero: bool = False
+    attribution: str | None = None  # the line its owner asks to be shown with it (PDF, FHIR)
+    licence: str | None = None  # the terms it is used under, with where they were read
 
     def band_for(self, score: int) -> str:
         for band in self.bands:
@@ -449,6 +456,7 @@ class Questionnaire:
     examples: tuple[Example, ...] = ()
     axes: tuple[Axis, ...] = ()
     caps: tuple[Cap, ...] = ()
+    notices: tuple[str, ...] = ()  # notices owed to code systems and instruments (LOINC's)
     points_base: float | None = None  # the points rule's base: points = round(ln(OR) / ln(base))
     languages: tuple[str, ...] = ("en",)  # the first is the clinic's own
     source_name: str = "<string>"
@@ -501,6 +509,11 @@ class Questionnaire:
     @cached_property
     def red_flag_by_id(self) -> dict[str, RedFlag]:
         return {f.id: f for f in self.red_flags}
+
+    def item_score(self, question_id: str, value: Any) -> Any:
+        """What an answer adds to an instrument: its option's score, else the value itself."""
+        option = self.questions[question_id].option_by_value.get(value)
+        return option.item_score if option is not None else value
 
     def value_inputs(self, value_id: str) -> tuple[str, ...]:
         """The questions a computed value or an instrument score is made from."""

@@ -84,4 +84,3 @@ def rescore_under_in_force(screening: Screening, actor: User | None) -> Rescored
 def stored_matches(screening: Screening, original: Assessment) -> bool:
     """Whether the stored assessment is what the pinned version gives (it should be)."""
     return json.loads(json.dumps(original.to_json(), default=str)) == screening.assessment
-

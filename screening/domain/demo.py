@@ -40,7 +40,9 @@ def _accounts(password: str) -> None:
 def _examples(days: int) -> None:
     """One submitted screening per example of the questionnaire (once)."""
     already = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Screening).where(Screening.patient_mrn.like("DEMO-%"))
+        sa.select(sa.func.count())
+        .select_from(Screening)
+        .where(Screening.patient_mrn.like("DEMO-%"))
     )
     if already:
         return

@@ -81,7 +81,10 @@ def document(screening: Screening, kind: str, refresh: bool = False) -> Document
         db.session.flush()
         return row
     row = Document(
-        screening_id=screening.id, kind=kind, content=pdf.content, sha256=pdf.sha256,
+        screening_id=screening.id,
+        kind=kind,
+        content=pdf.content,
+        sha256=pdf.sha256,
         created_at=utcnow(),
     )
     try:

@@ -126,4 +126,3 @@ def fhir_bundle(screening: Screening, actor: User | None, how: str | None = None
     )  # fmt: skip
     audit.record("fhir_exported", user=actor, screening_id=screening.id, detail=how)
     return bundle
-

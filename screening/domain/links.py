@@ -146,13 +146,17 @@ def confirm_identity(
     if kind == "dob":
         right = dob is not None and dob == screening.patient_dob
     else:
-        right = kind == "code" and code is not None and hmac.compare_digest(
-            return_code_hash(screening, code), screening.return_code_hash
+        right = (
+            kind == "code"
+            and code is not None
+            and hmac.compare_digest(return_code_hash(screening, code), screening.return_code_hash)
         )
     link = f"link {screening.link_number}"
     if right:
         db.session.execute(
-            table.update().where(table.c.id == screening.id).values(
+            table.update()
+            .where(table.c.id == screening.id)
+            .values(
                 identity_failures=table.c.identity_failures - 1, trusted_link=screening.link_number
             )
         )

@@ -171,9 +171,7 @@ def ordering(filters: Filters) -> list[Any]:
     return [first, Screening.id.asc() if ascending else Screening.id.desc()]
 
 
-def search(
-    filters: Filters, clinician: bool, actor: User, now: dt.datetime | None = None
-) -> Page:
+def search(filters: Filters, clinician: bool, actor: User, now: dt.datetime | None = None) -> Page:
     """One page of the list (a page past the last shows the last), within the actor's sites,
     audited."""
     where = condition(filters, clinician, actor, now)

@@ -73,7 +73,6 @@ class ChoiceField(QuestionField):
         return self.data is not None and self.data != "" and str(self.data) == str(value)
 
 
-
 class MultiChoiceField(QuestionField):
     @property
     def input_id(self) -> str:
@@ -86,7 +85,6 @@ class MultiChoiceField(QuestionField):
 
     def is_checked(self, value: Any) -> bool:
         return str(value) in {str(v) for v in self.data or ()}
-
 
 
 class MeasureField(QuestionField):
@@ -112,7 +110,6 @@ class MeasureField(QuestionField):
                     "in": formdata.get(f"{self.name}_in", ""),
                     "lb": formdata.get(f"{self.name}_lb", ""),
                 }
-
 
     def raw_answer(self) -> Any:
         d = self.data

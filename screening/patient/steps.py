@@ -140,8 +140,7 @@ def render_step(
         return_to=request.args.get("return") == "review",
         steps=ctx.step_links(step_def.id),
         page_flags=[
-            {"flag": flag, "shown": flag.id in raised, "after": after}
-            for flag, after in flags_on
+            {"flag": flag, "shown": flag.id in raised, "after": after} for flag, after in flags_on
         ],
         script_data=_script_data(ctx, step_def, [flag for flag, _ in flags_on]),
         today_iso=utcnow().date().isoformat(),

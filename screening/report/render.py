@@ -27,6 +27,8 @@ from ..text import shown
 from .fetcher import PackageAssetFetcher
 
 PAPER_SIZES = {"letter": "letter", "a4": "A4"}
+
+
 @dataclass(frozen=True)
 class PatientInfo:
     """What the clinic knows about the patient and the screening (all optional but the name)."""

@@ -354,7 +354,10 @@ class _Evaluator:
             height_cm, weight_kg = inputs
             return round(weight_kg / (height_cm / 100) ** 2, 1)
         instrument = self.q.instrument_by_id[value_id]
-        items = [self.answer(i) for i in instrument.items]
+        items = [
+            MISSING if (v := self.answer(i)) is MISSING else self.q.item_score(i, v)
+            for i in instrument.items
+        ]
         if instrument.hidden_items_zero:
             # Visibility is decided in dependency order, so an item's is known by now.
             items = [

@@ -127,7 +127,7 @@ def test_the_base_of_these_tests_loads():
             "{value: b, label: B}",
             "{value: b, label: B, colour: red}",
             "s.yaml:14: steps[0].questions[1].options[1].colour: unknown key 'colour' "
-            "(allowed here: value, label, code, unknown)",
+            "(allowed here: value, label, code, unknown, score)",
         ),
         (
             "    type: choice\n",
