@@ -45,6 +45,7 @@ class _Builder:
         self.values: dict[str, str] = {}  # computed / instrument id -> "computed" | "instrument"
         self.seen_ids: dict[tuple[str, str], tuple[str, int]] = {}
         self.conditions = ConditionReader(self.r, self.questions, self.values)
+        self.declared_axes: set[str] = set()
 
     def claim(self, ident: str, what: str, block: YMap, path: str, namespace: str) -> bool:
         """Whether `ident` is still free in its namespace (and take it); a problem if not."""
@@ -56,6 +57,9 @@ class _Builder:
             return False
         self.seen_ids[key] = (what, line)
         return True
+
+    def claimed(self, namespace: str) -> set[str]:
+        return {ident for space, ident in self.seen_ids if space == namespace}
 
     def build(self) -> m.Questionnaire | None:
         r, top = self.r, self.data
@@ -382,6 +386,8 @@ class _Builder:
             aid = r.ident(b, "id")
             if aid and not self.claim(aid, f"axis '{aid}'", b, path, "axis"):
                 aid = None
+            if aid:
+                self.declared_axes.add(aid)  # told once: factors on it say nothing more
             outcomes = tuple(o for o, _, _ in r.items(b, "outcomes", path) if isinstance(o, str))
             floors = []
             for fb, f_path, _ in r.blocks(b, "floors", path):
@@ -482,7 +488,7 @@ class _Builder:
 
     def factor_axis(self, b: YMap, path: str, axis_by_id: dict[str, m.Axis]) -> m.Axis | None:
         given = b.get("axis")
-        if not axis_by_id:
+        if not axis_by_id and not self.declared_axes:
             if given is not None:
                 message = "the questionnaire declares no axes: remove this or declare `axes`"
                 self.r.error(b.key_lines["axis"], join(path, "axis"), message)
@@ -492,6 +498,8 @@ class _Builder:
             self.r.error(b.line, path, message)
             return None
         if given not in axis_by_id:
+            if given in self.declared_axes:
+                return None  # the axis itself is wrong, and said so
             message = f"there is no axis {describe(given)} (there are {', '.join(axis_by_id)})"
             self.r.error(b.key_lines["axis"], join(path, "axis"), message)
             return None
@@ -686,10 +694,12 @@ class _Builder:
 
     def read_examples(self, top: YMap, factors, flags, tiers, axes) -> list[m.Example]:
         r, result = self.r, []
+        # Ids as declared: a factor or flag left out for a problem of its own is told once.
+        factor_ids = {f.id for f in factors} | self.claimed("factor")
         known = {
-            "factors": ({f.id for f in factors}, "risk factor"),
-            "unknowns": ({f.id for f in factors}, "risk factor"),
-            "red_flags": ({f.id for f in flags}, "red flag"),
+            "factors": (factor_ids, "risk factor"),
+            "unknowns": (factor_ids, "risk factor"),
+            "red_flags": ({f.id for f in flags} | self.claimed("flag"), "red flag"),
         }
         tier_ids = {t.id for t in tiers}
         for b, path, line in r.blocks(top, "examples", ""):
@@ -712,7 +722,7 @@ class _Builder:
                 if isinstance(by_axis, YMap):
                     for axis_id, axis_tier in by_axis.items():
                         where = (by_axis.key_lines[axis_id], join(join(e_path, "axes"), axis_id))
-                        if axis_id not in {a.id for a in axes}:
+                        if axis_id not in self.declared_axes:
                             r.error(*where, f"there is no axis {describe(axis_id)}")
                         elif axis_tier is not None and axis_tier not in tier_ids:
                             r.error(*where, f"there is no tier {describe(axis_tier)}")

@@ -45,7 +45,18 @@ class LintResult:
             f"  {len(q.steps)} steps, {questions} questions, {len(q.risk_factors)} risk factors, "
             f"{len(q.red_flags)} red flags, {len(q.instruments)} instruments\n"
             f"  total score: lowest {r.lowest}, highest {r.highest}{bound}\n"
-            f"  tiers: {tiers}\n"
+            + "".join(
+                f"  axis {a.id}: lowest {r.axes[a.id][0]}, highest {r.axes[a.id][1]}; tiers "
+                + ", ".join(
+                    f"{t.id} {lo}-{'' if t.max is None else t.max}"
+                    for t, lo in zip(a.tiers, [0, *(t.max + 1 for t in a.tiers[:-1])], strict=True)
+                )
+                + "\n"
+                for a in q.axes
+            )
+            + f"  tiers: {tiers}"
+            + (" (the higher of the axes' tiers)" if q.axes else "")
+            + "\n"
             f"  languages: {', '.join(q.languages)}"
             f"{' (every patient text translated)' if len(q.languages) > 1 else ''}\n"
             f"  examples: {len(q.examples)} checked"
