@@ -75,15 +75,20 @@ def check_assessment(bundle: dict[str, Any], a) -> None:
     # The RiskAssessment: the tier, a basis per flagged factor, the red flags.
     risk = one(bundle, "RiskAssessment")
     assert (risk["status"], risk["subject"]) == ("final", subject)
-    [prediction] = risk["prediction"]
+    # The overall tier first, then one prediction per axis, each with its own outcome.
+    prediction, *by_axis = risk["prediction"]
+    tier_system = f"https://example.org/fhir/CodeSystem/{q.id}/tier"
     assert prediction["qualitativeRisk"]["coding"] == [
-        {
-            "system": f"https://example.org/fhir/CodeSystem/{q.id}/tier",
-            "code": a.tier.id,
-            "display": a.tier.label,
-        }
+        {"system": tier_system, "code": a.tier.id, "display": a.tier.label}
     ]
     assert f"{a.total} of {a.max_total} points" in prediction["rationale"]
+    assert len(by_axis) == len(a.axes)
+    for axis_prediction, axis in zip(by_axis, a.axes, strict=True):
+        assert axis_prediction["outcome"]["text"] == f"{axis.axis.label}: {axis.axis.outcome}"
+        assert axis_prediction["qualitativeRisk"]["coding"] == [
+            {"system": tier_system, "code": axis.tier.id, "display": axis.tier.label}
+        ]
+        assert axis_prediction["rationale"].startswith(f"{axis.points} of {axis.max} points")
     contained = {c["id"]: c for c in risk.get("contained", [])}
     assert len(risk.get("basis", [])) == len(a.factors) == len(contained)
     for basis, r in zip(risk.get("basis", []), a.factors, strict=True):
@@ -288,3 +293,39 @@ def test_an_unsubmitted_screening_has_no_bundle(app):
         with pytest.raises(NotAllowed):
             exporting.fhir_bundle(db.session.get(Screening, ident), None)
         db.session.remove()
+
+
+# --- clinical model 2.0: axes, floors, unknowns, incomplete answers -----------------------------
+
+AXES = SHIPPED.parent.parent / "tests" / "fixtures" / "axes.yaml"
+
+
+def test_each_axis_is_a_prediction_of_its_own_outcome():
+    q = load_path(AXES)
+    answers = {"procedure": "fusion", "smoker": True, "m1": 3, "m2": 3, "bother": "none",
+               "drinks": False}  # fmt: skip
+    a = score(q, answers, SUBMITTED.date())
+    bundle = fhir.bundle(a, PATIENT, META)
+    check_bundle(bundle)
+    risk = one(bundle, "RiskAssessment")
+    tiers = [p["qualitativeRisk"]["text"] for p in risk["prediction"]]
+    assert tiers == ["High", "High", "Moderate"]
+    assert [p["outcome"]["text"] for p in risk["prediction"]] == [
+        fhir.screening_bundle.OUTCOME,
+        "Medical and surgical: Complications, non-union or reoperation",
+        "Psychosocial and pain: Persistent pain and disability",
+    ]
+    assert risk["prediction"][2]["rationale"] == (
+        "2 of 2 points; A distress score of 6 or more puts this axis at least at moderate."
+    )
+
+
+def test_incomplete_answers_are_a_preliminary_assessment_with_no_tier():
+    q = load_path(AXES)
+    a = score(q, {"procedure": "not_sure", "smoker": True}, SUBMITTED.date())
+    bundle = fhir.bundle(a, PATIENT, META)
+    check_bundle(bundle)
+    risk = one(bundle, "RiskAssessment")
+    assert risk["status"] == "preliminary"
+    assert all("qualitativeRisk" not in p for p in risk["prediction"])
+    assert "2 unknown, to verify" in risk["prediction"][0]["rationale"]
