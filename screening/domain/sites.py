@@ -175,8 +175,8 @@ def counted(admin: User) -> list[tuple[Site, int, int]]:
     not counted) and of its screenings."""
     staff_count = (
         sa.select(sa.func.count())
-        .select_from(user_sites)
-        .where(user_sites.c.site_id == Site.id)
+        .select_from(user_sites.join(User))
+        .where(user_sites.c.site_id == Site.id, User.all_sites.is_(False))
         .scalar_subquery()
     )
     screening_count = (
