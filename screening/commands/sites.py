@@ -54,7 +54,7 @@ def site_ids(names: tuple[str, ...]) -> list[int]:
 @click.option("--all-sites", is_flag=True, help="Network-wide: every site, now and later.")
 @with_appcontext
 def sites_grant(email: str, names: tuple[str, ...], all_sites: bool) -> None:
-    """Set the sites a member of staff works for (their sessions end)."""
+    """Set the sites a member of staff works for (from their next page on)."""
     user = accounts.find_user(email)
     if user is None:
         raise click.ClickException(f"there is no user {email}")

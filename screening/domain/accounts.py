@@ -23,8 +23,12 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
-def everyone() -> list[User]:
-    return list(db.session.scalars(sa.select(User).order_by(User.email)))
+def everyone(managed_by: User | None = None) -> list[User]:
+    """Every account, or those the admin `managed_by` manages (`sites.manages`)."""
+    statement = sa.select(User).order_by(User.email)
+    if managed_by is not None:
+        statement = statement.where(sites.managed(managed_by, User))
+    return list(db.session.scalars(statement))
 
 
 def create_user(

@@ -92,13 +92,12 @@ def revoke(key: ApiKey, actor: User | None = None, how: str = "") -> bool:
     return True
 
 
-def listed() -> list[ApiKey]:
-    """Every key, active ones first, newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.id.desc())
-        )
-    )
+def listed(managed_by: User | None = None) -> list[ApiKey]:
+    """Every key (or those the admin `managed_by` manages), active ones first, newest first."""
+    statement = sa.select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.id.desc())
+    if managed_by is not None:
+        statement = statement.where(sites.managed(managed_by, ApiKey))
+    return list(db.session.scalars(statement))
 
 
 def by_prefix(prefix: str) -> ApiKey | None:

@@ -31,7 +31,7 @@ def _accounts(password: str) -> None:
     for email, name, roles in USERS:
         user = accounts.find_user(email)
         if user is None:
-            accounts.create_user(email, password, roles, name)
+            accounts.create_user(email, password, roles, name, all_sites="admin" in roles)
         else:  # a demo account: its password is renewed on every run
             user.password_hash, user.active = passwords.hash_password(password), True
             user.session_version += 1

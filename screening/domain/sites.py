@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import ApiKey, Screening, Site, User
+from ..models import ApiKey, AuditEvent, Screening, Site, User, api_key_sites, user_sites
 from . import NotAllowed, audit
 
 DEFAULT_NAME = "Main site"
@@ -41,14 +41,21 @@ def find(name: str) -> Site | None:
 
 
 def create(name: str, actor: User | None, how: str = "") -> Site:
+    """A new site (audited). Only a network-wide admin (or the command line, `actor` None) adds
+    sites: a site-level admin works within theirs."""
+    if actor is not None and not actor.all_sites:
+        raise NotAllowed("Only a network-wide admin can add sites.")
     name = " ".join(name.split())
     if not name or len(name) > NAME_LENGTH:
         raise NotAllowed(f"Give the site a name of 1 to {NAME_LENGTH} characters.")
     if find(name) is not None:
         raise NotAllowed("A site with this name already exists.")
     site = Site(name=name)
-    db.session.add(site)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the same name added by another admin meanwhile
+            db.session.add(site)
+    except sa.exc.IntegrityError:
+        raise NotAllowed("A site with this name already exists.") from None
     audit.record("site_created", user=actor, detail=f"site {site.id}{how}")
     return site
 
@@ -110,3 +117,82 @@ def grant(
     assign(user, site_ids, all_sites, actor)
     where = "all sites" if all_sites else "sites " + ",".join(str(i) for i in sorted(site_ids))
     audit.record("access_changed", user=actor, detail=f"user {user.id}: {where}{how}")
+
+
+# --- what a site-level admin manages ------------------------------------------------------------
+#
+# An admin who holds every site (network-wide) manages every account and key. A site-level admin
+# manages only those within their own sites: in one site of theirs at least and in none outside;
+# never a network-wide account or key (it reaches sites to come), and never one in no site.
+
+
+def manages(admin: User, holder: Holder) -> bool:
+    """Whether `admin` may see and change the account or key `holder`."""
+    mine = ids_of(admin)
+    if mine is None:
+        return True
+    theirs = ids_of(holder)
+    return theirs is not None and bool(theirs) and theirs <= mine
+
+
+def managed(admin: User, model: type[User] | type[ApiKey]) -> sa.ColumnElement[bool]:
+    """A WHERE clause on User (or ApiKey): the accounts (keys) `admin` manages, as `manages`."""
+    mine = ids_of(admin)
+    if mine is None:
+        return sa.true()
+    links = user_sites if model is User else api_key_sites
+    holder = links.c.user_id if model is User else links.c.api_key_id
+    inside = sa.exists().where(holder == model.id, links.c.site_id.in_(sorted(mine)))
+    outside = sa.exists().where(holder == model.id, links.c.site_id.not_in(sorted(mine)))
+    return sa.and_(model.all_sites.is_(False), inside, ~outside)
+
+
+def audit_condition(admin: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause on AuditEvent: the events `admin` reads.
+
+    A network-wide admin reads them all. A site-level admin reads an event about a screening
+    (it has a screening id) when that screening is of one of their sites, whoever acted; and an
+    event about no screening when the member of staff who acted is one they manage (their
+    sign-ins, password changes, the accounts and keys they made...). Nothing else: not events
+    about another site's screenings (even by their own staff, moved since), nor those of
+    network-wide staff, API keys or the command line about no screening, nor failed sign-ins
+    (no account is known, only what was typed). The event's detail is never read: only its
+    columns decide.
+    """
+    mine = ids_of(admin)
+    if mine is None:
+        return sa.true()
+    in_my_sites = sa.select(Screening.id).where(Screening.site_id.in_(sorted(mine)))
+    my_staff = sa.select(User.id).where(managed(admin, User))
+    return sa.or_(
+        AuditEvent.screening_id.in_(in_my_sites),
+        sa.and_(AuditEvent.screening_id.is_(None), AuditEvent.user_id.in_(my_staff)),
+    )
+
+
+def counted(admin: User) -> list[tuple[Site, int, int]]:
+    """The sites `admin` works for, each with the number of staff in it (network-wide staff
+    not counted) and of its screenings."""
+    staff_count = (
+        sa.select(sa.func.count())
+        .select_from(user_sites.join(User))
+        .where(user_sites.c.site_id == Site.id, User.all_sites.is_(False))
+        .scalar_subquery()
+    )
+    screening_count = (
+        sa.select(sa.func.count())
+        .select_from(Screening)
+        .where(Screening.site_id == Site.id)
+        .scalar_subquery()
+    )
+    ids = ids_of(admin)
+    statement = sa.select(Site, staff_count, screening_count).order_by(Site.name)
+    if ids is not None:
+        statement = statement.where(Site.id.in_(sorted(ids)))
+    return [(site, staff, screenings) for site, staff, screenings in db.session.execute(statement)]
+
+
+def network_wide_staff() -> int:
+    """The number of accounts in every site."""
+    statement = sa.select(sa.func.count()).select_from(User).where(User.all_sites)
+    return db.session.scalar(statement) or 0

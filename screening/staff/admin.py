@@ -1,4 +1,10 @@
-"""The admin's pages: staff accounts, the audit log, and API keys for other systems.
+"""The admin's pages: staff accounts, the sites of a clinic network, the audit log, and API keys
+for other systems.
+
+A network-wide admin (all sites) manages everything. A site-level admin manages only the accounts
+and keys within their own sites (`sites.manages`): any other is not found (404), as another
+site's screening is; they give only their own sites, read the audit events `sites.audit_condition`
+allows, and add no sites.
 
 A new API key is shown on the page that answers the POST which made it, and nowhere else: never
 stored (only its hash), never flashed (the session cookie is signed, not encrypted), never
@@ -8,28 +14,47 @@ logged.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
 
-from ..domain import accounts, api_keys, audit, passwords, two_factor
+from ..domain import NotAllowed, accounts, api_keys, audit, passwords, sites, two_factor
 from ..extensions import db
-from ..models import ROLES, ApiKey, User
+from ..models import ROLES, ApiKey, Site, User
 from ..scoring import whole_number
 from . import auth
 from .blueprint import bp, check_form
-from .forms import EmptyForm, StaffForm, UserForm, strip
+from .forms import ApiKeyForm, EmptyForm, SiteAccessForm, SiteForm, UserForm
+
+
+def offered() -> list[Site]:
+    """The sites the signed-in admin may give, when the clinic has several; none when it has
+    one (the forms then have no site fields)."""
+    return sites.choices(auth.actor()) if sites.several() else []
+
+
+def managed_user(user_id: int) -> User:
+    """The account, if the signed-in admin manages it; else not found (404)."""
+    user = db.session.get(User, user_id)
+    if user is None or not sites.manages(auth.actor(), user):
+        abort(404)
+    return user
+
+
+def where(user: User) -> str:
+    """The sites of an account, in words."""
+    return "all sites" if user.all_sites else ", ".join(site.name for site in user.sites)
 
 
 @bp.route("/users", methods=["GET", "POST"])
 @auth.roles_required("admin")
 def users():
-    form = UserForm()
+    admin = auth.actor()
+    form = UserForm(offered=offered(), network=admin.all_sites)
     status = 200
     if form.validate_on_submit():
+        site_ids, all_sites = form.chosen
         try:
             accounts.create_user(
                 form.email.data, form.password.data, form.roles.data, form.name.data or "",
-                actor=auth.actor(), initial=True,
+                actor=admin, initial=True, site_ids=site_ids, all_sites=all_sites,
             )  # fmt: skip
         except passwords.PasswordRejected as exc:
             db.session.rollback()
@@ -48,9 +73,10 @@ def users():
     return render_template(
         "staff/users.html",
         form=form,
-        people=accounts.everyone(),
+        people=accounts.everyone(managed_by=admin),
         roles=ROLES,
         action_form=EmptyForm(),
+        several=sites.several(),
     ), status
 
 
@@ -64,7 +90,7 @@ def named(user: User) -> str:
 @auth.roles_required("admin")
 def disable_user(user_id: int):
     check_form()
-    user = db.session.get(User, user_id) or abort(404)
+    user = managed_user(user_id)
     if user.id == auth.actor().id:
         flash("You cannot disable your own account.", "error")
     elif accounts.disable(user, auth.actor()):
@@ -77,7 +103,7 @@ def disable_user(user_id: int):
 @auth.roles_required("admin")
 def enable_user(user_id: int):
     check_form()
-    user = db.session.get(User, user_id) or abort(404)
+    user = managed_user(user_id)
     if accounts.enable(user, auth.actor()):
         db.session.commit()
         flash(f"{named(user)} can sign in again.")
@@ -90,7 +116,7 @@ def reset_password(user_id: int):
     """A link for the user to set a new password, shown once to the admin to pass on (the old
     password stops working; nobody but the user will know the new one)."""
     check_form()
-    user = db.session.get(User, user_id) or abort(404)
+    user = managed_user(user_id)
     if not user.active:
         flash("Enable the account first.", "error")
         return redirect(url_for("staff.users"), code=303)
@@ -106,7 +132,7 @@ def reset_password(user_id: int):
 @auth.roles_required("admin")
 def reset_two_factor(user_id: int):
     check_form()
-    user = db.session.get(User, user_id) or abort(404)
+    user = managed_user(user_id)
     if user.totp_secret is None:
         flash("This account has no second factor to reset.", "error")
     else:
@@ -117,10 +143,77 @@ def reset_two_factor(user_id: int):
     return redirect(url_for("staff.users"), code=303)
 
 
+@bp.route("/users/<id:user_id>/sites", methods=["GET", "POST"])
+@auth.roles_required("admin")
+def user_sites(user_id: int):
+    """Change the sites an account works for (within the admin's own sites)."""
+    admin, user = auth.actor(), managed_user(user_id)
+    if user.id == admin.id:
+        flash("Another admin changes your own sites.", "error")
+        return redirect(url_for("staff.users"), code=303)
+    choices = sites.choices(admin)
+    if not choices:  # a clinic without sites yet: nothing to give
+        abort(404)
+    # Filled in from the account on GET only: an empty POST is no choice (not the same again).
+    now = {"sites": [site.id for site in user.sites], "all_sites": user.all_sites}
+    form = SiteAccessForm(
+        offered=choices, network=admin.all_sites, data=None if request.method == "POST" else now
+    )
+    status = 200
+    if form.validate_on_submit():
+        site_ids, all_sites = form.chosen
+        try:
+            sites.grant(user, site_ids or [], all_sites, admin)
+        except NotAllowed as exc:
+            db.session.rollback()
+            form.sites.errors.append(str(exc))
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"{named(user)} now works for {where(user)}.")
+            return redirect(url_for("staff.users"), code=303)
+    elif form.is_submitted():
+        status = 422
+    return render_template("staff/user_sites.html", form=form, person=user), status
+
+
+@bp.route("/sites", methods=["GET", "POST"], endpoint="sites")
+@auth.roles_required("admin")
+def sites_page():
+    """The sites (the admin's own, for a site-level admin), with their staff and screenings;
+    a network-wide admin adds sites here."""
+    admin = auth.actor()
+    if request.method == "POST" and not admin.all_sites:
+        abort(403)
+    form = SiteForm()
+    status = 200
+    if form.validate_on_submit():
+        sites.default()  # the first site stays the one every existing screening is in
+        try:
+            site = sites.create(form.name.data, admin)
+        except NotAllowed as exc:
+            db.session.rollback()
+            form.name.errors.append(str(exc))
+            status = 422
+        else:
+            db.session.commit()
+            flash(f"The site {site.name} is added. Give staff access to it on the Users page.")
+            return redirect(url_for("staff.sites"), code=303)
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "staff/sites.html",
+        form=form if admin.all_sites else None,
+        counted=sites.counted(admin),
+        network_wide=sites.network_wide_staff() if admin.all_sites else None,
+    ), status
+
+
 @bp.route("/audit")
 @auth.roles_required("admin")
 def audit_log():
     statement, filters = audit.query(request.args)
+    statement = statement.where(sites.audit_condition(auth.actor()))
     # Digits only (int() would take "1_0"), clamped; anything else is the first page.
     page = min(max(1, whole_number(request.args.get("page", "1")) or 1), audit.LAST_PAGE)
     events, more = audit.page(statement, page)
@@ -134,35 +227,36 @@ def audit_log():
     )
 
 
-class ApiKeyForm(StaffForm):
-    name = StringField(
-        "Client name",
-        validators=[
-            DataRequired("Enter the name of the system that will use the key."),
-            Length(max=api_keys.NAME_LENGTH),
-        ],
-        filters=[strip],
-    )
-
-
 @bp.route("/api-keys", methods=["GET", "POST"], endpoint="api_keys")
 @auth.roles_required("admin")
 def api_keys_page():
-    form = ApiKeyForm()
+    admin = auth.actor()
+    form = ApiKeyForm(offered=offered(), network=admin.all_sites)
     status, made, secret = 200, None, None
     if form.validate_on_submit():
-        made, secret = api_keys.create(form.name.data, created_by=auth.actor())
-        db.session.commit()
-        form = ApiKeyForm(formdata=None)
+        site_ids, all_sites = form.chosen
+        try:
+            made, secret = api_keys.create(
+                form.name.data, created_by=admin, scopes=form.scopes.data,
+                site_ids=None if all_sites else site_ids,
+            )  # fmt: skip
+        except ValueError as exc:
+            db.session.rollback()
+            (form.name if form.sites is None else form.sites).errors.append(str(exc))
+            status = 422
+        else:
+            db.session.commit()
+            form = ApiKeyForm(formdata=None, offered=offered(), network=admin.all_sites)
     elif form.is_submitted():
         status = 422
     return render_template(
         "staff/api_keys.html",
         form=form,
-        api_keys=api_keys.listed(),
+        api_keys=api_keys.listed(managed_by=admin),
         made=made,
         secret=secret,
         action_form=EmptyForm(),
+        several=sites.several(),
     ), status
 
 
@@ -170,7 +264,9 @@ def api_keys_page():
 @auth.roles_required("admin")
 def revoke_api_key(key_id: int):
     check_form()
-    key = db.session.get(ApiKey, key_id) or abort(404)
+    key = db.session.get(ApiKey, key_id)
+    if key is None or not sites.manages(auth.actor(), key):
+        abort(404)
     if api_keys.revoke(key, auth.actor()):
         db.session.commit()
         flash(f"The key {key.prefix} ({key.name}) is revoked: it no longer works.")

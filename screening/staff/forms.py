@@ -28,10 +28,10 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..domain import questionnaires
+from ..domain import api_keys, questionnaires, sites
 from ..i18n import CLINIC_LANGUAGE, language_name
 from ..mail import EMAIL_RE
-from ..models import ROLES
+from ..models import API_SCOPES, ROLES
 from ..scoring import whole_number
 from ..text import has_control_characters, without_control_characters, without_format_characters
 
@@ -165,7 +165,55 @@ class EmptyForm(StaffForm):
     """A form with only the CSRF token, for buttons that change something."""
 
 
-class UserForm(StaffForm):
+def sites_field() -> SelectMultipleField:
+    return SelectMultipleField(
+        "Sites",
+        coerce=int,
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+        invalid_choice_message="Choose sites from the list.",
+        invalid_value_message="Choose sites from the list.",
+    )
+
+
+def all_sites_field() -> BooleanField:
+    return BooleanField("All sites: network-wide, including sites added later")
+
+
+class SitesForm(StaffForm):
+    """A form that puts an account or a key in sites: those ticked, or all of them (a choice for
+    a network-wide admin only). `offered`: the sites the admin may give (`sites.choices`); none
+    when the clinic has one site, and then the form has no site fields at all. Subclasses end
+    with `sites = sites_field()` and `all_sites = all_sites_field()`."""
+
+    def __init__(self, *args, offered=(), network=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not offered:
+            del self.sites
+            del self.all_sites
+            return
+        self.sites.choices = [SelectChoice(site.id, site.name) for site in offered]
+        if not network:
+            del self.all_sites
+
+    def validate_sites(self, field) -> None:
+        if not field.data and not (self.all_sites is not None and self.all_sites.data):
+            raise ValidationError(
+                "Choose at least one site, or all sites." if self.all_sites is not None
+                else "Choose at least one site."
+            )  # fmt: skip
+
+    @property
+    def chosen(self) -> tuple[list[int] | None, bool]:
+        """The site ids and whether all sites, as `sites.assign` takes them (ids None: the
+        form had no site fields)."""
+        if self.sites is None:
+            return None, False
+        everywhere = self.all_sites is not None and bool(self.all_sites.data)
+        return ([] if everywhere else list(self.sites.data or [])), everywhere
+
+
+class UserForm(SitesForm):
     email = EmailField(
         "E-mail",
         validators=[DataRequired("Enter an e-mail address."), email_address],
@@ -180,6 +228,54 @@ class UserForm(StaffForm):
         widget=ListWidget(prefix_label=False),
     )
     password = PasswordField("Initial password", validators=[DataRequired("Enter a password.")])
+    sites = sites_field()
+    all_sites = all_sites_field()
+
+
+class SiteAccessForm(SitesForm):
+    """The sites of an existing account."""
+
+    sites = sites_field()
+    all_sites = all_sites_field()
+
+
+class SiteForm(StaffForm):
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired("Enter the site's name."),
+            Length(max=sites.NAME_LENGTH, message=f"Use at most {sites.NAME_LENGTH} characters."),
+        ],
+        filters=[strip],
+    )
+
+
+SCOPE_LABELS = {
+    "screenings:read": "screenings:read: the list of screenings, their status and risk assessment",
+    "exports:read": "exports:read: also the patient's answers",
+}
+
+
+class ApiKeyForm(SitesForm):
+    name = StringField(
+        "Client name",
+        validators=[
+            DataRequired("Enter the name of the system that will use the key."),
+            Length(max=api_keys.NAME_LENGTH),
+        ],
+        filters=[strip],
+    )
+    scopes = SelectMultipleField(
+        "What it may read",
+        choices=[SelectChoice(scope, SCOPE_LABELS[scope]) for scope in API_SCOPES],
+        default=["screenings:read"],
+        validators=[DataRequired("Choose at least one thing the key may read.")],
+        invalid_choice_message="Choose from the list.",
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
+    sites = sites_field()
+    all_sites = all_sites_field()
 
 
 class PasswordSetForm(StaffForm):

@@ -43,7 +43,8 @@ def test_an_admin_creates_a_key_shown_once_and_revokes_it(csrf, app, client, sta
     assert page(listing).find("a", href="/staff/api-keys") is not None  # in the staff menu
 
     response = client.post("/staff/api-keys",
-                           data={"name": "  Hospital EHR ", "csrf_token": csrf_from(listing)})
+                           data={"name": "  Hospital EHR ", "scopes": ["screenings:read"],
+                                 "csrf_token": csrf_from(listing)})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)

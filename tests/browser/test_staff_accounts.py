@@ -131,3 +131,54 @@ def test_first_sign_in_reset_link_and_codes(app, live_server, make_context, axe)
     phone.goto(path)
     expect(phone.get_by_role("heading", name="This link no longer works")).to_be_visible()
     axe.assert_clean()
+
+
+def test_an_admin_adds_a_site_and_gives_it_to_a_user(app, live_server, make_context, axe):
+    """A network-wide admin adds a site on the Sites page and puts a clinician in it, on a
+    desktop; the same pages on a phone."""
+    secret = pyotp.random_base32()
+    with app.app_context():
+        create_user(CLINICIAN, CLINICIAN_OWN, ["clinician"], "Dr Osei")
+        admin = create_user(ADMIN, ADMIN_OWN, ["admin"], "IT Office", all_sites=True)
+        admin.totp_secret = secret
+        db.session.commit()
+    desk = make_context(**DESKTOP_ARGS).new_page()
+    sign_in(desk, ADMIN, ADMIN_OWN)
+    desk.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    desk.get_by_role("button", name="Sign in").click()
+
+    desk.get_by_role("link", name="Sites").click()
+    desk.get_by_role("button", name="Add site").click()
+    expect(desk.locator("#error-summary")).to_contain_text("Enter the site's name.")
+    desk.get_by_label("Name").fill("North Clinic")
+    desk.get_by_role("button", name="Add site").click()
+    expect(desk.get_by_role("status")).to_contain_text("The site North Clinic is added")
+    expect(desk.get_by_role("row").filter(has_text="North Clinic")).to_contain_text("0")
+    shot(desk, "sites-page-1280", axe)
+
+    desk.get_by_role("link", name="Users").click()
+    desk.get_by_role("link", name=f"Change sites of {CLINICIAN}").click()
+    expect(desk.get_by_label("Main site")).to_be_checked()
+    desk.get_by_label("North Clinic").check()
+    shot(desk, "sites-user-1280", axe)
+    desk.get_by_role("button", name="Save sites").click()
+    expect(desk.get_by_role("status")).to_contain_text("now works for Main site, North Clinic")
+    expect(desk.get_by_role("row").filter(has_text=CLINICIAN)).to_contain_text("North Clinic")
+    shot(desk, "sites-users-1280", axe)
+    desk.get_by_role("link", name="API keys").click()
+    shot(desk, "sites-api-keys-1280", axe)
+
+    phone = make_context().new_page()
+    sign_in(phone, ADMIN, ADMIN_OWN)
+    phone.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time() + 30))  # a fresh code
+    phone.get_by_role("button", name="Sign in").click()
+    expect(phone.get_by_role("heading", name="Users")).to_be_visible()
+    for path, name in (("/staff/sites", "page"), ("/staff/users", "users"),
+                       ("/staff/api-keys", "api-keys")):  # fmt: skip
+        phone.goto(path)
+        shot(phone, f"sites-{name}-390", axe)
+    phone.goto("/staff/users")
+    phone.get_by_role("link", name=f"Change sites of {CLINICIAN}").click()
+    expect(phone.get_by_label("North Clinic")).to_be_checked()
+    shot(phone, "sites-user-390", axe)
+    axe.assert_clean()

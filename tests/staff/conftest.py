@@ -50,12 +50,18 @@ def _quick_hash(password: str) -> str:
     return generate_password_hash(password, method="scrypt:1024:8:1")
 
 
-def make_user(app, email_: str, roles, password: str = PASSWORD, name: str = "") -> Staff:
+def make_user(app, email_: str, roles, password: str = PASSWORD, name: str = "",
+              all_sites: bool | None = None) -> Staff:
     """A staff account with the quick hash, committed: a test's setting, so it is not in the
-    audit log (creating accounts the product's way is tested in test_users_audit.py)."""
+    audit log (creating accounts the product's way is tested in test_users_audit.py). In the
+    default site; an admin network-wide unless `all_sites` says otherwise (as the migration to
+    sites made every admin)."""
+    if all_sites is None:
+        all_sites = "admin" in roles
     with app.app_context():
         user = User(email=email_, name=name, password_hash=_quick_hash(password),
-                    roles=sorted(set(roles), key=ROLES.index), sites=[sites.default()])
+                    roles=sorted(set(roles), key=ROLES.index), sites=[sites.default()],
+                    all_sites=all_sites)
         db.session.add(user)
         db.session.commit()
         made = Staff(user.id, user.email, tuple(user.roles), password)

@@ -40,7 +40,9 @@ FORM_DATA = {
     "staff.new_invitation": invitation_form(send_email="y"),
     "staff.extend": {"days": "7"},
     "staff.users": {"email": "new@clinic.example", "roles": ["intake"], "password": GOOD},
-    "staff.api_keys": {"name": "Hospital EHR"},
+    "staff.api_keys": {"name": "Hospital EHR", "scopes": ["screenings:read"]},
+    "staff.sites": {"name": "South Clinic"},
+    "staff.user_sites": {"all_sites": "y"},
 }
 
 
@@ -59,7 +61,8 @@ def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
         "staff.login", "staff.logout", "staff.new_invitation", "staff.send", "staff.extend",
         "staff.revoke", "staff.handout", "staff.hand_over", "staff.acknowledge",
         "staff.withdraw_acknowledgement", "staff.review", "staff.refresh_pdf", "staff.users",
-        "staff.disable_user", "staff.enable_user", "staff.api_keys", "staff.revoke_api_key",
+        "staff.disable_user", "staff.enable_user", "staff.user_sites", "staff.sites",
+        "staff.api_keys", "staff.revoke_api_key",
         "staff.login_code", "staff.change_password", "staff.enrol_two_factor",
         "staff.renew_recovery_codes", "staff.reset_password", "staff.reset_two_factor",
         "staff.set_password"}

@@ -33,6 +33,8 @@ MATRIX: dict[str, set[str]] = {
     "staff.users": {ADMIN},
     "staff.disable_user": {ADMIN},
     "staff.enable_user": {ADMIN},
+    "staff.user_sites": {ADMIN},
+    "staff.sites": {ADMIN},
     "staff.audit_log": {ADMIN},
     "staff.api_keys": {ADMIN},
     "staff.revoke_api_key": {ADMIN},
