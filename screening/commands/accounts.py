@@ -30,7 +30,8 @@ def users_group() -> None:
     "--site",
     "site_names",
     multiple=True,
-    help="A site they work for (repeat for several; default: the only site).",
+    help="A site they work for (repeat for several; default: the only site, or every site for an "
+    "admin).",
 )
 @click.option("--all-sites", is_flag=True, help="Network-wide: every site.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -46,7 +47,10 @@ def users_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = accounts.create_user(
-            email, password, list(roles), name, initial=True, all_sites=all_sites,
+            # An admin without --site is network-wide, as the migration made admins: the
+            # first admin of a new clinic must be able to add sites.
+            email, password, list(roles), name, initial=True,
+            all_sites=all_sites or ("admin" in roles and not site_names),
             site_ids=site_ids(site_names) if site_names else None,
         )  # fmt: skip
     except ValueError as exc:  # PasswordRejected too

@@ -142,3 +142,15 @@ def test_the_command_line_makes_sites_and_says_who_works_where(app, runner, two_
                                           "--role", "intake", "--password-stdin"],
                           input="Velvet-Harbour-Compass-58\n")  # fmt: skip
     assert vague.exit_code == 1 and "several sites" in vague.output
+    # An admin without --site is network-wide (the first admin of a clinic must add sites).
+    admin = runner.invoke(screening_cli, ["users", "create", "--email", "boss@clinic.example",
+                                          "--role", "admin", "--password-stdin"],
+                          input="Velvet-Harbour-Compass-58\n")  # fmt: skip
+    assert admin.exit_code == 0, admin.output
+    from screening.domain import sites
+    from screening.extensions import db
+    from screening.models import User
+
+    with app.app_context():
+        boss = db.session.scalar(db.select(User).where(User.email == "boss@clinic.example"))
+        assert sites.ids_of(boss) is None  # every site
