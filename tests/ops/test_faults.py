@@ -38,7 +38,7 @@ from tests.bench.patients import (
     make_app,
     verify_answers,
 )
-from tests.conftest import _create_database, pg_url_or_skip
+from tests.conftest import create_database, pg_url_or_skip
 from tests.ops import count_rows, double_click_walk, login, start, step_state
 
 pytestmark = pytest.mark.slow  # servers and processes of their own
@@ -368,7 +368,7 @@ def database(backend: str, tmp_path: Path) -> str:
     else:
         beside = sa.engine.make_url(pg_url_or_skip())
         name = f"{beside.database}_restore"
-        _create_database(pg_url_or_skip(), name)
+        create_database(pg_url_or_skip(), name)
         url = beside.set(database=name).render_as_string(hide_password=False)
     fresh_database(url)
     return url

@@ -1,13 +1,13 @@
 """The migrations build the schema the models describe, on SQLite and on PostgreSQL.
 
 Each backend starts from an empty database of its own: a new SQLite file, or a PostgreSQL database
-created for this test and dropped afterwards (the shared, already migrated test database is left
+beside the worker's, emptied for this test (the shared, already migrated test database is left
 alone).
 """
 
 from __future__ import annotations
 
-import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,26 +17,31 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
 from screening.extensions import db
-from tests.conftest import make_app, pg_url_or_skip
+from tests.conftest import (
+    create_database,
+    make_app,
+    pg_url_or_skip,
+    remove_sqlite,
+    reset_pg_schema,
+)
 
 
 @pytest.fixture
-def empty_database_url(backend: str, tmp_path: Path):
+def empty_database_url(backend: str, request: pytest.FixtureRequest):
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        path = Path(tempfile.mkstemp(suffix=".db", dir=request.getfixturevalue("sqlite_dir"))[1])
+        path.unlink()  # a name only: the migrations make the file
+        yield f"sqlite:///{path}"
+        remove_sqlite(path)
         return
+    # A database of its own beside the worker's, kept between runs and emptied before each test:
+    # dropping a database makes PostgreSQL write every changed page of the server to disk (a
+    # checkpoint), seconds while the disk is busy.
     base = sa.engine.make_url(pg_url_or_skip())
-    name = f"screening_migrations_test_{os.getpid()}"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield base.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    url = base.set(database=f"{base.database}_empty").render_as_string(hide_password=False)
+    create_database(base.render_as_string(hide_password=False), f"{base.database}_empty")
+    reset_pg_schema(url)
+    yield url
 
 
 def index_names(conn) -> set[str]:
