@@ -107,8 +107,8 @@ def document() -> dict[str, Any]:
             "an API key that an admin creates on the staff page *API keys*, sent as "
             "`Authorization: Bearer <key>`. A key reads the screenings of its sites only, with "
             "its scopes: `screenings:read` (the list and each screening, its flags, the "
-            "clinic's entries and the assessment) and `exports:read` (the patient's answers as well). Every call is in "
-            "the audit log. Nothing here changes a screening.",
+            "clinic's entries and the assessment) and `exports:read` (the patient's answers as "
+            "well). Every call is in the audit log. Nothing here changes a screening.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],
