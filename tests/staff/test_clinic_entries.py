@@ -267,9 +267,11 @@ def test_the_staff_page_shows_axes_unknowns_and_the_clinics_entries(app, client,
     assert "Risk tier: Moderate" in text
     assert "The overall tier is the higher of the axes' tiers." in text
     rows = [squash(tr.text) for tr in html.find("table", class_="data").find_all("tr")]
-    assert rows[1].startswith("Medical Complications within 90 days Moderate 1 of 6")
-    assert "Revision surgery puts the medical risk at least at moderate." in rows[1]
-    assert rows[2].startswith("Psychosocial Persistent pain a year after surgery Moderate 2 of 2")
+    assert rows[1] == (
+        "Medical Complications within 90 days Revision surgery puts the medical risk at least "
+        "at moderate. Moderate 1 of 6"
+    )
+    assert rows[2] == "Psychosocial Persistent pain a year after surgery Moderate 2 of 2"
     assert "Unknown, to verify" in text
     assert "Diabetes (Medical, 1 point if it applies)" in text
     assert "Do you have diabetes? Not sure The clinic's entries" in text
