@@ -141,6 +141,10 @@ class Screening(db.Model):
     planned_surgery: Mapped[str | None] = mapped_column(sa.String(200))
     surgery_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     language: Mapped[str] = mapped_column(sa.String(10), default="en")
+    # What the clinic knows about the planned surgery: its entries for the questions the pinned
+    # questionnaire marks `clinic`, question id -> stored value (domain.clinic_entries). Scored
+    # where the patient's own answer does not tell; never shown to the patient.
+    clinic_answers: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -291,15 +291,22 @@ class Comparison:
 # --- re-scoring and comparing -----------------------------------------------------------------
 
 
-def rescore(q: m.Questionnaire, original: Assessment, today: dt.date | None = None) -> Assessment:
-    """The answers of `original` (those its patient was shown) scored under `q`.
+def rescore(
+    q: m.Questionnaire,
+    original: Assessment,
+    today: dt.date | None = None,
+    clinic: dict[str, Any] | None = None,
+) -> Assessment:
+    """The answers of `original` (those its patient was shown) scored under `q`, with the
+    clinic's entries (`clinic`, as given to `score`: those `q` does not mark `clinic` are not
+    used).
 
     Answers to questions `q` does not have are left out (`compare` lists them as no longer
     asked). Pass the day of submission as `today`, so that date bounds such as `min: today` are
     judged as on that day, as they were for the original assessment.
     """
     answers = {k: v for k, v in original.answers.items() if k in q.questions}
-    return score(q, answers, today)
+    return score(q, answers, today, clinic)
 
 
 def _version(q: m.Questionnaire) -> Version:

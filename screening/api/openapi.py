@@ -106,9 +106,9 @@ def document() -> dict[str, Any]:
             "description": "Screenings and their assessments, for integration. Every call needs "
             "an API key that an admin creates on the staff page *API keys*, sent as "
             "`Authorization: Bearer <key>`. A key reads the screenings of its sites only, with "
-            "its scopes: `screenings:read` (the list and each screening, its flags and "
-            "assessment) and `exports:read` (the patient's answers as well). Every call is in "
-            "the audit log. Nothing here changes a screening.",
+            "its scopes: `screenings:read` (the list and each screening, its flags, the "
+            "clinic's entries and the assessment) and `exports:read` (the patient's answers as "
+            "well). Every call is in the audit log. Nothing here changes a screening.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],
@@ -130,7 +130,8 @@ def document() -> dict[str, Any]:
             "/screenings/{id}": {
                 "get": {
                     "operationId": "getScreening",
-                    "summary": "One screening, with its assessment and answers once submitted",
+                    "summary": "One screening, with the clinic's entries, and its assessment and "
+                    "answers once submitted",
                     "parameters": [
                         {
                             "name": "id",

@@ -280,6 +280,39 @@ class RedFlag(_Stored):
     clinician_message: str
 
 
+class Axis(_Stored):
+    """One kind of risk (stored from questionnaire 2.0.0 on)."""
+
+    id: str
+    label: str
+    points: int
+    max: int
+    tier: str | None = Field(description="Null while the answers are incomplete.")
+    floors: list[str] = Field(description="Why the axis is at least at its tier, in words.")
+
+
+class Unknown(_Stored):
+    """A risk factor that may apply: an answer it reads was "Not sure". To verify; not scored,
+    never taken as absent."""
+
+    id: str
+    label: str
+    axis: str | None
+    points: int
+    unknown_answers: list[str] = Field(description='The questions answered "Not sure".')
+
+
+class ClinicEntryUse(_Stored):
+    """A clinic's entry the assessment read: `used` where the patient's own answer did not
+    tell, else beside it (`differs`)."""
+
+    question: str
+    clinic: Any
+    patient: Any = Field(description="The patient's own answer; null when none.")
+    used: bool
+    differs: bool
+
+
 class Assessment(_Stored):
     """The engine's assessment as stored at submission (`screening score --format json`)."""
 
@@ -289,8 +322,11 @@ class Assessment(_Stored):
     errors: dict[str, str] | Absent = None
     total: int
     max_total: int
-    tier: str
+    tier: str | None = Field(description="Null while the answers are incomplete.")
+    axes: list[Axis] | Absent = None
     factors: list[Factor]
+    unknowns: list[Unknown] | Absent = None
+    clinic: list[ClinicEntryUse] | Absent = None
     red_flags: list[RedFlag]
     instruments: dict[str, Any] | Absent = None
     computed: dict[str, Any] | Absent = None
@@ -328,6 +364,11 @@ class ScreeningDetail(Screening):
 
     flags: list[FlagEvent]
 
+    clinic_answers: dict[str, AnswerValue] = Field(
+        description="Read-only: what the clinic entered about the planned surgery (the "
+        "invitation's entries for the questions the questionnaire marks `clinic`), by question "
+        "id; scored where the patient's own answer does not tell. Empty when none."
+    )
     assessment: Assessment | None = Field(description="Once submitted; null before.")
     answers: dict[str, AnswerValue] | None = Field(
         description="Once submitted, for a key with the exports:read scope (null otherwise): "

@@ -16,7 +16,16 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import Rule
 
-from ..domain import answering, api_keys, audit, flags, listing, questionnaires, sites
+from ..domain import (
+    answering,
+    api_keys,
+    audit,
+    clinic_entries,
+    flags,
+    listing,
+    questionnaires,
+    sites,
+)
 from ..extensions import db, limiter, retry_after
 from ..models import ApiKey, FlagEvent, Screening, utcnow
 from . import schemas
@@ -258,6 +267,7 @@ def get_screening(ident: str):
     detail = schemas.ScreeningDetail(
         **screening_fields(s, utcnow()),
         flags=[flag_fields(event) for event in flags.events(s)],
+        clinic_answers=clinic_entries.of(s),
         assessment=s.assessment if submitted else None,
         answers=visible_answers(s) if submitted and exports else None,
     )

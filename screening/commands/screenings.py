@@ -10,7 +10,16 @@ from pathlib import Path
 import click
 from flask.cli import ScriptInfo, with_appcontext
 
-from ..domain import NotAllowed, clinical, documents, exporting, invitations, links, questionnaires
+from ..domain import (
+    NotAllowed,
+    clinic_entries,
+    clinical,
+    documents,
+    exporting,
+    invitations,
+    links,
+    questionnaires,
+)
 from ..exports import fhir
 from ..extensions import db
 from ..models import Screening
@@ -27,8 +36,16 @@ from .questionnaires import load_or_exit, offline_pdf
 @click.option("--surgery-date", help="Planned date of surgery, YYYY-MM-DD.")
 @click.option("--days", type=click.IntRange(1, 365), help="Days the link stays valid.")
 @click.option("--language", help="The patient's language (en, es): default the clinic's.")
+@click.option(
+    "--clinic",
+    "clinic",
+    multiple=True,
+    metavar="QUESTION=VALUE",
+    help="What the clinic knows about the planned surgery: an answer to a question the "
+    "questionnaire marks `clinic` (repeat for several), e.g. --clinic levels=2.",
+)
 @with_appcontext
-def invite_command(name, dob, mrn, surgeon, surgery_date, days, language) -> None:
+def invite_command(name, dob, mrn, surgeon, surgery_date, days, language, clinic) -> None:
     """Create a screening for a patient and print its link."""
     name = name.strip()
     if not name:
@@ -39,9 +56,11 @@ def invite_command(name, dob, mrn, surgeon, surgery_date, days, language) -> Non
             f"{language!r} is not one of the questionnaire's languages ({', '.join(offered)})",
             param_hint="--language",
         )
+    entries = _clinic_entries(clinic)
     screening, token = invitations.invite(
         None, link_days=days, patient_name=name, patient_dob=day(dob), patient_mrn=mrn,
         surgeon=surgeon, surgery_date=day(surgery_date), language=language or offered[0],
+        clinic_answers=entries,
     )  # fmt: skip
     db.session.commit()
     click.echo(
@@ -49,6 +68,24 @@ def invite_command(name, dob, mrn, surgeon, surgery_date, days, language) -> Non
         f"{screening.expires_at:%Y-%m-%d %H:%M} UTC:"
     )
     click.echo(links.patient_url(token))
+
+
+def _clinic_entries(given: tuple[str, ...]) -> dict[str, str]:
+    """The --clinic QUESTION=VALUE options, each checked against the questionnaire in force
+    (a usage error names the first that cannot be kept)."""
+    raw: dict[str, str] = {}
+    for item in given:
+        question_id, sep, value = item.partition("=")
+        if not sep or not question_id.strip():
+            raise click.BadParameter(f"{item!r} is not QUESTION=VALUE", param_hint="--clinic")
+        raw[question_id.strip()] = value
+    _, errors = clinic_entries.checked(questionnaires.in_force(), raw)
+    if errors:
+        question_id, message = next(iter(errors.items()))
+        raise click.BadParameter(
+            f"{question_id}={raw[question_id]}: {message}", param_hint="--clinic"
+        )
+    return raw
 
 
 @click.command("pdf")

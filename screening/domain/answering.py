@@ -14,7 +14,7 @@ from ..definition.conditions import MISSING
 from ..extensions import db
 from ..models import OPEN_STATUSES, Answer, Screening, StepDone, UTCDateTime, utcnow
 from ..scoring import Assessment, score, type_answers, visible_questions
-from . import NotAllowed, audit, flags, questionnaires
+from . import NotAllowed, audit, clinic_entries, flags, questionnaires
 
 
 def saved_answers(screening: Screening) -> dict[str, Any]:
@@ -45,12 +45,16 @@ def judged_on(screening: Screening) -> dt.date | None:
     return screening.submitted_at.date() if screening.submitted_at else None
 
 
-def assessment_of(screening: Screening, q: Questionnaire | None = None) -> Assessment:
+def assessment_of(
+    screening: Screening, q: Questionnaire | None = None, clinic: bool = True
+) -> Assessment:
     """The saved answers scored under the screening's pinned questionnaire (or `q`, e.g. its copy
-    in the patient's language), as on the day it was submitted: every page, PDF and export of a
-    screening scores through here, so they agree with the stored assessment."""
+    in the patient's language), as on the day it was submitted, with the clinic's entries
+    (`clinic=False`: the patient's answers alone, for what the patient reads): every page, PDF
+    and export of a screening scores through here, so they agree with the stored assessment."""
     q = q or questionnaires.of(screening)
-    return score(q, saved_answers(screening), judged_on(screening))
+    entries = clinic_entries.of(screening) if clinic else None
+    return score(q, saved_answers(screening), judged_on(screening), clinic=entries)
 
 
 def _upsert(dialect: str):
@@ -157,7 +161,7 @@ def save_step(
         answers = saved_answers(screening)
     else:
         answers = {k: v for k, v in {**saved, **changes}.items() if v is not None}
-    flags.record(screening, q, score(q, answers), now)
+    flags.record(screening, q, score(q, answers, clinic=clinic_entries.of(screening)), now)
     audit.record("answers_saved", screening_id=screening.id,
                  detail=f"step {step_id}, {link_label(screening, via)}")  # fmt: skip
     return changes

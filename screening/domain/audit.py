@@ -43,6 +43,7 @@ ACTIONS = (
     "invitation_resent",
     "invitation_extended",
     "invitation_revoked",
+    "clinic_answers_changed",
     "handout_printed",
     "handed_to_patient",
     "identity_confirmed",

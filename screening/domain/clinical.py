@@ -10,7 +10,7 @@ from .. import rescoring
 from ..definition import DefinitionError, Questionnaire
 from ..models import Screening, User, utcnow
 from ..scoring import Assessment
-from . import NotAllowed, audit, questionnaires
+from . import NotAllowed, audit, clinic_entries, questionnaires
 from .answering import assessment_of, judged_on
 
 
@@ -59,7 +59,9 @@ def rescore(
         raise NotAllowed(f"screening {screening.id} is not submitted (it is {screening.status})")
     pinned = questionnaires.of(screening)
     original = assessment_of(screening, pinned)
-    rescored = rescoring.rescore(current, original, judged_on(screening))
+    rescored = rescoring.rescore(
+        current, original, judged_on(screening), clinic_entries.of(screening)
+    )
     audit.record(
         "screening_rescored", user=actor, screening_id=screening.id,
         detail=f"{pinned.version} under {current.version}{how}",

@@ -60,7 +60,9 @@ def render(screening: Screening, kind: str, report: ReportSettings) -> RenderedP
     q = questionnaires.of(screening)
     if kind == "patient_copy":
         q = q.localized(info.language)  # the patient's own words; the summary keeps the clinic's
-    return RENDERERS[kind](assessment_of(screening, q), info, report)
+    # The patient's copy scores the patient's answers alone: it never tells the clinic's entries.
+    a = assessment_of(screening, q, clinic=kind != "patient_copy")
+    return RENDERERS[kind](a, info, report)
 
 
 def _stored(screening: Screening, kind: str) -> Document | None:

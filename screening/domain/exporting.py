@@ -12,7 +12,7 @@ from ..exports import csv, fhir
 from ..extensions import db
 from ..models import Answer, Definition, Screening, User
 from ..scoring import score
-from . import NotAllowed, audit, flags, listing, questionnaires
+from . import NotAllowed, audit, clinic_entries, flags, listing, questionnaires
 from .answering import assessment_of, judged_on
 
 BATCH = 500
@@ -90,7 +90,7 @@ def csv_lines(where: Any, written: list[int] | None = None) -> Iterator[str]:
             answers[screening_id][question_id] = value
         for s in batch:
             # Judged on the day of submission, as the stored assessment was.
-            a = score(questionnaires.of(s), answers[s.id], judged_on(s))
+            a = score(questionnaires.of(s), answers[s.id], judged_on(s), clinic_entries.of(s))
             yield csv.row(_own_columns(s), a, question_ids, value_ids)
             if written is not None:
                 written.append(s.id)

@@ -4,6 +4,7 @@ and reminders for those not finished."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from ..models import (
     utcnow,
 )
 from ..text import without_format_characters
-from . import NotAllowed, audit, links, questionnaires, sites
+from . import NotAllowed, audit, clinic_entries, links, questionnaires, sites
 
 
 def create_screening(
@@ -61,18 +62,28 @@ def create_screening(
 
 
 def invite(
-    actor: User | None, *, link_days: int | None = None, site: Site | None = None, **details: Any
+    actor: User | None,
+    *,
+    link_days: int | None = None,
+    site: Site | None = None,
+    clinic_answers: Mapping[str, Any] | None = None,
+    **details: Any,
 ):
     """A screening of the questionnaire in force for a patient (audited), and its token; in
-    `site` (one of the actor's), or the clinic's only site."""
+    `site` (one of the actor's), or the clinic's only site. `clinic_answers`: what the clinic
+    knows about the planned surgery (domain.clinic_entries), NotAllowed when one cannot be kept."""
     if site is not None and actor is not None and not sites.covers(actor, site.id):
         raise NotAllowed("You can only invite patients to your own sites.")
     if site is None and actor is not None and not actor.all_sites and actor.sites:
         site = actor.sites[0]
     days = link_days or current_app.config["SCREENING_LINK_DAYS"]
+    definition = questionnaires.store_in_force()
+    entries, errors = clinic_entries.checked(questionnaires.of(definition), clinic_answers or {})
+    if errors:
+        raise NotAllowed(" ".join(f"{k}: {v}" for k, v in errors.items()))
     screening, token = create_screening(
-        questionnaires.store_in_force(), link_days=days, invited_by_id=getattr(actor, "id", None),
-        site=site, **details,
+        definition, link_days=days, invited_by_id=getattr(actor, "id", None), site=site,
+        clinic_answers=entries or None, **details,
     )  # fmt: skip
     audit.record("invitation_created", user=actor, screening_id=screening.id)
     return screening, token

@@ -10,7 +10,7 @@ from ..definition import Questionnaire
 from ..extensions import db
 from ..models import OPEN_STATUSES, Screening, utcnow
 from ..scoring import score
-from . import NotAllowed, audit, flags
+from . import NotAllowed, audit, clinic_entries, flags
 from .answering import link_label, saved_answers
 
 
@@ -35,9 +35,12 @@ def submit(
     )
     if taken.rowcount != 1:
         return False
-    assessment = score(q, saved_answers(screening))
-    if not assessment.complete:
+    answers = saved_answers(screening)
+    # Complete as the patient's pages judge it (their own answers); stored as the clinic reads
+    # it, with the clinic's entries (read now, after the row was taken).
+    if not score(q, answers).complete:
         raise NotAllowed("incomplete")
+    assessment = score(q, answers, clinic=clinic_entries.current(screening.id))
     flags.record(screening, q, assessment, now)  # as saved; and any screening older than events
     db.session.execute(
         sa.update(Screening)
@@ -46,7 +49,7 @@ def submit(
             status="submitted",
             submitted_at=now,
             total=assessment.total,
-            tier=assessment.tier.id,
+            tier=assessment.tier.id if assessment.tier else None,
             assessment=assessment.to_json(),
         )
         .execution_options(synchronize_session=False)

@@ -92,7 +92,7 @@ def result(token: str):
     if screening.status != "submitted":
         abort(404)
     q = questionnaires.of(screening).localized(current_language())
-    assessment = answering.assessment_of(screening, q)
+    assessment = answering.assessment_of(screening, q, clinic=False)  # the patient's own
     work_on = [r.factor for r in assessment.factors if r.factor.modifiable]
     flags = raised_flags(assessment)
     return render_template(

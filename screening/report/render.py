@@ -106,6 +106,7 @@ def _answer_text(q: m.Questionnaire, question_id: str, value: Any) -> str:
 
 def _factor_rows(a: Assessment) -> list[dict[str, Any]]:
     q = a.questionnaire
+    entered = {e.question_id for e in a.clinic if e.used}  # read from the clinic, not the patient
     groups = []
     for category in m.CATEGORIES:
         results = [r for r in a.factors if r.factor.category == category]
@@ -120,7 +121,11 @@ def _factor_rows(a: Assessment) -> list[dict[str, Any]]:
                     {
                         "factor": r.factor,
                         "answers": [
-                            {"label": q.questions[i].label, "answer": _answer_text(q, i, v)}
+                            {
+                                "label": q.questions[i].label,
+                                "answer": _answer_text(q, i, v)
+                                + (" (the clinic's entry)" if i in entered else ""),
+                            }
                             for i, v in r.answers
                         ],
                     }
@@ -169,6 +174,8 @@ def _discussion(a: Assessment) -> list[dict[str, str]]:
         )
     for alert in a.domain_alerts:
         points.append({"kind": "Note", "text": alert.clinician_message})
+    for r in a.unknowns:
+        points.append({"kind": "To verify", "text": f"{r.factor.label} (answered 'Not sure')"})
     for r in sorted(a.factors, key=lambda r: (not r.factor.modifiable, -r.factor.points)):
         kind = "Before surgery" if r.factor.modifiable else "For planning"
         points.append({"kind": kind, "text": f"{r.factor.label}: {r.factor.action}"})
@@ -191,6 +198,43 @@ def _appendix(a: Assessment) -> list[dict[str, Any]]:
             rows.append({"label": question.label, "answer": text, "missing": value is MISSING})
         sections.append({"title": step.title, "rows": rows})
     return sections
+
+
+def _unknown_rows(a: Assessment) -> list[dict[str, Any]]:
+    """Each factor that may apply, with the answers that did not tell ("Not sure")."""
+    q = a.questionnaire
+    return [
+        {
+            "factor": r.factor,
+            "axis": q.axis_by_id[r.factor.axis].label if r.factor.axis else None,
+            "answers": [
+                {"label": q.questions[i].label, "answer": _answer_text(q, i, v)}
+                for i, v in r.answers
+                if i in a.unknown_answers(r)
+            ],
+        }
+        for r in a.unknowns
+    ]
+
+
+def _clinic_rows(a: Assessment) -> list[dict[str, Any]]:
+    """The clinic's entries that count: those scored, and those beside a different answer."""
+    q = a.questionnaire
+    return [
+        {
+            "label": q.questions[e.question_id].label,
+            "clinic": _answer_text(q, e.question_id, e.clinic),
+            "patient": None if e.patient is MISSING else _answer_text(q, e.question_id, e.patient),
+            "used": e.used,
+        }
+        for e in a.clinic
+        if e.used or e.differs
+    ]
+
+
+def _credits(q: m.Questionnaire) -> list[str]:
+    """What the instruments' owners and the code systems ask to be printed with them."""
+    return [i.attribution for i in q.instruments if i.attribution] + list(q.notices)
 
 
 def _flag_times(a: Assessment, info: PatientInfo) -> dict[str, dt.datetime | None]:
@@ -268,6 +312,9 @@ def summary_html(
             appendix=_appendix(a),
             scale=_scale(a),
             chart=_categories_chart(a),
+            unknowns=_unknown_rows(a),
+            clinic_rows=_clinic_rows(a),
+            credits=_credits(q),
         )
     )
 

@@ -28,11 +28,14 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..domain import api_keys, questionnaires, sites
+from .. import codec
+from ..definition import model as m
+from ..definition.conditions import MISSING
+from ..domain import api_keys, clinic_entries, questionnaires, sites
 from ..i18n import CLINIC_LANGUAGE, language_name
 from ..mail import EMAIL_RE
 from ..models import API_SCOPES, ROLES
-from ..scoring import whole_number
+from ..scoring import AnswerError, whole_number
 from ..text import has_control_characters, without_control_characters, without_format_characters
 
 PHONE_RE = re.compile(r"^[0-9+()\-.\s]{5,40}$")
@@ -90,6 +93,72 @@ class WholeNumberField(IntegerField):
                 raise ValueError("Enter a whole number, using digits only.")
 
 
+class ClinicEntries(StaffForm):
+    """A form with a field per question the clinic may enter (`clinic_<id>`), added by
+    `with_clinic_fields`; each is optional, and typed by the engine's own reading of an answer
+    (`codec.parse`), so a value it would not take is this field's error. After `validate`,
+    `clinic_answers` holds the entries to keep (question id -> stored value)."""
+
+    clinic_questions: tuple[m.Question, ...] = ()
+
+    def clinic_fields(self) -> list:
+        return [self[f"clinic_{question.id}"] for question in self.clinic_questions]
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        self.clinic_answers: dict = {}
+        for question in self.clinic_questions:
+            field = self[f"clinic_{question.id}"]
+            if field.errors:
+                continue
+            try:
+                value = codec.parse(question, field.data)
+            except AnswerError as exc:
+                field.errors = [*field.errors, str(exc)]
+                valid = False
+                continue
+            if value is not MISSING:
+                self.clinic_answers[question.id] = codec.to_stored(value)
+        return valid
+
+
+def _clinic_field(question: m.Question):
+    """A field for the clinic's entry: a select (blank first: "Not entered") for options and
+    yes/no, a whole number within the question's bounds, else the text the engine reads."""
+    label = question.label
+    if question.type in ("choice", "yes_no"):
+        if question.type == "yes_no":
+            choices = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+        else:
+            choices = [
+                SelectChoice(str(o.value), o.label) for o in clinic_entries.options(question)
+            ]
+        return SelectField(
+            label, choices=[SelectChoice("", "Not entered"), *choices], validators=[Optional()]
+        )
+    if question.type == "integer":
+        bounds = {k: v for k, v in (("min", question.min), ("max", question.max)) if v is not None}
+        return WholeNumberField(label, validators=[Optional()], render_kw=bounds)
+    return StringField(label, validators=[Optional()], filters=[strip])
+
+
+def with_clinic_fields(base: type[ClinicEntries], q: m.Questionnaire) -> type[ClinicEntries]:
+    """`base` with a field per question `q` marks `clinic` (a new class each time: the fields
+    follow the questionnaire)."""
+    asked = clinic_entries.questions(q)
+    fields = {f"clinic_{question.id}": _clinic_field(question) for question in asked}
+    return type(base.__name__, (base,), {**fields, "clinic_questions": asked})
+
+
+def clinic_form_data(q: m.Questionnaire, entries: dict) -> dict:
+    """The fields' data for stored entries (to show them in the form)."""
+    return {
+        f"clinic_{question.id}": codec.to_form(question, entries[question.id])
+        for question in clinic_entries.questions(q)
+        if question.id in entries
+    }
+
+
 class LoginForm(StaffForm):
     email = EmailField(
         "E-mail", validators=[DataRequired("Enter your e-mail address.")], filters=[strip]
@@ -97,7 +166,7 @@ class LoginForm(StaffForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
 
 
-class InvitationForm(StaffForm):
+class InvitationForm(ClinicEntries):
     patient_name = StringField(
         "Patient's full name",
         validators=[DataRequired("Enter the patient's name."), Length(max=200)],
@@ -151,6 +220,10 @@ class InvitationForm(StaffForm):
     def validate_send_email(self, field) -> None:
         if field.data and not self.patient_email.data:
             raise ValidationError("Add an e-mail address to send the link, or untick this box.")
+
+
+class ClinicAnswersForm(ClinicEntries):
+    """The clinic's entries changed on the screening's page, before the patient submits."""
 
 
 class ExtendForm(StaffForm):

@@ -15,18 +15,20 @@ from ..models import Screening, Site, utcnow
 from ..web import KIOSK_KEY
 from . import auth
 from .blueprint import attempt, back_to, bp, check_form, screening_or_404
-from .forms import ExtendForm, InvitationForm
+from .forms import ExtendForm, InvitationForm, with_clinic_fields
 
 
 @bp.route("/invitations/new", methods=["GET", "POST"])
 @auth.roles_required("intake")
 def new_invitation():
-    form = InvitationForm(sites=sites.choices(auth.actor()))
+    form_class = with_clinic_fields(InvitationForm, questionnaires.in_force())
+    form = form_class(sites=sites.choices(auth.actor()))
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("staff/invitation_new.html", form=form), status
     screening, token = invitations.invite(
         auth.actor(),
+        clinic_answers=form.clinic_answers,
         site=db.session.get(Site, form.site.data) if "site" in form else None,
         link_days=form.link_days.data,
         patient_name=form.patient_name.data,

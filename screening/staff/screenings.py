@@ -15,6 +15,7 @@ from ..definition.conditions import MISSING
 from ..domain import (
     NotAllowed,
     answering,
+    clinic_entries,
     clinical,
     documents,
     exporting,
@@ -26,11 +27,18 @@ from ..domain import (
 from ..exports import fhir
 from ..extensions import db
 from ..models import OPEN_STATUSES, STATUSES, Screening, utcnow
+from ..scoring import Assessment
 from ..web import pdf_response
 from . import auth
-from .blueprint import back_to, bp, check_form, screening_or_404
+from .blueprint import attempt, back_to, bp, check_form, screening_or_404
 from .flags import context as flag_panel
-from .forms import EmptyForm, ExtendForm
+from .forms import (
+    ClinicAnswersForm,
+    EmptyForm,
+    ExtendForm,
+    clinic_form_data,
+    with_clinic_fields,
+)
 
 
 def _filters(clinician: bool, tiers: tuple[m.Tier, ...]) -> listing.Filters:
@@ -81,7 +89,11 @@ def export_csv():
 @bp.route("/screenings/<id:screening_id>")
 @auth.roles_required("intake", "clinician")
 def screening(screening_id: int):
-    screening = screening_or_404(screening_id)
+    return _page(screening_or_404(screening_id))
+
+
+def _page(screening: Screening, entries_form: ClinicAnswersForm | None = None) -> str:
+    """The screening's page (with the clinic's entries' form as posted, when it has errors)."""
     user = auth.actor()
     clinician = user.has_role("clinician")
     context: dict[str, Any] = {
@@ -98,7 +110,12 @@ def screening(screening_id: int):
         "open": screening.status in OPEN_STATUSES,
         "failed_checks": links.failed_checks(screening),
         "link_locked": screening.status in OPEN_STATUSES and links.locked(screening),
+        "clinic_entries": clinic_entries.displayed(
+            questionnaires.of(screening), clinic_entries.of(screening)
+        ),
     }
+    if screening.status in OPEN_STATUSES:
+        context["entries_form"] = entries_form or clinic_form(screening)
     if clinician:  # red flags show as soon as they are raised, before anything is sent
         context.update(flag_panel(screening))
     if clinician and screening.status == "submitted":
@@ -106,6 +123,34 @@ def screening(screening_id: int):
     clinical.viewed(screening, user)
     db.session.commit()
     return render_template("staff/screening.html", **context)
+
+
+def clinic_form(screening: Screening, formdata=None) -> ClinicAnswersForm:
+    """The form of the clinic's entries for the screening's questionnaire: the stored entries,
+    or what was posted."""
+    q = questionnaires.of(screening)
+    form_class = with_clinic_fields(ClinicAnswersForm, q)
+    if formdata is not None:
+        return form_class(formdata=formdata)
+    return form_class(formdata=None, data=clinic_form_data(q, clinic_entries.of(screening)))
+
+
+@bp.route("/screenings/<id:screening_id>/clinic-answers", methods=["POST"])
+@auth.roles_required("intake", "clinician")
+def clinic_answers(screening_id: int):
+    """Change what the clinic knows about the planned surgery, before the patient submits."""
+    screening = screening_or_404(screening_id)
+    if screening.status not in OPEN_STATUSES:
+        flash("This screening is closed: the clinic's entries can no longer change.", "error")
+        return back_to(screening_id)
+    form = clinic_form(screening, request.form)
+    if not form.validate_on_submit():
+        return _page(screening, form), 422
+    changed: list[str] = []
+    change = clinic_entries.change
+    if attempt(lambda: changed.extend(change(screening, form.clinic_answers, auth.actor()))):
+        flash("The clinic's entries are saved." if changed else "Nothing was changed.")
+    return back_to(screening_id)
 
 
 def _assessment_context(screening: Screening) -> dict[str, Any]:
@@ -128,9 +173,48 @@ def _assessment_context(screening: Screening) -> dict[str, Any]:
         "a": a,
         "q": q,
         "factors": factors,
+        "unknowns": unknown_rows(a),
+        "clinic_rows": clinic_rows(a),
         "appendix": appendix,
         "original": screening.assessment,
     }
+
+
+def unknown_rows(a: Assessment) -> list[dict[str, Any]]:
+    """Each factor that may apply (an answer it reads was "Not sure"), with those answers."""
+    q = a.questionnaire
+    return [
+        {
+            "factor": r.factor,
+            "axis": q.axis_by_id[r.factor.axis].label if r.factor.axis else None,
+            "answers": [
+                {"label": q.questions[i].label, "answer": codec.display(q.questions[i], v)}
+                for i, v in r.answers
+                if i in a.unknown_answers(r)
+            ],
+        }
+        for r in a.unknowns
+    ]
+
+
+def clinic_rows(a: Assessment) -> list[dict[str, Any]]:
+    """The clinic's entries the assessment read: used (the patient's answer did not tell), or
+    beside the patient's differing answer, or agreeing with it."""
+    q = a.questionnaire
+    rows = []
+    for entry in a.clinic:
+        question = q.questions[entry.question_id]
+        patient = None if entry.patient is MISSING else codec.display(question, entry.patient)
+        rows.append(
+            {
+                "label": question.label,
+                "clinic": codec.display(question, entry.clinic),
+                "patient": patient,
+                "used": entry.used,
+                "differs": entry.differs,
+            }
+        )
+    return rows
 
 
 @bp.route("/screenings/<id:screening_id>/review", methods=["POST"])

@@ -65,7 +65,7 @@ def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
         "staff.api_keys", "staff.revoke_api_key",
         "staff.login_code", "staff.change_password", "staff.enrol_two_factor",
         "staff.renew_recovery_codes", "staff.reset_password", "staff.reset_two_factor",
-        "staff.set_password"}
+        "staff.set_password", "staff.clinic_answers"}
     clients = {role: signed_in(app.test_client(), who) for role, who in staff.items()}
     before = snapshot(app)
     for endpoint, url in routes.items():

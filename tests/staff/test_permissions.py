@@ -22,6 +22,7 @@ MATRIX: dict[str, set[str]] = {
     "staff.handout": {INTAKE},
     "staff.hand_over": {INTAKE},
     "staff.screening": {INTAKE, CLINICIAN},
+    "staff.clinic_answers": {INTAKE, CLINICIAN},
     "staff.acknowledge": {CLINICIAN},
     "staff.withdraw_acknowledgement": {CLINICIAN},
     "staff.review": {CLINICIAN},

@@ -142,5 +142,15 @@ def questionnaire_resource(q: m.Questionnaire) -> dict[str, Any]:
     )
     if q.description:
         resource.update(text_element("description", q.description, q.language))
+    notice = copyright_text(q)
+    if notice:
+        resource["copyright"] = notice
     resource["item"] = items
     return resource
+
+
+def copyright_text(q: m.Questionnaire) -> str | None:
+    """Questionnaire.copyright (markdown): the instruments' attributions and the notices owed
+    to the code systems used, one paragraph each."""
+    lines = [i.attribution for i in q.instruments if i.attribution] + list(q.notices)
+    return "\n\n".join(lines) or None

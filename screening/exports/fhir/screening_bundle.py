@@ -1,7 +1,10 @@
 """A submitted screening as a collection Bundle: the Patient, the QuestionnaireResponse (answers of
 visible questions only), an Observation per scored instrument (valueInteger, the band as
-interpretation, derivedFrom the response), and the RiskAssessment (the tier as qualitative risk,
-one basis per flagged factor, red flags and domain alerts as notes).
+interpretation, derivedFrom the response, its attribution as a note), and the RiskAssessment (the
+tier as qualitative risk, one prediction per axis, one basis per flagged factor; red flags,
+domain alerts, unknowns to verify and the clinic's entries used or differing as notes). The
+instruments' attributions and the questionnaire's notices are also the Questionnaire's
+`copyright` (questionnaire.py).
 
 fullUrls are urn:uuid, uuid5 of the screening's reference: exporting the same screening twice gives
 the same bundle.
@@ -14,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from ... import codec
 from ...definition import model as m
 from ...scoring import Assessment, InstrumentResult
 from .common import (
@@ -142,7 +146,7 @@ def _instrument(
             "display": instrument.label,
         }
     )
-    return {
+    resource = {
         "resourceType": "Observation",
         "id": ident,
         "status": "final",
@@ -156,6 +160,9 @@ def _instrument(
         "interpretation": [{"text": r.band}],
         "derivedFrom": [source],
     }
+    if instrument.attribution:  # shown with it, as its owner asks
+        resource["note"] = [{"text": instrument.attribution}]
+    return resource
 
 
 def _factor(
@@ -252,6 +259,24 @@ def _risk_assessment(
             }
         )
     notes += [{"text": alert.clinician_message} for alert in a.domain_alerts]
+    for r in a.unknowns:
+        asked = "; ".join(q.questions[i].label for i in a.unknown_answers(r))
+        notes.append(
+            {"text": f"Unknown, to verify: {r.factor.label} (answered 'Not sure': {asked})"}
+        )
+    for e in a.clinic:
+        question = q.questions[e.question_id]
+        clinic = codec.display(question, e.clinic)
+        if e.used:
+            notes.append({"text": f"The clinic's entry was used: {question.label} {clinic}"})
+        elif e.differs:
+            patient = codec.display(question, e.patient)
+            notes.append(
+                {
+                    "text": f"Differs: {question.label} the patient answered {patient}, "
+                    f"the clinic entered {clinic}"
+                }
+            )
     resource: dict[str, Any] = {"resourceType": "RiskAssessment", "id": ident}
     if contained:
         resource["contained"] = contained
