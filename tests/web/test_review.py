@@ -58,7 +58,8 @@ def test_changing_a_step_from_the_review_returns_to_the_review(app, client):
     assert response.status_code == 303
     assert location_path(response) == f"/s/{token}/review"
     assert saved(app, token)["back_pain"] == 2
-    assert "how bad has the pain in your back (or neck) been? 2" in main_text(client.get(f"/s/{token}/review"))
+    review = main_text(client.get(f"/s/{token}/review"))
+    assert "how bad has the pain in your back (or neck) been? 2" in review
 
     # Without ?return=review, the next step follows as usual.
     response = client.post(f"/s/{token}/step/pain", data=data)
