@@ -25,7 +25,7 @@ run: install
 # database next to TEST_DATABASE_URL's. TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 test: install
-	$(BIN)/screening lint questionnaires/*.yaml
+	$(BIN)/screening lint questionnaires/*.yaml questionnaires/previous/*.yaml
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The inner loop: unit and web tests on SQLite; no browser, no PostgreSQL, no server processes.

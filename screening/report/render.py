@@ -140,8 +140,14 @@ def _instrument_rows(a: Assessment) -> list[dict[str, Any]]:
     q = a.questionnaire
     rows = []
     for result in a.instruments.values():
+        # Only the items the patient was shown: a hidden item is not asked (AUDIT-C's drinks
+        # questions after "Never" count 0), and an instrument none of whose items was shown was
+        # not given (STarT Back before neck surgery).
+        shown = [item for item in result.instrument.items if item in a.visible]
+        if not shown:
+            continue
         items = []
-        for item in result.instrument.items:
+        for item in shown:
             value = a.answers.get(item, MISSING)
             items.append(
                 {

@@ -65,12 +65,18 @@ def with_other_tiers(tmp_path: Path) -> Path:
     text = text[: text.index("\nexamples:")] + "\n"
     text, replaced = re.subn(
         r"^tiers:\n(  - .*\n)+",
-        "tiers:\n  - {id: green, label: Green, max: 4}\n  - {id: amber, label: Amber, max: 9}\n"
+        "tiers:\n  - {id: green, label: Green}\n  - {id: amber, label: Amber}\n"
         "  - {id: red, label: Red}\n",
         text,
         flags=re.M,
     )
     assert replaced == 1
+    # Each axis gives the tiers' maxima, and the floors name a tier.
+    text, replaced = re.subn(
+        r"tier_max: \{low: (\d+), moderate: (\d+)\}", r"tier_max: {green: \1, amber: \2}", text
+    )
+    assert replaced == 2
+    text = re.sub(r"^(\s+)tier: moderate$", r"\1tier: amber", text, flags=re.M)
     path = tmp_path / "other-tiers.yaml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -64,8 +64,13 @@ def check_assessment(bundle: dict[str, Any], a) -> None:
     scored = [r for r in a.instruments.values() if r.score is not None]
     assert len(observations) == len(scored)
     for r in scored:
-        observation = observations[r.instrument.code.code]
-        assert observation["code"]["coding"][0]["system"] == LOINC
+        # The YAML's code (LOINC), or the questionnaire's own code system for an instrument
+        # without one (STarT Back, PEG, AUDIT-C in 2.0.0).
+        code = r.instrument.code
+        observation = observations[code.code if code else r.instrument.id]
+        assert observation["code"]["coding"][0]["system"] == (
+            LOINC if code else f"https://example.org/fhir/CodeSystem/{q.id}/instrument"
+        )
         assert observation["valueInteger"] == r.score
         assert observation["interpretation"] == [{"text": r.band}]
         assert observation["derivedFrom"] == [response_ref]
@@ -73,22 +78,33 @@ def check_assessment(bundle: dict[str, Any], a) -> None:
         assert observation["category"][0]["coding"][0]["code"] == "survey"
 
     # The RiskAssessment: the tier, a basis per flagged factor, the red flags.
+    # The tier (none while incomplete: then the assessment is preliminary), and one prediction
+    # per axis with its points and tier.
     risk = one(bundle, "RiskAssessment")
-    assert (risk["status"], risk["subject"]) == ("final", subject)
-    # The overall tier first, then one prediction per axis, each with its own outcome.
+    status = "final" if a.tier else "preliminary"
+    assert (risk["status"], risk["subject"]) == (status, subject)
     prediction, *by_axis = risk["prediction"]
-    tier_system = f"https://example.org/fhir/CodeSystem/{q.id}/tier"
-    assert prediction["qualitativeRisk"]["coding"] == [
-        {"system": tier_system, "code": a.tier.id, "display": a.tier.label}
-    ]
+
+    def tier_coding(tier):
+        return [
+            {
+                "system": f"https://example.org/fhir/CodeSystem/{q.id}/tier",
+                "code": tier.id,
+                "display": tier.label,
+            }
+        ]
+
+    if a.tier:
+        assert prediction["qualitativeRisk"]["coding"] == tier_coding(a.tier)
+    else:
+        assert "qualitativeRisk" not in prediction
     assert f"{a.total} of {a.max_total} points" in prediction["rationale"]
     assert len(by_axis) == len(a.axes)
     for axis_prediction, axis in zip(by_axis, a.axes, strict=True):
         assert axis_prediction["outcome"]["text"] == f"{axis.axis.label}: {axis.axis.outcome}"
-        assert axis_prediction["qualitativeRisk"]["coding"] == [
-            {"system": tier_system, "code": axis.tier.id, "display": axis.tier.label}
-        ]
         assert axis_prediction["rationale"].startswith(f"{axis.points} of {axis.max} points")
+        if axis.tier:
+            assert axis_prediction["qualitativeRisk"]["coding"] == tier_coding(axis.tier)
     contained = {c["id"]: c for c in risk.get("contained", [])}
     assert len(risk.get("basis", [])) == len(a.factors) == len(contained)
     for basis, r in zip(risk.get("basis", []), a.factors, strict=True):
@@ -127,11 +143,12 @@ def test_the_resources_read_well(shipped):
     a = score(shipped, example_answers(shipped, "several safety flags"), SUBMITTED.date())
     bundle = fhir.bundle(a, PATIENT, META)
     assert a.tier.id == "high" and a.red_flags and a.factors
+    # An Observation per scored instrument: PHQ-9, GAD-7, AUDIT-C, STarT Back (total and
+    # psychosocial subscore) and PEG.
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == [
         "Patient",
         "QuestionnaireResponse",
-        "Observation",
-        "Observation",
+        *["Observation"] * 6,
         "RiskAssessment",
     ]
     assert bundle["identifier"] == {"system": fhir.SCREENING_SYSTEM, "value": "S-000042"}
@@ -188,8 +205,12 @@ def test_the_resources_read_well(shipped):
 
 
 def test_the_loinc_codes_are_the_yamls(shipped):
-    codes = {i.id: (i.code.system, i.code.code) for i in shipped.instruments}
+    codes = {i.id: (i.code.system, i.code.code) for i in shipped.instruments if i.code}
     assert codes == {"phq9": (LOINC, "44261-6"), "gad7": (LOINC, "70274-6")}
+    # No LOINC total-score code was verified for these: they carry none (the bundle codes them
+    # in the questionnaire's own code system).
+    uncoded = {i.id for i in shipped.instruments if i.code is None}
+    assert uncoded == {"audit_c", "startback", "startback_psych", "peg"}
 
 
 def example_answers(q, name_part: str) -> dict[str, Any]:
@@ -217,7 +238,9 @@ def test_no_mrn_no_birth_date_and_an_unscored_instrument(shipped):
         "id": one(bundle, "Patient")["id"],
         "name": [{"text": "Bo"}],
     }
-    assert [o["code"]["text"] for o in entries(bundle, "Observation")] == ["PHQ-9"]
+    assert [o["code"]["text"] for o in entries(bundle, "Observation")] == [
+        i.label for i in shipped.instruments if i.id != "gad7"
+    ]
     assert one(bundle, "QuestionnaireResponse")["status"] == "in-progress"
 
 

@@ -452,13 +452,18 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
         db.session.remove()
         db.engine.dispose()
     before = snapshot(url)
-    # Every answer of every submitted screening is its example's visible answer.
-    assert len(submitted) == len(q.examples)
-    for index, example in enumerate(q.examples, start=1):
-        (sid,) = [i for i, s in before["screenings"].items()
-                  if s[0] == f"Example Patient {index}"]
-        stored = {qid: v for (s, qid), v in before["answers"].items() if s == sid}
-        assert stored == expected_answers(q, example.answers), example.name
+    # Every answer of every submitted screening is its example's visible answer: the examples a
+    # patient alone can give, of the questionnaire in force and of its previous version.
+    from screening.definition import load_path
+    from screening.domain.demo import PREVIOUS, submittable
+
+    made = [("Example Patient", q), ("Earlier Example Patient", load_path(PREVIOUS))]
+    assert len(submitted) == sum(len(submittable(of)) for _, of in made)
+    for name, of in made:
+        for index, example in enumerate(submittable(of), start=1):
+            (sid,) = [i for i, s in before["screenings"].items() if s[0] == f"{name} {index}"]
+            stored = {qid: v for (s, qid), v in before["answers"].items() if s == sid}
+            assert stored == expected_answers(of, example.answers), example.name
     assert len(before["documents"]) == 1
 
     backup = tmp_path / f"screening-{backend}.backup"

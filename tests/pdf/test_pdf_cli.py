@@ -55,7 +55,7 @@ def test_offline_summary_from_a_definition_and_answers(fbss, tmp_path):
     assert "Patient Ann Example" in first
     assert "MRN 42" in first
     assert "Screening offline" in first
-    assert "Risk tier: High (17 of 38 points)" in first
+    assert "Risk tier: High (18 of 35 points)" in first
     assert "Spine Clinic" in first
     page = reader(content).pages[0]
     assert (float(page.mediabox.width), float(page.mediabox.height)) == (612, 792)

@@ -104,7 +104,7 @@ def test_summary_is_rendered_once_stored_and_served_again_byte_for_byte(
     text = first_page(first)
     assert "Patient Ann Example" in text
     assert f"S-{row['id']:06d}" in text
-    assert f"Risk tier: High ({row['total']} of 38 points)" in text
+    assert f"Risk tier: High ({row['total']} of 35 points)" in text
 
     monkeypatch.setitem(store.RENDERERS, "summary", refuse_to_render)
     second = assert_pdf(client.get(url), filename)

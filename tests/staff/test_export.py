@@ -37,7 +37,7 @@ def test_one_row_per_screening_with_a_column_per_question(app, client, staff):
     hugo = by_reference[f"S-{high:06d}"]
     answers = factories.example_answers(app, "high tier - long")
     assert hugo["patient_name"] == "Hugo High"
-    assert (hugo["status"], hugo["tier"], hugo["total"]) == ("submitted", "high", "17")
+    assert (hugo["status"], hugo["tier"], hugo["total"]) == ("submitted", "high", "18")
     assert hugo["surgery_type"] == str(answers["surgery_type"])
     assert hugo["phq9_1"] == str(answers["phq9_1"])
     assert hugo["phq9"] == str(sum(answers[f"phq9_{i}"] for i in range(1, 10)))

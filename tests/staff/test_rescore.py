@@ -34,8 +34,10 @@ from tests.web.support import page
 
 from .conftest import audit_events, count, row, signed_in, snapshot
 
-LOW = "low tier"  # total 2 under the shipped version: symptoms over 6 months (1), low activity (1)
-NEW_QUESTION, REMOVED_QUESTION, CHANGED_FACTOR = "second_opinion", "pain_intensity", "low_activity"
+# Total 1 under the shipped version (2.0.0): symptoms over 6 months (1), low activity (a 0-point
+# note), both on the psychosocial axis.
+LOW = "low tier"
+NEW_QUESTION, REMOVED_QUESTION, CHANGED_FACTOR = "second_opinion", "leg_pain", "low_activity"
 NEW_LABEL = "Have you asked another surgeon for a second opinion about this surgery?"
 # The shipped version, and the next one made from it here.
 OLD = load_path(SHIPPED).version
@@ -65,15 +67,16 @@ def changed_version(text: str) -> str:
     # The version.
     [v] = [i for i, line in enumerate(lines) if line.startswith("version:")]
     lines[v] = f'version: "{NEW}"\n'
-    # One factor's points: low activity 1 -> 2.
+    # One factor's points: low activity 0 -> 1 (an expert weight: the points rule wants a
+    # justification for points without an effect size).
     start, end = _block(lines, f"- id: {CHANGED_FACTOR}")
-    [p] = [i for i in range(start, end) if re.match(r"^\s+points: 1\s*$", lines[i])]
-    lines[p] = lines[p].replace("points: 1", "points: 2")
-    # A tier boundary: low is 0-2 points instead of 0-4.
-    tiers = next(i for i, line in enumerate(lines) if line.startswith("tiers:"))
-    [t] = [i for i in range(tiers, len(lines)) if "id: low," in lines[i]]
-    assert "max: 4}" in lines[t]
-    lines[t] = lines[t].replace("max: 4}", "max: 2}")
+    [p] = [i for i in range(start, end) if re.match(r"^\s+points: 0\s*$", lines[i])]
+    lines[p] = lines[p].replace("points: 0", "points: 1")
+    lines.insert(p + 1, lines[p].replace("points: 1", "justification: A test weight."))
+    # A tier boundary: the psychosocial axis is low at 0-1 points instead of 0-2.
+    axis = next(i for i, line in enumerate(lines) if line.strip() == "- id: psychosocial")
+    [t] = [i for i in range(axis, len(lines)) if "tier_max: {low: 2," in lines[i]][:1]
+    lines[t] = lines[t].replace("{low: 2,", "{low: 1,")
     # A new required question, after `litigation` (a copy of that yes/no question, in new words
     # when the file is in one language only).
     start, end = _block(lines, "- id: litigation")
@@ -120,9 +123,10 @@ def test_the_new_version_differs_as_intended(versions):
     v1, v2 = load_path(versions["v1"]), load_path(versions["v2"])
     assert (v1.version, v2.version) == (OLD, NEW)
     assert v1.content_hash == load_text(SHIPPED.read_text(encoding="utf-8")).content_hash
-    assert v1.factor_by_id[CHANGED_FACTOR].points == 1
-    assert v2.factor_by_id[CHANGED_FACTOR].points == 2
-    assert [t.max for t in v2.tiers] == [2, 9, None]
+    assert v1.factor_by_id[CHANGED_FACTOR].points == 0
+    assert v2.factor_by_id[CHANGED_FACTOR].points == 1
+    assert [t.max for t in v1.axis_by_id["psychosocial"].tiers] == [2, 6, None]
+    assert [t.max for t in v2.axis_by_id["psychosocial"].tiers] == [1, 6, None]
     assert REMOVED_QUESTION in v1.questions and REMOVED_QUESTION not in v2.questions
     assert NEW_QUESTION not in v1.questions
     new = v2.questions[NEW_QUESTION]
@@ -188,13 +192,13 @@ def test_a_submitted_screening_stays_pinned_when_the_questionnaire_changes(
     first_pdf = client.get(f"/staff/screenings/{ident}/summary.pdf").data
     assessment, document = stored(app, ident)
     assert document == first_pdf and assessment["questionnaire"]["version"] == OLD
-    assert (assessment["tier"], assessment["total"]) == ("low", 2)
+    assert (assessment["tier"], assessment["total"]) == ("low", 1)
 
     use(app, versions, "v2")
 
     # The staff page, the stored assessment and the stored PDF: unchanged.
     assert main_of(client.get(f"/staff/screenings/{ident}")).text == before_page
-    assert "Risk tier: Low (2 of" in before_page
+    assert "Risk tier: Low (1 of" in before_page
     assert client.get(f"/staff/screenings/{ident}/summary.pdf").data == first_pdf
     assert stored(app, ident) == (assessment, first_pdf)
 
@@ -248,8 +252,8 @@ def test_the_comparison_page_shows_what_the_new_version_changes(app, client, sta
     summary = flat(section(main, "summary"))
     # A question the new version asks was never answered: no tier, only what the points reach.
     assert "Risk tier changed: Low to at least Moderate (incomplete)" in summary
-    assert "Points changed: 2 to 3" in summary
-    assert "Factor points changed: Less than 150 minutes of activity a week, 1 to 2 points" in (
+    assert "Points changed: 1 to 2" in summary
+    assert "Factor points changed: Less than 150 minutes of activity a week, 0 to 1 point" in (
         summary)
     assert "Now incomplete" in summary and "1 question never answered" in summary
     assert "1 answered question no longer in the questionnaire" in summary
@@ -259,13 +263,13 @@ def test_the_comparison_page_shows_what_the_new_version_changes(app, client, sta
     tables = side.find_all("table")
     result = table_rows(tables[0])
     assert result["Risk tier"] == ["Low", "at least Moderate (incomplete)", "Changed"]
-    assert result["Points"][0].startswith("2 of ") and result["Points"][1].startswith("3 of ")
+    assert result["Points"][0].startswith("1 of ") and result["Points"][1].startswith("2 of ")
     assert result["Points"][2] == "Changed (+1)"
     assert result["All required questions answered"] == ["Yes", "No", "Changed"]
     assert result["Red flags"] == ["None", "None", "Same"]
     factors = table_rows(tables[1])
     activity = next(v for k, v in factors.items() if k.startswith("Less than 150 minutes"))
-    assert activity == ["1 point", "2 points", "Points changed"]
+    assert activity == ["0 points", "1 point", "Points changed"]
     symptoms = next(v for k, v in factors.items() if k.startswith("Symptoms for more than"))
     assert symptoms == ["1 point", "1 point", "Same"]
     marks = [m.text for m in side.find_all("mark")]
@@ -356,8 +360,8 @@ def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, t
     assert f"Answered under: fbss-preop {OLD}" in out
     assert f"Re-scored under: fbss-preop {NEW}" in out
     assert re.search(r"Risk tier: +Low -> at least Moderate \(incomplete\)  \[CHANGED\]", out)
-    assert re.search(r"Points: +2 of \d+ -> 3 of \d+  \[CHANGED\]", out)
-    assert f"~ Less than 150 minutes of activity a week [{CHANGED_FACTOR}]: 1 -> 2 points" in out
+    assert re.search(r"Points: +1 of \d+ -> 2 of \d+  \[CHANGED\]", out)
+    assert f"~ Less than 150 minutes of activity a week [{CHANGED_FACTOR}]: 0 -> 1 point" in out
     assert f"? {NEW_QUESTION} (required, " in out
     assert f"x {REMOVED_QUESTION} (" in out
 
@@ -369,11 +373,11 @@ def test_the_rescore_command_prints_the_same_comparison(app, runner, versions, t
         "after": None,  # incomplete under the new version: no tier
         "at_least": {"before": "low", "after": "moderate"},
     }
-    assert data["total"] == {"before": 2, "after": 3}
+    assert data["total"] == {"before": 1, "after": 2}
     assert data["changed"] is True and data["same_definition"] is False
     assert data["factors"]["changed"] == [{
         "id": CHANGED_FACTOR, "label": "Less than 150 minutes of activity a week",
-        "category": "habits", "points_before": 1, "points_after": 2}]
+        "category": "habits", "points_before": 0, "points_after": 1}]
     assert [q["id"] for q in data["questions"]["never_asked"]] == [NEW_QUESTION]
     assert [q["id"] for q in data["questions"]["no_longer_asked"]] == [REMOVED_QUESTION]
     assert (data["before"]["version"], data["after"]["version"]) == (OLD, NEW)
@@ -451,8 +455,8 @@ def test_the_export_keeps_a_column_per_question_id_across_versions(app, client, 
     assert new_row[REMOVED_QUESTION] == ""
     assert old_row[NEW_QUESTION] == "" and new_row[NEW_QUESTION] == "no"
     # Each row's tier is its own version's (the old one is not re-scored).
-    assert (old_row["tier"], old_row["total"]) == ("low", "2")
-    assert (new_row["tier"], new_row["total"]) == ("moderate", "3")
+    assert (old_row["tier"], old_row["total"]) == ("low", "1")
+    assert (new_row["tier"], new_row["total"]) == ("moderate", "2")
     assert new_row["surgery_type"] == old_row["surgery_type"] == answers["surgery_type"]
 
     # A new version adds its question after the columns there were: none of them moves.

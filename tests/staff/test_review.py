@@ -28,7 +28,7 @@ def test_the_clinician_sees_tier_factors_and_answers(app, client, staff):
     answers = factories.example_answers(app, "moderate tier - two-level")
     assessment = score(q, answers)
     assert f"Risk tier: Moderate ({assessment.total} of {assessment.max_total} points" in text
-    assert assessment.total == 7
+    assert assessment.total == 6
     for result in assessment.factors:
         assert result.factor.label in text
     typed, _ = type_answers(q, answers)

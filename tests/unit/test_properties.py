@@ -94,8 +94,24 @@ def check_invariants(q: Questionnaire, answers: dict[str, Any]) -> None:
     score_range = q.score_range
     assert score_range is not None
     assert score_range.lowest <= result.total <= score_range.highest
-    assert result.total == sum(r.factor.points for r in result.factors)
-    assert result.reached_tier == q.tier_for(result.total)
+    # Capped factors count at most their cap's max together: the total is the factors' points
+    # less what the caps hold back.
+    held_back = sum(c.points - c.counted for c in result.caps)
+    for c in result.caps:
+        assert c.counted == min(c.points, c.cap.max)
+    assert result.total == sum(r.factor.points for r in result.factors) - held_back
+    if q.axes:
+        # Each axis: its factors' points (capped), a tier from its points raised by its floors;
+        # the overall tier is the highest of the axes'.
+        rank = [t.id for t in q.tiers].index
+        assert result.total == sum(a.points for a in result.axes)
+        for a in result.axes:
+            assert 0 <= a.points <= a.max
+            by_points = rank(a.axis.tier_for(a.points).id)
+            assert rank(a.reached.id) == max([by_points, *(rank(f.tier) for f in a.floors)])
+        assert rank(result.reached_tier.id) == max(rank(a.reached.id) for a in result.axes)
+    else:
+        assert result.reached_tier == q.tier_for(result.total)
     assert result.reached_tier.id in score_range.reachable_tiers
     # Incomplete answers have no tier, complete ones always one.
     assert (result.tier is None) == (not result.complete)
@@ -104,7 +120,7 @@ def check_invariants(q: Questionnaire, answers: dict[str, Any]) -> None:
     assert set(result.missing) <= result.visible
     assert set(result.errors) <= result.visible
     assert set(result.answers) <= result.visible
-    assert sum(result.category_points.values()) == result.total
+    assert sum(result.category_points.values()) == result.total + held_back
     assert 0 <= result.modifiable_points <= result.total
     for instrument in result.instruments.values():
         assert (instrument.score is None) == bool(instrument.missing)

@@ -84,18 +84,18 @@ def test_not_a_whole_number_is_422_with_the_message_beside_the_input(app, client
     answers = example(app, "low tier")
     token = at_step(client, app, "pain", answers)
     before = db_state(app)
-    response = post(client, app, token, "pain", answers, q_pain_intensity="seven",
+    response = post(client, app, token, "pain", answers, q_back_pain="seven",
                     q_other_pain_areas=["headaches", "arms_hands"])
-    assert_field_error(response, "q_pain_intensity", "#q_pain_intensity",
+    assert_field_error(response, "q_back_pain", "#q_back_pain",
                        "Please enter a whole number, using digits only.")
-    field = main(response).by_id("q_pain_intensity")
-    assert field.tag == "input" and "q_pain_intensity-error" in described_by(field)
+    field = main(response).by_id("q_back_pain")
+    assert field.tag == "input" and "q_back_pain-error" in described_by(field)
     assert field.has_class("input-error")
     assert field.attrs["value"] == "seven"
     assert checked_values(response, "other_pain_areas") == ["headaches", "arms_hands"]
     assert checked_values(response, "pain_duration") == [answers["pain_duration"]]
     assert db_state(app) == before
-    assert "pain_intensity" not in saved(app, token)
+    assert "back_pain" not in saved(app, token)
 
 
 @pytest.mark.parametrize(("value", "message"), [
@@ -112,18 +112,18 @@ def test_number_out_of_range_is_422(app, client, value, message):
     answers = example(app, "low tier")
     token = at_step(client, app, "pain", answers)
     before = db_state(app)
-    response = post(client, app, token, "pain", answers, q_pain_intensity=value)
-    assert_field_error(response, "q_pain_intensity", "#q_pain_intensity", message)
-    assert input_value(response, "q_pain_intensity") == value
+    response = post(client, app, token, "pain", answers, q_back_pain=value)
+    assert_field_error(response, "q_back_pain", "#q_back_pain", message)
+    assert input_value(response, "q_back_pain") == value
     assert db_state(app) == before
 
 
 def test_full_width_digits_are_digits(app, client):
     answers = example(app, "low tier")
     token = at_step(client, app, "pain", answers)
-    response = post(client, app, token, "pain", answers, q_pain_intensity=" ７ ")
+    response = post(client, app, token, "pain", answers, q_back_pain=" ７ ")
     assert response.status_code == 303
-    assert saved(app, token)["pain_intensity"] == 7
+    assert saved(app, token)["back_pain"] == 7
 
 
 @pytest.mark.parametrize("pounds", ["1_70", "inf", "nan", "1e2", "0x50"])
@@ -205,8 +205,8 @@ def test_missing_required_answers_are_422_with_a_message_each(app, client):
     walk(client, app, token, answers, until="pain")
     before = db_state(app)
     response = post(client, app, token, "pain",
-                    {**answers, "pain_intensity": None, "other_pain_areas": None})
-    assert_field_error(response, "q_pain_intensity", "#q_pain_intensity",
+                    {**answers, "back_pain": None, "other_pain_areas": None})
+    assert_field_error(response, "q_back_pain", "#q_back_pain",
                        "Please answer this question.")
     assert_field_error(response, "q_other_pain_areas", "#q_other_pain_areas-0",
                        "Please choose at least one answer.")
@@ -218,9 +218,9 @@ def test_blank_and_whitespace_only_answers_count_as_missing(app, client):
     answers = example(app, "low tier")
     token = at_step(client, app, "pain", answers)
     before = db_state(app)
-    response = post(client, app, token, "pain", answers, q_pain_intensity="   ",
+    response = post(client, app, token, "pain", answers, q_back_pain="   ",
                     q_pain_duration="")
-    assert_field_error(response, "q_pain_intensity", "#q_pain_intensity",
+    assert_field_error(response, "q_back_pain", "#q_back_pain",
                        "Please answer this question.")
     assert_field_error(response, "q_pain_duration", "#q_pain_duration-0",
                        "Please choose an answer.")
@@ -259,14 +259,14 @@ def test_bad_request_after_saving_keeps_the_saved_answers(app, client):
     token = at_step(client, app, "safety", answers)
     stored = saved(app, token)
     before = db_state(app)
-    response = post(client, app, token, "pain", answers, q_pain_intensity="99")
+    response = post(client, app, token, "pain", answers, q_back_pain="99")
     assert response.status_code == 422
-    assert input_value(response, "q_pain_intensity") == "99"
+    assert input_value(response, "q_back_pain") == "99"
     assert db_state(app) == before
     assert saved(app, token) == stored
     # The saved value comes back when the page is opened again.
     again = client.get(f"/s/{token}/step/pain")
-    assert input_value(again, "q_pain_intensity") == str(answers["pain_intensity"])
+    assert input_value(again, "q_back_pain") == str(answers["back_pain"])
 
 
 def test_control_characters_in_text_are_dropped_the_same_on_every_database(app, client):
@@ -305,9 +305,9 @@ def test_fields_of_other_steps_posted_to_a_step_are_ignored(app, client):
     answers = example(app, "low tier")
     token = at_step(client, app, "life_and_work", answers)
     before = saved(app, token)
-    response = post(client, app, token, "life_and_work", answers, q_pain_intensity="9",
+    response = post(client, app, token, "life_and_work", answers, q_back_pain="9",
                     q_phq9_9="3", q_surgery_region="neck", q_height="250")
     assert response.status_code == 303
     after = saved(app, token)
-    for question_id in ("pain_intensity", "phq9_9", "surgery_region", "height"):
+    for question_id in ("back_pain", "phq9_9", "surgery_region", "height"):
         assert after[question_id] == before[question_id]

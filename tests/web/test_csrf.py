@@ -129,7 +129,7 @@ def test_post_without_token_to_a_closed_link_or_step_shows_the_right_page(app, c
     if case == "revoked link":
         update_screening(app, token, status="revoked", revoked_at=utcnow())
     before = db_state(app)
-    response = client.post(path, data={"q_surgery_region": "neck", "q_pain_intensity": "3"})
+    response = client.post(path, data={"q_surgery_region": "neck", "q_back_pain": "3"})
     assert (response.status_code, title(response)) == (status, heading)
     assert NOTICE not in main_text(response)
     assert db_state(app) == before

@@ -87,7 +87,7 @@ def test_a_new_browser_continues_where_the_patient_left_off(app, client):
     assert checked_values(response, "osteoporosis") == ["no"]
     # The step not yet answered is empty.
     response = phone.get(f"/s/{token}/step/pain")
-    assert input_value(response, "q_pain_intensity") == ""
+    assert input_value(response, "q_back_pain") == ""
     assert checked_values(response, "pain_duration") == []
 
     # The new browser finishes; the first one sees the same state.

@@ -53,12 +53,13 @@ def test_changing_a_step_from_the_review_returns_to_the_review(app, client):
     assert form.attrs["action"] == f"/s/{token}/step/pain?return=review"
     assert form.find("button").text == "Save and return to review"
 
-    data = step_data(questionnaire(app).step_by_id["pain"], {**answers, "pain_intensity": 2})
+    data = step_data(questionnaire(app).step_by_id["pain"], {**answers, "back_pain": 2})
     response = client.post(f"/s/{token}/step/pain?return=review", data=data)
     assert response.status_code == 303
     assert location_path(response) == f"/s/{token}/review"
-    assert saved(app, token)["pain_intensity"] == 2
-    assert "how bad has your pain been? 2" in main_text(client.get(f"/s/{token}/review"))
+    assert saved(app, token)["back_pain"] == 2
+    review = main_text(client.get(f"/s/{token}/review"))
+    assert "how bad has the pain in your back (or neck) been? 2" in review
 
     # Without ?return=review, the next step follows as usual.
     response = client.post(f"/s/{token}/step/pain", data=data)
@@ -66,7 +67,7 @@ def test_changing_a_step_from_the_review_returns_to_the_review(app, client):
 
     # A bad answer on a change keeps the way back to the review.
     before = db_state(app)
-    data["q_pain_intensity"] = "lots"
+    data["q_back_pain"] = "lots"
     response = client.post(f"/s/{token}/step/pain?return=review", data=data)
     assert response.status_code == 422
     assert main(response).find("form").attrs["action"] == f"/s/{token}/step/pain?return=review"

@@ -37,31 +37,32 @@ def test_step_counter_counts_only_the_visible_steps(app, client):
     answers = example(app, "low tier")  # no earlier spine surgery
     assert client.post(f"/s/{token}/start").status_code == 303
     first = client.get(f"/s/{token}/step/about_surgery")
-    assert step_counter(first) == (1, 9)  # "earlier surgery" is not shown until asked for
+    assert step_counter(first) == (1, 9)  # "earlier surgery" (and STarT Back, for low-back
+    # surgery) are not shown until asked for
     assert "(step 1 of 9)" in page(first).find("title").text
 
     response = post(client, app, token, "about_surgery", {**answers, "prior_spine_surgery": True})
     assert location_path(response) == f"/s/{token}/step/earlier_surgery"
     response = client.get(f"/s/{token}/step/earlier_surgery")
-    assert step_counter(response) == (2, 10)
-    assert "in 10 short steps" in main_text(client.get(f"/s/{token}"))
+    assert step_counter(response) == (2, 11)
+    assert "in 11 short steps" in main_text(client.get(f"/s/{token}"))
 
     # Going back and answering "no" takes the earlier-surgery step out again: N - 1.
     response = post(client, app, token, "about_surgery", answers)
     assert location_path(response) == f"/s/{token}/step/medical_history"
     response = client.get(f"/s/{token}/step/medical_history")
-    assert step_counter(response) == (2, 9)
+    assert step_counter(response) == (2, 10)
     steps = [li.text for li in page(response).find("details").find_all("li")]
-    assert len(steps) == 9
+    assert len(steps) == 10
     assert not [s for s in steps if "Your earlier spine surgery" in s]
-    assert "in 9 short steps" in main_text(client.get(f"/s/{token}"))
+    assert "in 10 short steps" in main_text(client.get(f"/s/{token}"))
 
 
 def test_step_list_links_only_the_steps_reached(app, client):
     token = new_screening(app)
     walk(client, app, token, example(app, "low tier"), until="pain")
     response = client.get(f"/s/{token}/step/pain")
-    assert step_counter(response) == (3, 9)
+    assert step_counter(response) == (3, 10)
     items = page(response).find("details").find_all("li")
     links = {li.text.split(" done")[0]: li.find("a") for li in items}
     assert links["Your planned surgery"].attrs["href"] == f"/s/{token}/step/about_surgery"
@@ -69,7 +70,7 @@ def test_step_list_links_only_the_steps_reached(app, client):
     current = next(li for li in items if li.attrs.get("aria-current") == "step")
     assert current.find("a") is None and "Your pain" in current.text
     later = items[3:]
-    assert len(later) == 6 and all(li.find("a") is None for li in later)
+    assert len(later) == 7 and all(li.find("a") is None for li in later)
     assert "done" in items[0].text and "done" in items[1].text
     # The back link goes to the step before.
     assert main(response).find("a", class_="back-link").attrs["href"] == (
@@ -98,7 +99,7 @@ def test_step_out_of_order_is_409_and_changes_nothing(app, client):
     response = post(client, app, token, "pain", answers)  # step 3 while step 2 is unfinished
     assert response.status_code == 409
     assert db_state(app) == before
-    assert "pain_intensity" not in saved(app, token)
+    assert "back_pain" not in saved(app, token)
 
 
 def test_unknown_step_is_404(app, client):
@@ -325,7 +326,7 @@ def test_saved_answers_are_shown_again_on_the_step(app, client):
     assert not main(response).by_id("question-fusion_levels").hidden
     response = client.get(f"/s/{token}/step/pain")
     assert checked_values(response, "other_pain_areas") == ["hips_knees_feet"]
-    assert input_value(response, "q_pain_intensity") == "7"
+    assert input_value(response, "q_back_pain") == "5"
     response = client.get(f"/s/{token}/step/medical_history")
     assert input_value(response, "q_hba1c") == "7.2"
     assert input_value(response, "q_weight") == "92.5"
