@@ -325,6 +325,14 @@ class _Evaluator:
         self.visible: set[str] = set()
         self.step_visible: dict[str, bool] = {}
         self.values: dict[str, Any] = {}
+        self.clinic: dict[str, Any] = {}  # the clinic's entries scored (see `with_clinic`)
+
+    def with_clinic(self, entries: Mapping[str, Any]) -> None:
+        """Score these clinic entries from now on: visibility is decided (`run`) on the patient's
+        own answers only, so an entry never makes a question the patient was not shown required;
+        an entry counts for scoring whether or not its question was shown."""
+        self.clinic = dict(entries)
+        self.values.clear()  # computed from the patient's answers alone so far
 
     def unknown(self, leaf: m.Leaf) -> bool:
         """Whether a leaf reads an answer that does not tell ("Not sure")."""
@@ -334,6 +342,8 @@ class _Evaluator:
         return value is not MISSING and value in self.q.questions[leaf.ref].unknown_values
 
     def answer(self, question_id: str) -> Any:
+        if question_id in self.clinic:
+            return self.clinic[question_id]
         if question_id in self.visible:
             return self.typed.get(question_id, MISSING)
         return MISSING
@@ -398,28 +408,23 @@ def visible_questions(
     return ev.visible, steps
 
 
-def _with_clinic(
-    q: m.Questionnaire,
-    typed: dict[str, Any],
-    clinic: Mapping[str, Any] | None,
-    today: dt.date | None,
-) -> tuple[dict[str, Any], list[tuple[str, Any, Any, bool]]]:
-    """The answers to score: the patient's, with the clinic's entry where the patient's does
-    not tell; and (question, clinic value, patient value, used) for each clinic entry."""
+def _clinic_entries(
+    q: m.Questionnaire, clinic: Mapping[str, Any] | None, today: dt.date | None, ev: _Evaluator
+) -> list[tuple[str, Any, Any, bool]]:
+    """(question, clinic value, patient value, used) for each clinic entry that can be used:
+    used where the patient's answer (to a question shown) does not tell."""
     if not clinic:
-        return typed, []
+        return []
     own = {k: v for k, v in clinic.items() if k in q.questions and q.questions[k].clinic}
     clinic_typed, _ = type_answers(q, own, today)  # an entry that cannot be used is not used
-    merged, entries = dict(typed), []
+    entries = []
     for question_id, value in clinic_typed.items():
-        if value in q.questions[question_id].unknown_values:
+        unknown = q.questions[question_id].unknown_values
+        if value in unknown:
             continue
-        patient = typed.get(question_id, MISSING)
-        used = patient is MISSING or patient in q.questions[question_id].unknown_values
-        if used:
-            merged[question_id] = value
-        entries.append((question_id, value, patient, used))
-    return merged, entries
+        patient = ev.answer(question_id)
+        entries.append((question_id, value, patient, patient is MISSING or patient in unknown))
+    return entries
 
 
 def score(
@@ -430,9 +435,10 @@ def score(
 ) -> Assessment:
     """The answers scored. `clinic`: the clinic's entries for the questions marked `clinic`."""
     own, all_errors = type_answers(q, answers, today)
-    typed, clinic_entries = _with_clinic(q, own, clinic, today)
-    ev = _Evaluator(q, typed)
+    ev = _Evaluator(q, own)
     ev.run()
+    clinic_entries = _clinic_entries(q, clinic, today, ev)
+    ev.with_clinic({qid: value for qid, value, _, used in clinic_entries if used})
     # An error on a hidden question does not matter: the patient is not asked it.
     errors = {k: v for k, v in all_errors.items() if k not in q.questions or k in ev.visible}
     visible_answers = {k: v for k, v in own.items() if k in ev.visible}

@@ -373,55 +373,57 @@ def test_the_patient_never_sees_the_clinics_entries(app, client):
 # --- incomplete: no tier anywhere -------------------------------------------------------------
 
 
-def test_an_incomplete_screening_has_no_tier_anywhere(app, client, staff):
-    # The patient was not sure; the clinic says fusion, which asks a question the patient never
-    # saw: the answers scored with the clinic's entries are incomplete, so there is no tier.
+def test_a_clinic_entry_never_asks_for_an_answer_the_patient_was_not_shown(app):
+    # The patient was not sure; the clinic says fusion, which would show a question the patient
+    # never saw. Which questions are shown is decided on the patient's own answers: the screening
+    # is complete and has its tier, scored with the clinic's entries.
     ident = submitted(app, clinic={"procedure": "fusion", "levels": 3},
                       answers={**PATIENT, "revision": "no", "diabetes": "no"})  # fmt: skip
     stored = row(app, Screening, ident)
     assert stored["status"] == "submitted"
-    assert (stored["tier"], stored["assessment"]["tier"], stored["assessment"]["complete"]) == (
-        None,
-        None,
-        False,
-    )
-    assert [a["tier"] for a in stored["assessment"]["axes"]] == [None, None]
+    assert stored["assessment"]["complete"] is True
+    assert stored["tier"] is not None and stored["assessment"]["tier"] == stored["tier"]
+    assert [e["question"] for e in stored["assessment"]["clinic"] if e["used"]] == [
+        "procedure", "levels",
+    ]  # fmt: skip
+
+
+def test_an_incomplete_screening_has_no_tier_anywhere(app, client, staff):
+    ident = submitted(app, answers={**PATIENT, "revision": "no", "diabetes": "no"})
     started, token = factories.screening(app, "Ivy Started")
     walk(client, app, token, PATIENT, until="mood")
 
     signed_in(client, staff["clinician"])
     dashboard = main(client.get("/staff/"))
     for tr in dashboard.find("table", class_="screenings").find("tbody").find_all("tr"):
-        assert not [n for n in tr.iter() if n.has_class("tier")], tr.text
-    text = squash(main_text(client.get(f"/staff/screenings/{ident}")))
-    assert "Risk tier: no tier yet" in text and "Incomplete: 1 required answer is missing" in text
+        if "Ivy Started" in tr.text:
+            assert not [n for n in tr.iter() if n.has_class("tier")], tr.text
+    text = squash(main_text(client.get(f"/staff/screenings/{started}")))
     for tier in ("Low", "Moderate", "High"):
         assert f"Risk tier: {tier}" not in text
-    pdf = " ".join(squash(t) for t in page_texts(client.get(
-        f"/staff/screenings/{ident}/summary.pdf").data))  # fmt: skip
-    assert "Risk tier: no tier yet (answers incomplete)" in pdf
     response = client.get("/staff/export.csv")
     exported = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     response.close()
-    assert {r["reference"]: r["tier"] for r in exported} == {
-        f"S-{ident:06d}": "",
-        f"S-{started:06d}": "",
-    }
+    assert {r["reference"]: r["tier"] for r in exported}[f"S-{started:06d}"] == ""
 
     key = make_key(app)
     listed = client.get("/api/v1/screenings", headers=bearer(key)).get_json()["items"]
-    assert {s["id"]: s["tier"] for s in listed} == {ident: None, started: None}
-    detail = client.get(f"/api/v1/screenings/{ident}", headers=bearer(key)).get_json()
-    assert detail["tier"] is None and detail["assessment"]["tier"] is None
+    assert {s["id"]: s["tier"] for s in listed}[started] is None
+    assert {s["id"]: s["tier"] for s in listed}[ident] is not None
+    detail = client.get(f"/api/v1/screenings/{started}", headers=bearer(key)).get_json()
+    assert detail["tier"] is None
 
 
 # --- the shipped questionnaire (no clinic questions) still works ---------------------------------
 
 
-class TestShipped:
+class TestWithoutClinicQuestions:
+    """The previous questionnaire (1.2.0) has no clinic questions: nothing changes for it."""
+
     @pytest.fixture
     def app_config(self) -> dict:
-        return {}
+        previous = CLINIC_YAML.parents[2] / "questionnaires" / "previous" / "fbss-preop-1.2.0.yaml"
+        return {"SCREENING_QUESTIONNAIRE": str(previous)}
 
     def test_no_fieldset_and_no_entries(self, app, client, staff, runner):
         signed_in(client, staff["intake"])
