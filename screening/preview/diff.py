@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..comparison_rows import factor_rows, instrument_rows
 from ..definition import model as m
-from ..rescoring import Comparison, compare, factor_rows, instrument_rows
+from ..rescoring import Comparison, compare
 from ..scoring import Assessment, score
 from .diagram import condition_text
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import abort, render_template
 
+from ..comparison_rows import factor_rows, instrument_rows
 from ..definition import DefinitionError
 from ..domain import clinical
 from ..extensions import db
-from ..rescoring import factor_rows, instrument_rows
 from . import auth
 from .blueprint import bp, screening_or_404
 
