@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
-from . import accounts, audit, operations, questionnaires, screenings, sites
+from . import accounts, audit, operations, preview, questionnaires, screenings, sites
 
 
 def _create_app():
@@ -31,6 +31,7 @@ export_group.add_command(questionnaires.fhir_questionnaire_command)
 for command in (
     questionnaires.lint_command,
     questionnaires.score_command,
+    preview.preview_command,
     screenings.invite_command,
     screenings.pdf_command,
     screenings.rescore_command,

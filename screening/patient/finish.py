@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, session, url_for
 
-from .. import codec
-from ..definition.conditions import MISSING
 from ..domain import NotAllowed, answering, documents, questionnaires, submission
 from ..extensions import db
 from ..i18n import current_language
 from ..web import KIOSK_KEY, pdf_response
+from . import pages
 from .blueprint import REVIEWED_KEY, bp
 from .context import (
     Context,
@@ -33,22 +32,9 @@ def review(token: str):
     if not ctx.progress.complete:
         return redirect(ctx.continue_url(), code=303)
     assessment = ctx.progress.assessment
-    language = current_language()
-    sections = []
-    for step_id in ctx.progress.steps:
-        step_def = ctx.q.step_by_id[step_id]
-        rows = [
-            {
-                "question": question,
-                "answer": codec.display(
-                    question, assessment.answers.get(question.id, MISSING), language
-                ),
-            }
-            for question in step_def.questions
-            if question.id in assessment.visible
-        ]
-        change_url = ctx.step_url(step_id, **{"return": "review"})
-        sections.append({"step": step_def, "rows": rows, "change_url": change_url})
+    sections = pages.review_sections(
+        ctx.q, ctx.progress, lambda step_id: ctx.step_url(step_id, **{"return": "review"})
+    )
     session[REVIEWED_KEY] = ctx.screening.id
     return render_template(
         "patient/review.html",

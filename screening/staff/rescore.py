@@ -7,62 +7,12 @@ from typing import Any
 
 from flask import abort, render_template
 
+from ..comparison_rows import factor_rows, instrument_rows
 from ..definition import DefinitionError
 from ..domain import clinical
 from ..extensions import db
-from ..scoring import Assessment
 from . import auth
 from .blueprint import bp, screening_or_404
-
-MARKERS = {"same": "Same", "added": "Added", "removed": "Removed", "changed": "Points changed"}
-
-
-def _factor_rows(original: Assessment, rescored: Assessment) -> list[dict[str, Any]]:
-    before = {r.factor.id: r.factor for r in original.factors}
-    after = {r.factor.id: r.factor for r in rescored.factors}
-    rows = []
-    for factor_id in [*before, *(i for i in after if i not in before)]:
-        old, new = before.get(factor_id), after.get(factor_id)
-        if old is None:
-            kind = "added"
-        elif new is None:
-            kind = "removed"
-        else:
-            kind = "same" if old.points == new.points else "changed"
-        rows.append(
-            {
-                "label": (new or old).label,
-                "category": (new or old).category.replace("_", " "),
-                "before": old.points if old else None,
-                "after": new.points if new else None,
-                "kind": kind,
-                "marker": MARKERS[kind],
-            }
-        )
-    return rows
-
-
-def _instrument_rows(original: Assessment, rescored: Assessment) -> list[dict[str, Any]]:
-    def text(r: Any) -> str:
-        if r is None:
-            return "Not in this version"
-        return f"{r.score} ({r.band})" if r.score is not None else "Incomplete"
-
-    ids = [
-        *original.instruments,
-        *(i for i in rescored.instruments if i not in original.instruments),
-    ]
-    rows = []
-    for instrument_id in ids:
-        old, new = original.instruments.get(instrument_id), rescored.instruments.get(instrument_id)
-        same = (
-            old is not None and new is not None and (old.score, old.band) == (new.score, new.band)
-        )
-        rows.append(
-            {"label": (new or old).instrument.label, "before": text(old), "after": text(new),
-             "same": same}
-        )  # fmt: skip
-    return rows
 
 
 @bp.route("/screenings/<id:screening_id>/rescore")
@@ -92,8 +42,8 @@ def rescore(screening_id: int):
             original=result.original,
             rescored=result.rescored,
             c=result.comparison,
-            factor_rows=_factor_rows(result.original, result.rescored),
-            instrument_rows=_instrument_rows(result.original, result.rescored),
+            factor_rows=factor_rows(result.original, result.rescored),
+            instrument_rows=instrument_rows(result.original, result.rescored),
             stored_matches=clinical.stored_matches(screening, result.original),
         )
     return render_template("staff/rescore.html", **context)
