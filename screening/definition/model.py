@@ -9,8 +9,7 @@ once, when it is loaded, and kept here as plain fields.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
@@ -48,95 +47,20 @@ DEFAULT_BOUNDS = {"height": (30.0, 300.0), "weight": (2.0, 700.0)}
 OptionValue = str | int
 
 
-# --- texts in several languages ---------------------------------------------------------------
-
-
-class Text(str):
-    """A text in the questionnaire's first language that also carries its translations.
-
-    It is a `str`, so everything that reads the questionnaire (the engine, the clinician's PDF)
-    sees the first language; `Questionnaire.localized(lang)` swaps every one for `lang`.
-    """
-
-    translations: dict[str, str]
-
-    def __new__(cls, value: str, translations: Mapping[str, str]) -> Text:
-        text = super().__new__(cls, value)
-        text.translations = dict(translations)
-        return text
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (Text, (str(self), self.translations))
-
-    def to(self, language: str) -> str:
-        return self.translations.get(language, str(self))
-
-
-def localize(node: Any, language: str) -> Any:
-    """`node` (a dataclass of this module, a tuple of them, or a Text) in `language`."""
-    if isinstance(node, Text):
-        return node.to(language)
-    if isinstance(node, tuple):
-        items = tuple(localize(item, language) for item in node)
-        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
-    if is_dataclass(node) and not isinstance(node, type):
-        changes = {}
-        for f in fields(node):
-            if not f.init:
-                continue
-            value = getattr(node, f.name)
-            new = localize(value, language)
-            if new is not value:
-                changes[f.name] = new
-        return replace(node, **changes) if changes else node
-    return node
-
-
-# --- conditions -------------------------------------------------------------------------------
-
-LeafOp = Literal[
-    "equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "answered"
-]
-LEAF_OPS: tuple[str, ...] = (
-    "equals",
-    "not_equals",
-    "in",
-    "not_in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "contains",
-    "answered",
+from .terms import (  # noqa: E402 - re-exported: the model is read as one module
+    LEAF_OPS,
+    All,
+    AnyOf,
+    Condition,
+    Leaf,
+    LeafOp,
+    Not,
+    Text,
+    localize,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class Leaf:
-    """`{question: ID, op: operand}` or `{value: ID, op: operand}`."""
-
-    kind: Literal["question", "value"]
-    ref: str
-    op: str
-    operand: Any
-
-
-@dataclass(frozen=True, slots=True)
-class All:
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AnyOf:
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    item: Condition
-
-
-Condition = Leaf | All | AnyOf | Not
+# The terms above are re-exported; every other name of this module is public too.
+__all__ = ["LEAF_OPS", "All", "AnyOf", "Condition", "Leaf", "LeafOp", "Not", "Text", "localize"]
 
 
 # --- questions and steps ----------------------------------------------------------------------
