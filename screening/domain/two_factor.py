@@ -95,6 +95,9 @@ def sign_in(user: User, code: str) -> bool:
     """The second step of signing in: whether `code` is the user's current one-time code or one
     of their unused recovery codes (then spent). Audited either way (the sign-in itself is
     recorded here, not at the password)."""
+    # The account's row is locked while the code is judged: two requests with one code at the
+    # same moment (a replay racing the real sign-in) cannot both pass (PostgreSQL).
+    db.session.refresh(user, with_for_update=True)
     if user.totp_secret is None:
         return False
     step = _step_of(user.totp_secret, code, user.totp_last_step)
