@@ -34,7 +34,9 @@ def format_text(c: Comparison) -> str:
     for label, old, new in c.axis_rows:
 
         def shown(axis):
-            return f"{axis.tier.text}, {axis.points} of {axis.max}" if axis else "not in this version"
+            if axis is None:
+                return "not in this version"
+            return f"{axis.tier.text}, {axis.points} of {axis.max}"
 
         row(label, shown(old), shown(new), old != new)
     row(

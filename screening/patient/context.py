@@ -14,6 +14,7 @@ from ..domain import answering, flags, links, questionnaires
 from ..i18n import current_language
 from ..models import Screening, utcnow
 from ..scoring import Assessment, progress
+from . import pages
 from .blueprint import RETURN_CODE_KEY, SUBMITTED_KEY, IdentityNeeded, LinkProblem
 
 DOUBLE_CLICK = dt.timedelta(minutes=2)
@@ -137,17 +138,7 @@ class Context:
         return self.step_url(first)
 
     def step_links(self, current: str | None) -> list[dict[str, Any]]:
-        prog = self.progress
-        return [
-            {
-                "title": self.q.step_by_id[step_id].title,
-                "url": self.step_url(step_id),
-                "current": step_id == current,
-                "done": step_id in prog.done and step_id not in prog.unfinished,
-                "reachable": prog.reachable(step_id),
-            }
-            for step_id in prog.steps
-        ]
+        return pages.step_links(self.q, self.progress, self.step_url, current)
 
 
 def raised_flags(assessment: Assessment) -> list[m.RedFlag]:

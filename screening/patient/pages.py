@@ -17,6 +17,22 @@ from ..scoring import Assessment, Progress, type_answers, visible_questions
 from .forms import StepForm, build_step_form, saved_form_data
 
 
+def step_links(
+    q: m.Questionnaire, prog: Progress, step_url: Callable[[str], str], current: str | None
+) -> list[dict[str, Any]]:
+    """The steps as the page's step list shows them (title, link, current, done, reachable)."""
+    return [
+        {
+            "title": q.step_by_id[step_id].title,
+            "url": step_url(step_id),
+            "current": step_id == current,
+            "done": step_id in prog.done and step_id not in prog.unfinished,
+            "reachable": prog.reachable(step_id),
+        }
+        for step_id in prog.steps
+    ]
+
+
 def visibility(
     q: m.Questionnaire, answers: Mapping[str, Any], step_def: m.Step, posted: dict[str, Any]
 ) -> set[str]:

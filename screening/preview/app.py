@@ -173,17 +173,7 @@ class Page:
         return url_for("preview.review") if first is None else self.step_url(first)
 
     def step_links(self, current: str | None) -> list[dict[str, Any]]:
-        prog = self.progress
-        return [
-            {
-                "title": self.q.step_by_id[step_id].title,
-                "url": self.step_url(step_id),
-                "current": step_id == current,
-                "done": step_id in prog.done and step_id not in prog.unfinished,
-                "reachable": prog.reachable(step_id),
-            }
-            for step_id in prog.steps
-        ]
+        return pages.step_links(self.q, self.progress, self.step_url, current)
 
 
 def _answers() -> Answers:
