@@ -46,7 +46,13 @@ def migration_heads(directory: str) -> frozenset[str]:
 
 def database_unavailable(exc: Exception):
     """A request that could not reach the database: nothing was saved; ask to try again."""
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except (OperationalError, sa.exc.InterfaceError, DBAPIError) as error:
+        # The connection itself is broken (cut in the middle of a pipelined statement, say):
+        # there is nothing left to undo, and the page must still be the retry page, not a 500.
+        log.warning("rolling back failed: %s", type(error).__name__)
+        _close_session(error)
     log.warning("database unavailable: %s", type(exc).__name__)
     language = i18n.current_language()
     body = render_template(
