@@ -435,7 +435,11 @@ def _map_page(template: str):
         marks = diff.question_marks(changes)
         removed = [c for c in changes if c.kind == "removed"]
     try:
-        drawing, problem = diagram.svg(q, marks), None
+        if template == "preview/map_print.html":  # paper: a drawing per step, readable
+            drawing = [(s, diagram.svg(q, marks, s.id)) for s in q.steps]
+        else:
+            drawing = diagram.svg(q, marks)
+        problem = None
     except diagram.DiagramError as exc:
         drawing, problem = None, str(exc)
     return render_template(

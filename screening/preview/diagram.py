@@ -126,12 +126,19 @@ def _node(kind: str, ident: str) -> str:
     return f"{kind}__{ident}"
 
 
-def build_graph(q: m.Questionnaire, marks: dict[str, str] | None = None) -> graphviz.Digraph:
+def build_graph(
+    q: m.Questionnaire, marks: dict[str, str] | None = None, step_id: str | None = None
+) -> graphviz.Digraph:
     """The questionnaire as a Graphviz digraph: a cluster per step holding its questions; the
     values, factors and flags beside them; an arrow from what is read to what reads it (dashed
     for a condition that shows a question or a step). `marks`: question id -> "added" or
-    "changed", drawn in colour (the diff against the version in force)."""
+    "changed", drawn in colour (the diff against the version in force). `step_id`: one step
+    only, with what reads its questions and what shows them (a page of the printed map: the
+    whole of a long questionnaire is too small to read on paper)."""
     marks = marks or {}
+    steps = [s for s in q.steps if step_id is None or s.id == step_id]
+    keep = {question.id for s in steps for question in s.questions}
+    drawn: set[str] = set()
     g = graphviz.Digraph(
         name=q.id,
         graph_attr={"rankdir": "LR", "fontname": "DejaVu Sans", "fontsize": "11",
@@ -143,11 +150,28 @@ def build_graph(q: m.Questionnaire, marks: dict[str, str] | None = None) -> grap
     )  # fmt: skip
     value_node = {c.id: _node("value", c.id) for c in q.computed}
     value_node.update({i.id: _node("value", i.id) for i in q.instruments})
+    # The values drawn: all of them, or those made from this step's questions.
+    values = {v for v in value_node if step_id is None or set(q.value_inputs(v)) & keep}
 
     def source(kind: str, ref: str) -> str:
-        return _node("q", ref) if kind == "question" else value_node[ref]
+        if kind == "question":
+            node = _node("q", ref)
+            if ref not in keep and node not in drawn:  # another step's, named only
+                drawn.add(node)
+                other = q.step_by_id[q.questions[ref].step_id].title
+                g.node(node, f"{ref}\n({_short(other, 30)})", fillcolor="#f2f2f2", color="#9aa5b1")
+            return node
+        if ref not in values:
+            values.add(ref)  # read by this step's conditions: drawn, its inputs not
+        return value_node[ref]
 
-    for step in q.steps:
+    def reads_here(condition: m.Condition) -> bool:
+        return step_id is None or any(
+            (ref in keep) if kind == "question" else (ref in values)
+            for kind, ref in references(condition)
+        )
+
+    for step in steps:
         with g.subgraph(name=f"cluster_{step.id}") as cluster:
             shown = f"\nshown if {_short(condition_text(step.show_if), 60)}" if step.show_if else ""
             cluster.attr(label=f"{_short(step.title)}{shown}", style="rounded",
@@ -164,7 +188,7 @@ def build_graph(q: m.Questionnaire, marks: dict[str, str] | None = None) -> grap
                     _node("q", question.id), label, fillcolor=colour,
                     tooltip=f"{question.id}: {question.label}",
                 )  # fmt: skip
-    for step in q.steps:
+    for step in steps:
         first = _node("q", step.questions[0].id)
         for kind, ref in sorted(references(step.show_if)) if step.show_if else ():
             g.edge(source(kind, ref), first, style="dashed", lhead=f"cluster_{step.id}",
@@ -172,23 +196,35 @@ def build_graph(q: m.Questionnaire, marks: dict[str, str] | None = None) -> grap
         for question in step.questions:
             for kind, ref in sorted(references(question.show_if)) if question.show_if else ():
                 g.edge(source(kind, ref), _node("q", question.id), style="dashed")
+    factors = [f for f in q.risk_factors if reads_here(f.when)]
+    flags = [flag for flag in q.red_flags if reads_here(flag.when)]
+    for f in [*factors, *flags]:
+        for kind, ref in references(f.when):
+            if kind == "value":
+                values.add(ref)
     for c in q.computed:
+        if c.id not in values:
+            continue
         g.node(value_node[c.id], f"{c.id}\n{_short(c.label)}", shape="ellipse",
                fillcolor="#eef3f8")  # fmt: skip
         for i in c.inputs:
-            g.edge(_node("q", i), value_node[c.id])
+            if i in keep:
+                g.edge(_node("q", i), value_node[c.id])
     for inst in q.instruments:
+        if inst.id not in values:
+            continue
         g.node(value_node[inst.id], f"{inst.id}\n{_short(inst.label)}", shape="ellipse",
                fillcolor="#eef3f8")  # fmt: skip
         for i in inst.items:
-            g.edge(_node("q", i), value_node[inst.id])
-    for f in q.risk_factors:
+            if i in keep:
+                g.edge(_node("q", i), value_node[inst.id])
+    for f in factors:
         axis = f", {f.axis}" if f.axis else ""
         g.node(_node("factor", f.id), f"{f.id}\n+{f.points}{axis}", shape="box",
                fillcolor="#fbe9d0", tooltip=f"{f.label}: {condition_text(f.when)}")  # fmt: skip
         for kind, ref in sorted(references(f.when)):
             g.edge(source(kind, ref), _node("factor", f.id))
-    for flag in q.red_flags:
+    for flag in flags:
         g.node(_node("flag", flag.id), f"{flag.id}\n{flag.urgency.replace('_', ' ')}",
                shape="octagon", fillcolor="#f8d7d7", color="#a00000",
                tooltip=f"{flag.title}: {condition_text(flag.when)}")  # fmt: skip
@@ -197,10 +233,12 @@ def build_graph(q: m.Questionnaire, marks: dict[str, str] | None = None) -> grap
     return g
 
 
-def svg(q: m.Questionnaire, marks: dict[str, str] | None = None) -> str:
-    """The map as an <svg> element (no XML declaration), ready to put in a page."""
+def svg(
+    q: m.Questionnaire, marks: dict[str, str] | None = None, step_id: str | None = None
+) -> str:
+    """The map (or one step's) as an <svg> element (no XML declaration), ready for a page."""
     try:
-        drawn = build_graph(q, marks).pipe(format="svg", encoding="utf-8")
+        drawn = build_graph(q, marks, step_id).pipe(format="svg", encoding="utf-8")
     except (graphviz.ExecutableNotFound, graphviz.CalledProcessError) as exc:
         raise DiagramError(f"Graphviz could not draw the map: {exc}") from None
     start = drawn.find("<svg")

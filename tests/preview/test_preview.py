@@ -303,6 +303,23 @@ def test_map_pdf_from_the_command_line(draft: Path, tmp_path: Path):
     text = " ".join(page.extract_text() for page in reader.pages)
     assert "Map of Two axes" in text and "drinks_often" in text
     assert reader.attachments == {}
+    # On paper, a page per step (a whole long questionnaire in one drawing is too small to read).
+    pages = [page.extract_text() for page in reader.pages]
+    surgery = next(p for p in pages if "Step 1: Your surgery" in p)
+    mood = next(p for p in pages if "Step 2: Your mood" in p)
+    assert "smoking_fusion" in surgery and "distress" not in surgery
+    assert "distress" in mood and "smoking_fusion" not in mood
+
+
+def test_a_steps_drawing_holds_its_questions_and_what_reads_them():
+    from screening.preview.diagram import build_graph
+
+    q = load_path(AXES)
+    mood = build_graph(q, step_id="mood").source
+    assert "q__m1" in mood and "factor__low_mood" in mood and "value__distress" in mood
+    assert "q__procedure" not in mood and "factor__fusion" not in mood
+    whole = build_graph(q).source
+    assert all(f"q__{i}" in whole for i in q.questions)
 
 
 def test_map_pdf_refused_for_a_draft_with_problems(draft: Path, tmp_path: Path):
