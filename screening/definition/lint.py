@@ -68,4 +68,32 @@ def lint(path: str | Path) -> LintResult:
         q = load_path(path)
     except DefinitionError as exc:
         return LintResult(str(path), exc.problems, None)
-    return LintResult(str(path), check_examples(q), q, hideable_flag_questions(q))
+    warnings = [*hideable_flag_questions(q), *unreachable_axis_tiers(q)]
+    return LintResult(str(path), check_examples(q), q, warnings)
+
+
+def unreachable_axis_tiers(q: m.Questionnaire) -> list[Problem]:
+    """One warning per tier an axis can never reach: its points never come into the tier's
+    range (by the analysis's lowest and highest) and no floor of the axis raises it there."""
+    r = q.score_range
+    warnings = []
+    for axis in q.axes:
+        if r is None or axis.id not in r.axes:
+            continue
+        lowest, highest = r.axes[axis.id]
+        floors = {f.tier for f in axis.floors}
+        start = 0
+        for tier in axis.tiers:
+            reached = start <= highest and (tier.max is None or tier.max >= lowest)
+            if not reached and tier.id not in floors:
+                warnings.append(
+                    Problem(
+                        q.source_name,
+                        0,
+                        f"axis '{axis.id}'",
+                        f"tier '{tier.id}' can never be reached: its points go from {lowest} to "
+                        f"{highest}, and the tier starts at {start}",
+                    )
+                )
+            start = (tier.max or 0) + 1
+    return warnings

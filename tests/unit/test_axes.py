@@ -91,6 +91,23 @@ def test_the_analysis_knows_each_axis_range_with_the_cap(q):
     assert q.axis_max("psychosocial") == 2
 
 
+def test_lint_warns_of_a_tier_an_axis_can_never_reach():
+    from screening.definition.lint import lint
+
+    result = lint(AXES)
+    assert result.ok
+    assert [str(w) for w in result.warnings] == [
+        f"{AXES}: axis 'psychosocial': tier 'high' can never be reached: its points go from 0 "
+        "to 2, and the tier starts at 4"
+    ]
+    # A floor that raises the axis to the tier makes it reachable.
+    text = TEXT.replace("tier: moderate\n", "tier: high\n")
+    path = AXES.parent / "unused-name-for-the-message.yaml"
+    from screening.definition.lint import unreachable_axis_tiers
+
+    assert unreachable_axis_tiers(load_text(text, str(path))) == []
+
+
 # --- no tier for incomplete answers -------------------------------------------------------------
 
 
