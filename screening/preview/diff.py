@@ -4,14 +4,17 @@ shows for a stored screening re-scored under another version (`screening.rescori
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..comparison_rows import factor_rows, instrument_rows
 from ..definition import model as m
 from ..rescoring import Comparison, compare
 from ..scoring import Assessment, score
 from .diagram import condition_text
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -26,17 +29,46 @@ def _options(question: m.Question) -> str:
     return ", ".join(f"{o.value}" for o in question.options)
 
 
+def _shown(value: Any) -> Any:
+    return value if value not in ("", None) else "(none)"
+
+
+def _changes(
+    old: Mapping[str, T],
+    new: Mapping[str, T],
+    label: Callable[[T], str],
+    pairs: Callable[[T, T], Iterable[tuple[str, Any, Any]]],
+    noted: Callable[[T], tuple[str, ...]] = lambda item: (),
+) -> list[Change]:
+    """The parts of `new` that `old` does not have (added), those it has otherwise (changed:
+    each of `pairs`, (what, before, after), that differs), then those `new` lost (removed)."""
+    changes = []
+    for ident, item in new.items():
+        before = old.get(ident)
+        if before is None:
+            changes.append(Change("added", ident, label(item), noted(item)))
+            continue
+        details = tuple(
+            f"{what}: {_shown(a)} → {_shown(b)}" for what, a, b in pairs(before, item) if a != b
+        )
+        if details:
+            changes.append(Change("changed", ident, label(item), details))
+    for ident, item in old.items():
+        if ident not in new:
+            changes.append(Change("removed", ident, label(item), noted(item)))
+    return changes
+
+
 def question_changes(old: m.Questionnaire, new: m.Questionnaire) -> list[Change]:
     """Questions added, removed or changed (its step, type, label, options, required, bounds or
-    condition)."""
-    changes = []
-    for qid, question in new.questions.items():
-        before = old.questions.get(qid)
-        if before is None:
-            changes.append(Change("added", qid, question.label))
-            continue
-        details = []
-        for what, a, b in (
+    condition, or its step's condition)."""
+
+    def step_if(q: m.Questionnaire, question: m.Question) -> str:
+        step = q.step_by_id.get(question.step_id)
+        return condition_text(step.show_if) if step else ""
+
+    def pairs(before: m.Question, question: m.Question) -> Iterable[tuple[str, Any, Any]]:
+        return (
             ("step", before.step_id, question.step_id),
             ("type", before.type, question.type),
             ("label", before.label, question.label),
@@ -47,64 +79,38 @@ def question_changes(old: m.Questionnaire, new: m.Questionnaire) -> list[Change]
             ("max", before.max, question.max),
             ("unit", before.unit or "", question.unit or ""),
             ("shown if", condition_text(before.show_if), condition_text(question.show_if)),
-        ):
-            if a != b:
-                details.append(f"{what}: {a if a not in ('', None) else '(none)'} → "
-                               f"{b if b not in ('', None) else '(none)'}")  # fmt: skip
-        old_step, new_step = old.step_by_id.get(before.step_id), new.step_by_id[question.step_id]
-        old_step_if = condition_text(old_step.show_if) if old_step else ""
-        if old_step_if != condition_text(new_step.show_if):
-            details.append(f"its step's condition: {old_step_if or '(none)'} → "
-                           f"{condition_text(new_step.show_if) or '(none)'}")  # fmt: skip
-        if details:
-            changes.append(Change("changed", qid, question.label, tuple(details)))
-    for qid, question in old.questions.items():
-        if qid not in new.questions:
-            changes.append(Change("removed", qid, question.label))
-    return changes
+            ("its step's condition", step_if(old, before), step_if(new, question)),
+        )
+
+    return _changes(old.questions, new.questions, lambda q: q.label, pairs)
 
 
 def factor_changes(old: m.Questionnaire, new: m.Questionnaire) -> list[Change]:
     """Risk factors added, removed, or with other points, axis or condition."""
-    changes = []
-    for fid, factor in new.factor_by_id.items():
-        before = old.factor_by_id.get(fid)
-        if before is None:
-            changes.append(Change("added", fid, factor.label, (f"points: {factor.points}",)))
-            continue
-        details = []
-        if before.points != factor.points:
-            details.append(f"points: {before.points} → {factor.points}")
-        if before.axis != factor.axis:
-            details.append(f"axis: {before.axis or '(none)'} → {factor.axis or '(none)'}")
-        if condition_text(before.when) != condition_text(factor.when):
-            details.append(f"when: {condition_text(before.when)} → {condition_text(factor.when)}")
-        if details:
-            changes.append(Change("changed", fid, factor.label, tuple(details)))
-    for fid, factor in old.factor_by_id.items():
-        if fid not in new.factor_by_id:
-            changes.append(Change("removed", fid, factor.label, (f"points: {factor.points}",)))
-    return changes
+
+    def pairs(before: m.RiskFactor, factor: m.RiskFactor) -> Iterable[tuple[str, Any, Any]]:
+        return (
+            ("points", before.points, factor.points),
+            ("axis", before.axis, factor.axis),
+            ("when", condition_text(before.when), condition_text(factor.when)),
+        )
+
+    return _changes(
+        old.factor_by_id, new.factor_by_id, lambda f: f.label, pairs,
+        noted=lambda f: (f"points: {f.points}",),
+    )  # fmt: skip
 
 
 def flag_changes(old: m.Questionnaire, new: m.Questionnaire) -> list[Change]:
-    changes = []
-    for fid, flag in new.red_flag_by_id.items():
-        before = old.red_flag_by_id.get(fid)
-        if before is None:
-            changes.append(Change("added", fid, flag.title))
-            continue
-        details = []
-        if before.urgency != flag.urgency:
-            details.append(f"urgency: {before.urgency} → {flag.urgency}")
-        if condition_text(before.when) != condition_text(flag.when):
-            details.append(f"when: {condition_text(before.when)} → {condition_text(flag.when)}")
-        if details:
-            changes.append(Change("changed", fid, flag.title, tuple(details)))
-    for fid, flag in old.red_flag_by_id.items():
-        if fid not in new.red_flag_by_id:
-            changes.append(Change("removed", fid, flag.title))
-    return changes
+    """Red flags added, removed, or with another urgency or condition."""
+
+    def pairs(before: m.RedFlag, flag: m.RedFlag) -> Iterable[tuple[str, Any, Any]]:
+        return (
+            ("urgency", before.urgency, flag.urgency),
+            ("when", condition_text(before.when), condition_text(flag.when)),
+        )
+
+    return _changes(old.red_flag_by_id, new.red_flag_by_id, lambda f: f.title, pairs)
 
 
 def question_marks(changes: list[Change]) -> dict[str, str]:
