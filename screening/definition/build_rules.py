@@ -5,6 +5,7 @@ the builder's reader, ids and conditions (`self.r`, `self.claim`, `self.conditio
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from . import model as m
@@ -21,8 +22,8 @@ class RulesReader:
     conditions: ConditionReader
     declared_axes: set[str]  # axis ids as declared, so a factor on a faulty axis is told once
 
-    def claim(self, ident: str, what: str, block: YMap, path: str, namespace: str) -> bool:
-        raise NotImplementedError  # the builder's
+    # (ident, what, block, path, namespace) -> whether the id is still free: the builder's.
+    claim: Callable[[str, str, YMap, str, str], bool]
 
     # axes and the points rule
     def read_axes(self, top: YMap, tiers: list[m.Tier]) -> list[m.Axis]:

@@ -202,22 +202,14 @@ def build_graph(
         for kind, ref in references(f.when):
             if kind == "value":
                 values.add(ref)
-    for c in q.computed:
-        if c.id not in values:
+    for value in (*q.computed, *q.instruments):
+        if value.id not in values:
             continue
-        g.node(value_node[c.id], f"{c.id}\n{_short(c.label)}", shape="ellipse",
+        g.node(value_node[value.id], f"{value.id}\n{_short(value.label)}", shape="ellipse",
                fillcolor="#eef3f8")  # fmt: skip
-        for i in c.inputs:
+        for i in q.value_inputs(value.id):
             if i in keep:
-                g.edge(_node("q", i), value_node[c.id])
-    for inst in q.instruments:
-        if inst.id not in values:
-            continue
-        g.node(value_node[inst.id], f"{inst.id}\n{_short(inst.label)}", shape="ellipse",
-               fillcolor="#eef3f8")  # fmt: skip
-        for i in inst.items:
-            if i in keep:
-                g.edge(_node("q", i), value_node[inst.id])
+                g.edge(_node("q", i), value_node[value.id])
     for f in factors:
         axis = f", {f.axis}" if f.axis else ""
         g.node(_node("factor", f.id), f"{f.id}\n+{f.points}{axis}", shape="box",
