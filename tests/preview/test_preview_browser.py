@@ -5,7 +5,6 @@ screenshots at 390 px and 1280 px (to /tmp/preview-shots/)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -20,12 +19,12 @@ from werkzeug.serving import make_server
 from screening.commands import main
 from screening.definition import load_path
 from screening.preview import create_preview_app
+from tests.browser.conftest import browser_type_launch_args  # noqa: F401 - the system Chromium
 
 from .conftest import AXES, break_file
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/preview-shots")
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -38,18 +37,6 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_
 FAILING_IMPACTS = {"serious", "critical"}
 
 expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is required for the browser tests (apt-get install chromium)")
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"],
-    }  # fmt: skip
 
 
 @pytest.fixture
