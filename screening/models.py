@@ -331,20 +331,40 @@ class StepDone(db.Model):
 
 
 class Document(db.Model):
-    """A rendered PDF, kept so later downloads are the same document, byte for byte."""
+    """One version of a screening's PDF: asked for (at submission, and for the summary at each
+    acknowledgement, withdrawal or review), rendered by a background job, then kept byte for
+    byte. A version with no content yet is being prepared; the newest rendered one is served."""
 
     __tablename__ = "documents"
     __table_args__ = (
-        sa.UniqueConstraint("screening_id", "kind", name="screening_kind"),
+        sa.UniqueConstraint("screening_id", "kind", "version", name="screening_kind_version"),
         sa.CheckConstraint("kind IN ('summary', 'patient_copy')", name="kind_known"),
+        sa.Index("ix_documents_pending", "rendered_at", "requested_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     screening_id: Mapped[int] = mapped_column(sa.ForeignKey("screenings.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(20))
-    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    sha256: Mapped[str] = mapped_column(sa.String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Why this version was asked for (domain.documents.REASONS), by whom (none: the patient's
+    # submission or the system), and when.
+    reason: Mapped[str] = mapped_column(
+        sa.String(40), default="submitted", server_default="submitted"
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A worker rendering it holds it until then (a worker that died lets it go).
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(default=0, server_default="0")
+    content: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)  # read to serve
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    rendered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+    @property
+    def ready(self) -> bool:
+        return self.rendered_at is not None
 
 
 ROLES = ("intake", "clinician", "admin")

@@ -96,11 +96,27 @@ class _Builder(RulesReader):
             axes=tuple(axes),
             caps=tuple(caps),
             notices=tuple(t for t, _, _ in r.items(top, "notices", "") if isinstance(t, str)),
+            summary_goals=self.read_summary_goals(top),
             points_base=points_base,
             languages=r.languages,
             source_name=self.file,
         )
         return self.finish(draft)
+
+    def read_summary_goals(self, top: YMap) -> tuple[str, ...]:
+        """`summary.goals`: questions whose answers are the patient's expectations and goals."""
+        summary = top.get("summary")
+        if not isinstance(summary, YMap):
+            return ()
+        goals = []
+        for ident, path, line in self.r.items(summary, "goals", "summary"):
+            if not isinstance(ident, str):
+                continue
+            if ident in self.questions:
+                goals.append(ident)
+            else:
+                self.r.error(line, path, f"'{ident}' is not a question of this questionnaire")
+        return tuple(goals)
 
     def finish(self, draft: m.Questionnaire) -> m.Questionnaire | None:
         """The questionnaire with what follows from it alone, computed once here."""

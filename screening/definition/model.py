@@ -381,6 +381,9 @@ class Questionnaire:
     axes: tuple[Axis, ...] = ()
     caps: tuple[Cap, ...] = ()
     notices: tuple[str, ...] = ()  # notices owed to code systems and instruments (LOINC's)
+    # The questions whose answers are the patient's own expectations and goals (`summary.goals`),
+    # on the first page of the clinician's summary.
+    summary_goals: tuple[str, ...] = ()
     points_base: float | None = None  # the points rule's base: points = round(ln(OR) / ln(base))
     languages: tuple[str, ...] = ("en",)  # the first is the clinic's own
     source_name: str = "<string>"

@@ -10,7 +10,7 @@ from .. import rescoring
 from ..definition import DefinitionError, Questionnaire
 from ..models import Screening, User, utcnow
 from ..scoring import Assessment
-from . import NotAllowed, audit, clinic_entries, questionnaires
+from . import NotAllowed, audit, clinic_entries, documents, questionnaires
 from .answering import assessment_of, judged_on
 
 
@@ -32,6 +32,7 @@ def mark_reviewed(screening: Screening, actor: User) -> None:
         raise NotAllowed("Only a submitted screening can be reviewed.")
     screening.reviewed_at, screening.reviewed_by_id = utcnow(), actor.id
     audit.record("screening_reviewed", user=actor, screening_id=screening.id)
+    documents.request(screening, "summary", "reviewed", actor)
 
 
 @dataclass(frozen=True)

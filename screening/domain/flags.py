@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import FlagAcknowledgement, FlagEvent, Screening, User, utcnow
 from ..scoring import Assessment
 from ..text import has_control_characters, without_format_characters
-from . import NotAllowed, alerts, audit
+from . import NotAllowed, alerts, audit, documents
 
 NOTE_LENGTH = 2000
 
@@ -99,7 +99,9 @@ def acknowledge(
     alerts.cancel_escalations(event)
     audit.record("red_flag_acknowledged", user=actor, screening_id=event.screening_id,
                  detail=f"flag event {event.id}")  # fmt: skip
-    _summarise(db.session.get_one(Screening, event.screening_id))
+    screening = db.session.get_one(Screening, event.screening_id)
+    _summarise(screening)
+    documents.request(screening, "summary", "flag_acknowledged", actor)
     return made
 
 
@@ -114,4 +116,6 @@ def withdraw_acknowledgement(
     audit.record("acknowledgement_withdrawn", user=actor, screening_id=event.screening_id,
                  detail=f"flag event {event.id}")  # fmt: skip
     db.session.flush()
-    _summarise(db.session.get_one(Screening, event.screening_id))
+    screening = db.session.get_one(Screening, event.screening_id)
+    _summarise(screening)
+    documents.request(screening, "summary", "acknowledgement_withdrawn", actor)

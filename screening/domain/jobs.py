@@ -2,8 +2,11 @@
 
 - `deliver_alert(id)`: queued when a transaction that added an alert commits; retried with
   backoff by the queue while the mail server refuses it;
+- `render_document(id)`: queued when a transaction that asked for a document version commits
+  (domain.documents); tried again twice, then left to the sweep;
 - every minute, and once when a worker starts: the escalations that are due, then every alert
-  due and not yet sent (the sweep that makes the database the source of truth);
+  due and not yet sent, then the document versions whose job was lost (the sweeps that make the
+  database the source of truth);
 - every day at SCREENING_REMINDER_HOUR (UTC): the reminders `screening send-reminders` sends.
 """
 
@@ -13,7 +16,7 @@ from flask import Flask
 from huey import crontab
 
 from .. import queue
-from . import alerts, invitations
+from . import alerts, documents, invitations
 
 
 class NotDelivered(RuntimeError):
@@ -25,9 +28,14 @@ def deliver_alert(alert_id: int) -> None:
         raise NotDelivered(f"alert {alert_id}")
 
 
+def render_document(document_id: int) -> None:
+    documents.render_pending(document_id)
+
+
 def every_minute() -> None:
     alerts.escalate()
     alerts.sweep()
+    documents.sweep()
 
 
 def init_app(app: Flask) -> None:
@@ -35,6 +43,7 @@ def init_app(app: Flask) -> None:
     # 15 s, 30 s, 1, 2 and 4 minutes; after that the sweep keeps trying, every 15 minutes at most.
     queue.register(app, "deliver_alert", deliver_alert, retries=5, retry_delay=15,
                    retry_backoff=2)  # fmt: skip
+    queue.register(app, "render_document", render_document, retries=2, retry_delay=10)
     queue.register(app, "every_minute", every_minute, every=crontab(minute="*"), at_start=True)
     hour = str(app.config["SCREENING_REMINDER_HOUR"])
     queue.register(

@@ -10,7 +10,7 @@ from ..definition import Questionnaire
 from ..extensions import db
 from ..models import OPEN_STATUSES, Screening, utcnow
 from ..scoring import score
-from . import NotAllowed, audit, clinic_entries, flags
+from . import NotAllowed, audit, clinic_entries, documents, flags
 from .answering import link_label, saved_answers
 
 
@@ -57,4 +57,5 @@ def submit(
     audit.record("answers_submitted", screening_id=screening.id,
                  detail=link_label(screening, via))  # fmt: skip
     db.session.expire(screening)
+    documents.submitted(screening)  # rendered by a worker once this commits
     return True

@@ -98,6 +98,7 @@ def patient_copy(token: str):
     screening = open_screening(token, submitted_ok=True)
     if screening.status != "submitted":
         abort(404)
-    document = documents.document(screening, "patient_copy")
-    db.session.commit()
+    document = documents.newest(screening, "patient_copy")
+    if document is None:  # rendered by a worker within seconds of sending the answers
+        return render_template("patient/copy_pending.html", token=token), 202
     return pdf_response(document.content, document.sha256, "my-pre-surgery-summary.pdf")

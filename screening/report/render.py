@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
-from weasyprint import CSS, HTML
+from weasyprint import CSS, DEFAULT_OPTIONS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
 from .. import codec
@@ -30,6 +31,26 @@ PAPER_SIZES = {"letter": "letter", "a4": "A4"}
 
 
 @dataclass(frozen=True)
+class FlagStatus:
+    """One red flag as the clinic's records hold it: when the answers raised it, whether a
+    later answer took it back, and the acknowledgement that stands (who, when, what was done)."""
+
+    flag_id: str
+    raised_at: dt.datetime | None = None
+    withdrawn_at: dt.datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: dt.datetime | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewStatus:
+    by: str | None
+    at: dt.datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class PatientInfo:
     """What the clinic knows about the patient and the screening (all optional but the name)."""
 
@@ -43,6 +64,10 @@ class PatientInfo:
     screening_date: dt.datetime | None = None
     answered_at: dict[str, dt.datetime] = field(default_factory=dict)
     language: str = CLINIC_LANGUAGE  # the one the patient answered in
+    # The clinic's records: None when there are none (an offline rendering from a file).
+    flags: tuple[FlagStatus, ...] | None = None
+    reviewed: ReviewStatus | None = None
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +75,7 @@ class ReportSettings:
     clinic_name: str = "Spine Clinic"
     paper: str = "letter"
     logo: Path | None = None
+    timezone: str = "UTC"  # the clinic's: every time printed is in it
 
 
 @lru_cache(maxsize=4)
@@ -68,8 +94,29 @@ def _environment(language: str = CLINIC_LANGUAGE) -> jinja2.Environment:
     env.install_gettext_translations(translations(language), newstyle=True)
     env.filters["paragraphs"] = paragraphs
     env.filters["date"] = lambda d: format_date(d, language) if d else ""
-    env.filters["datetime"] = lambda d: f"{format_date(d, language)}, {d:%H:%M} UTC" if d else ""
+    env.filters["datetime"] = _datetime_filter(language)
     return env
+
+
+def _datetime_filter(language: str):
+    """A time in the clinic's time zone (the rendering's `settings.timezone`), with its
+    abbreviation: "5 December 2026, 09:14 EST"."""
+
+    @jinja2.pass_context
+    def datetime(context: Any, moment: dt.datetime | None) -> str:
+        if not moment:
+            return ""
+        local = in_zone(moment, context["settings"].timezone)
+        return f"{format_date(local, language)}, {local:%H:%M} {local.tzname()}"
+
+    return datetime
+
+
+def in_zone(moment: dt.datetime, zone: str) -> dt.datetime:
+    """`moment` (UTC when it has no zone) in the time zone named `zone`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(ZoneInfo(zone))
 
 
 @lru_cache(maxsize=1)
@@ -98,42 +145,134 @@ def _logo_uri(path: Path | None) -> str | None:
 
 
 # --- the summary's content --------------------------------------------------------------------
+#
+# Page 1 holds what a surgeon acts on; then the detail; then "All answers" on pages of their own.
+# Every fact is printed once before "All answers": an answer shown on page 1 (the planned
+# surgery, the goals) or in an instrument's table is not repeated under a risk factor.
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How much page 1 holds; the renderer takes the first that keeps page 1 on one page, and
+    page 1 says where what it leaves out continues."""
+
+    factors: int  # top modifiable factors with their actions
+    flag_messages: bool  # each flag's message for the surgical team on page 1
+    note_chars: int | None  # acknowledgement notes cut to this length (in full in the detail)
+    flags: int | None  # at most this many flags on page 1 (the most urgent)
+
+
+FITS = (
+    Fit(5, True, None, None),
+    Fit(3, True, None, None),
+    Fit(3, False, None, None),
+    Fit(3, False, 120, None),
+    Fit(2, False, 60, 4),
+)
+PAGE_ONE_END = "page-one-end"  # an anchor at the end of page 1's content
 
 
 def _answer_text(q: m.Questionnaire, question_id: str, value: Any) -> str:
     return codec.display(q.questions[question_id], value)
 
 
-def _factor_rows(a: Assessment) -> list[dict[str, Any]]:
+def _order(q: m.Questionnaire) -> dict[str, int]:
+    return {f.id: i for i, f in enumerate(q.risk_factors)}
+
+
+def top_modifiable(a: Assessment) -> list[Any]:
+    """The modifiable factors that apply, the most important first: most points, then the
+    questionnaire's order."""
+    order = _order(a.questionnaire)
+    found = [r for r in a.factors if r.factor.modifiable]
+    return sorted(found, key=lambda r: (-r.factor.points, order[r.factor.id]))
+
+
+def _flag_rows(a: Assessment, info: PatientInfo, fit: Fit) -> list[dict[str, Any]]:
+    """The red flags, most urgent first (then the order they were raised), each with its status
+    from the clinic's records; without records (an offline rendering), the flags the answers
+    raise, with no status."""
     q = a.questionnaire
-    entered = {e.question_id for e in a.clinic if e.used}  # read from the clinic, not the patient
-    groups = []
-    for category in m.CATEGORIES:
-        results = [r for r in a.factors if r.factor.category == category]
-        if not results:
-            continue
-        results.sort(key=lambda r: (not r.factor.modifiable, -r.factor.points))
-        groups.append(
+    answered = _flag_times(a, info)
+    if info.flags is None:
+        statuses = [FlagStatus(r.flag.id, raised_at=answered[r.flag.id]) for r in a.red_flags]
+        recorded = False
+    else:
+        statuses, recorded = list(info.flags), True
+    rows = []
+    for status in statuses:
+        flag = q.red_flag_by_id.get(status.flag_id)
+        urgency = flag.urgency if flag else "review"
+        note = status.note or ""
+        cut = fit.note_chars is not None and len(note) > fit.note_chars
+        rows.append(
             {
-                "category": m.CATEGORY_LABELS[category],
-                "points": a.category_points[category],
-                "factors": [
-                    {
-                        "factor": r.factor,
-                        "answers": [
-                            {
-                                "label": q.questions[i].label,
-                                "answer": _answer_text(q, i, v)
-                                + (" (the clinic's entry)" if i in entered else ""),
-                            }
-                            for i, v in r.answers
-                        ],
-                    }
-                    for r in results
-                ],
+                "title": flag.title if flag else status.flag_id.replace("_", " ").capitalize(),
+                "urgency": m.URGENCY_LABELS[urgency],
+                "rank": URGENCY_ORDER.index(urgency),
+                "message": flag.clinician_message if flag else "",
+                "raised_at": status.raised_at,
+                "withdrawn": status.withdrawn_at is not None,
+                "recorded": recorded,
+                "acknowledged_by": status.acknowledged_by,
+                "acknowledged_at": status.acknowledged_at,
+                "note": note,
+                "short_note": note[: fit.note_chars].rstrip() + "…" if cut else note,
+                "note_cut": cut,
             }
         )
-    return groups
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    rows.sort(key=lambda r: (r["rank"], r["raised_at"] or epoch))
+    return rows
+
+
+URGENCY_ORDER = ("emergency", "same_day", "review")
+
+
+def _scales(a: Assessment) -> list[dict[str, Any]]:
+    """One scale per axis (or one for the total, with no axes), each drawn from 0 to the most
+    points it can have under the questionnaire: the same length means the same points for
+    every patient."""
+    q = a.questionnaire
+    if a.axes:
+        rows = [
+            (r.axis.label, r.axis.outcome, r.points, r.max, r.tier or None, r.axis.tiers,
+             r.reached if not r.complete else None, r.floors)
+            for r in a.axes
+        ]  # fmt: skip
+    else:
+        reached = None if a.complete else a.reached_tier
+        rows = [("Total", None, a.total, a.max_total, a.tier, q.tiers, reached, ())]
+    return [
+        _scale(label, outcome, points, top, tier, tiers, at_least, floors)
+        for label, outcome, points, top, tier, tiers, at_least, floors in rows
+    ]
+
+
+SCALE_WIDTH = 300.0
+TIER_FILLS = ("#d9efe0", "#fbe8c2", "#f6cccc", "#e9b3b3")
+
+
+def _scale(label, outcome, points, top, tier, tiers, at_least, floors) -> dict[str, Any]:
+    top = max(top, points, 1)
+    segments, start = [], 0
+    for i, t in enumerate(tiers):
+        end = top + 1 if t.max is None else min(t.max + 1, top + 1)
+        if end > start:
+            x, w = start / (top + 1) * SCALE_WIDTH, (end - start) / (top + 1) * SCALE_WIDTH
+            text = f"{t.label} {start}–{end - 1}" if end - 1 > start else f"{t.label} {start}"
+            if len(text) * 4.2 > w:  # too long for its segment at 7 pt: the name alone
+                text = t.label if len(t.label) * 4.2 <= w else ""
+            segments.append({"x": x, "w": w, "text": text, "fill": TIER_FILLS[i % 4]})
+        start = end
+    # The marker stands in the middle of the points' cell; its label never leaves the picture.
+    marker = (min(points, top) + 0.5) / (top + 1) * SCALE_WIDTH
+    anchor = "start" if marker < 30 else "end" if marker > SCALE_WIDTH - 30 else "middle"
+    return {
+        "label": label, "outcome": outcome, "points": points, "max": top, "tier": tier,
+        "at_least": at_least, "floors": floors, "segments": segments, "marker": marker,
+        "anchor": anchor, "width": SCALE_WIDTH,
+    }  # fmt: skip
 
 
 def _instrument_rows(a: Assessment) -> list[dict[str, Any]]:
@@ -151,59 +290,78 @@ def _instrument_rows(a: Assessment) -> list[dict[str, Any]]:
             value = a.answers.get(item, MISSING)
             items.append(
                 {
+                    "id": item,
                     "label": q.questions[item].label,
                     "answer": _answer_text(q, item, value),
                     "value": "" if value is MISSING else value,
                 }
             )
+        # A subscale whose items an instrument printed before holds them all: its table would
+        # print the same answers twice, so it names that instrument instead.
+        within = next((r["instrument"].label for r in rows
+                       if set(shown) <= {i["id"] for i in r["items"]}), None)  # fmt: skip
         rows.append(
             {
                 "instrument": result.instrument,
                 "score": result.score,
                 "band": result.band,
                 "items": items,
+                "within": within,
                 "max": result.instrument.bands[-1].max,
             }
         )
     return rows
 
 
-def _discussion(a: Assessment) -> list[dict[str, str]]:
-    points = []
-    for r in a.red_flags:
-        points.append(
-            {
-                "kind": "Red flag",
-                "text": f"{r.flag.title}: {m.URGENCY_LABELS[r.flag.urgency].lower()} "
-                "(see the box on page 1)",
-            }
-        )
-    for alert in a.domain_alerts:
-        points.append({"kind": "Note", "text": alert.clinician_message})
-    for r in a.unknowns:
-        points.append({"kind": "To verify", "text": f"{r.factor.label} (answered 'Not sure')"})
-    for r in sorted(a.factors, key=lambda r: (not r.factor.modifiable, -r.factor.points)):
-        kind = "Before surgery" if r.factor.modifiable else "For planning"
-        points.append({"kind": kind, "text": f"{r.factor.label}: {r.factor.action}"})
-    return points
-
-
-def _appendix(a: Assessment) -> list[dict[str, Any]]:
+def _answers_of(a: Assessment, ids: Any) -> list[dict[str, str]]:
     q = a.questionnaire
-    sections = []
-    for step_id in a.visible_steps:
-        step = q.step_by_id[step_id]
-        rows = []
-        for question in step.questions:
-            if question.id not in a.visible:
-                continue
-            value = a.answers.get(question.id, MISSING)
-            text = codec.display(question, value)
-            if value is MISSING and not question.required:
-                text = f"{codec.NOT_ANSWERED} (optional)"
-            rows.append({"label": question.label, "answer": text, "missing": value is MISSING})
-        sections.append({"title": step.title, "rows": rows})
-    return sections
+    return [
+        {"label": q.questions[i].label, "answer": _answer_text(q, i, a.answers[i])}
+        for i in ids
+        if i in a.visible and i in a.answers
+    ]
+
+
+def _planned_surgery(a: Assessment, info: PatientInfo) -> dict[str, Any]:
+    """The planned surgery as the patient answered it (the questions the clinic may also enter)
+    and as the clinic entered it."""
+    q = a.questionnaire
+    asked = [qq.id for qq in q.questions.values() if qq.clinic]
+    entered = [
+        {"label": q.questions[e.question_id].label,
+         "answer": _answer_text(q, e.question_id, e.clinic), "used": e.used}
+        for e in a.clinic
+    ]  # fmt: skip
+    return {"patient": _answers_of(a, asked), "clinic": entered, "asked": asked}
+
+
+def _detail_factors(a: Assessment, on_page_one: set[str]) -> list[dict[str, Any]]:
+    """The factors that apply, grouped by axis (or by category with no axes), each with why
+    it matters and its evidence, and its action unless page 1 has it. The answers behind them
+    are under "All answers" (printed once)."""
+    order = _order(a.questionnaire)
+    if a.axes:
+        groups = [(r.axis.label, r.points, r.max, [f for f in a.factors if f.factor.axis == r.axis.id])
+                  for r in a.axes]  # fmt: skip
+    else:
+        groups = [(m.CATEGORY_LABELS[c], a.category_points[c], None,
+                   [f for f in a.factors if f.factor.category == c]) for c in m.CATEGORIES]  # fmt: skip
+    return [
+        {
+            "label": label,
+            "points": points,
+            "max": top,
+            "factors": [
+                {"factor": r.factor, "action": r.factor.id not in on_page_one}
+                for r in sorted(
+                    results,
+                    key=lambda r: (not r.factor.modifiable, -r.factor.points, order[r.factor.id]),
+                )
+            ],
+        }  # fmt: skip
+        for label, points, top, results in groups
+        if results
+    ]
 
 
 def _unknown_rows(a: Assessment) -> list[dict[str, Any]]:
@@ -224,23 +382,41 @@ def _unknown_rows(a: Assessment) -> list[dict[str, Any]]:
 
 
 def _clinic_rows(a: Assessment) -> list[dict[str, Any]]:
-    """The clinic's entries that count: those scored, and those beside a different answer."""
+    """Where the clinic's entry and the patient's answer differ (page 1 shows the entries)."""
     q = a.questionnaire
     return [
         {
             "label": q.questions[e.question_id].label,
             "clinic": _answer_text(q, e.question_id, e.clinic),
-            "patient": None if e.patient is MISSING else _answer_text(q, e.question_id, e.patient),
-            "used": e.used,
+            "patient": _answer_text(q, e.question_id, e.patient),
         }
         for e in a.clinic
-        if e.used or e.differs
+        if e.differs and e.patient is not MISSING
     ]
+
+
+def _appendix(a: Assessment) -> list[dict[str, Any]]:
+    q = a.questionnaire
+    sections = []
+    for step_id in a.visible_steps:
+        step = q.step_by_id[step_id]
+        rows = []
+        for question in step.questions:
+            if question.id not in a.visible:
+                continue
+            value = a.answers.get(question.id, MISSING)
+            text = codec.display(question, value)
+            if value is MISSING and not question.required:
+                text = f"{codec.NOT_ANSWERED} (optional)"
+            rows.append({"label": question.label, "answer": text, "missing": value is MISSING})
+        sections.append({"title": step.title, "rows": rows})
+    return sections
 
 
 def _credits(q: m.Questionnaire) -> list[str]:
     """What the instruments' owners and the code systems ask to be printed with them."""
-    return [i.attribution for i in q.instruments if i.attribution] + list(q.notices)
+    lines = [i.attribution for i in q.instruments if i.attribution] + list(q.notices)
+    return list(dict.fromkeys(lines))  # a subscale shares its instrument's line: printed once
 
 
 def _flag_times(a: Assessment, info: PatientInfo) -> dict[str, dt.datetime | None]:
@@ -251,44 +427,51 @@ def _flag_times(a: Assessment, info: PatientInfo) -> dict[str, dt.datetime | Non
     return times
 
 
-def _scale(a: Assessment) -> dict[str, Any]:
-    """Geometry of the tier scale (an SVG drawn by the template)."""
+def summary_context(
+    a: Assessment, info: PatientInfo, fit: Fit = FITS[0], overflowed: bool = False
+) -> dict[str, Any]:
+    """What the summary's template shows, page 1 cut to `fit`."""
     q = a.questionnaire
-    top = max(q.max_points, a.total, 1)
-    width = 500.0
-    segments, start = [], 0
-    for tier in q.tiers:
-        end = top if tier.max is None else min(tier.max + 1, top)
-        if end > start:
-            segments.append(
-                {
-                    "tier": tier,
-                    "x": start / top * width,
-                    "w": (end - start) / top * width,
-                    "from": start,
-                    "to": top if tier.max is None else tier.max,
-                }
-            )
-        start = end
-    marker = min(a.total, top) / top * width
-    return {"width": width, "top": top, "segments": segments, "marker": marker}
-
-
-def _categories_chart(a: Assessment) -> dict[str, Any]:
-    top = max([*a.category_points.values(), 1])
-    rows = [
-        {
-            "label": m.CATEGORY_LABELS[c],
-            "points": a.category_points[c],
-            "w": a.category_points[c] / top * 260,
-        }
-        for c in m.CATEGORIES
-    ]
-    return {"rows": rows, "top": top}
+    flags = _flag_rows(a, info, fit)
+    for i, f in enumerate(flags):
+        f["on_page_one"] = fit.flags is None or i < fit.flags
+        f["detail_status"] = not f["on_page_one"] or f["note_cut"]
+        f["detail_message"] = bool(f["message"]) and (not f["on_page_one"] or not fit.flag_messages)
+    shown_flags = [f for f in flags if f["on_page_one"]]
+    work_on = top_modifiable(a)
+    surgery = _planned_surgery(a, info)
+    order = _order(q)
+    also = sorted((r for r in a.factors if not r.factor.modifiable),
+                  key=lambda r: (-r.factor.points, order[r.factor.id]))  # fmt: skip
+    return {
+        "flags": shown_flags,
+        "more_flags": len(flags) - len(shown_flags),
+        "flags_in_detail": flags,  # with when each was answered
+        "fit": fit,
+        "overflowed": overflowed,
+        "scales": _scales(a),
+        "work_on": work_on[: fit.factors],
+        "more_work_on": len(work_on) - min(len(work_on), fit.factors),
+        "also_counted": also,
+        "instruments": _instrument_rows(a),
+        "goals": _answers_of(a, q.summary_goals),
+        "surgery": surgery,
+        "detail": _detail_factors(a, {r.factor.id for r in work_on[: fit.factors]}),
+        "unknowns": _unknown_rows(a),
+        "clinic_rows": _clinic_rows(a),
+        "appendix": _appendix(a),
+        "credits": _credits(q),
+        "page_one_end": PAGE_ONE_END,
+    }
 
 
 def summary_html(
-    a: Assessment, info: PatientInfo, settings: ReportSettings, generated_at: dt.datetime
+    a: Assessment,
+    info: PatientInfo,
+    settings: ReportSettings,
+    generated_at: dt.datetime,
+    fit: Fit = FITS[0],
+    overflowed: bool = False,
 ) -> str:
     q = a.questionnaire
     return (
@@ -303,24 +486,7 @@ def summary_html(
             logo=_logo_uri(settings.logo),
             language=CLINIC_LANGUAGE,
             answered_in=language_name(info.language, CLINIC_LANGUAGE),
-            flags=[
-                {
-                    "flag": r.flag,
-                    "title": r.flag.title,
-                    "urgency": m.URGENCY_LABELS[r.flag.urgency],
-                    "at": _flag_times(a, info)[r.flag.id],
-                }
-                for r in a.red_flags
-            ],
-            groups=_factor_rows(a),
-            instruments=_instrument_rows(a),
-            discussion=_discussion(a),
-            appendix=_appendix(a),
-            scale=_scale(a),
-            chart=_categories_chart(a),
-            unknowns=_unknown_rows(a),
-            clinic_rows=_clinic_rows(a),
-            credits=_credits(q),
+            **summary_context(a, info, fit, overflowed),
         )
     )
 
@@ -359,17 +525,25 @@ class RenderedPDF:
 _render_lock = threading.Lock()
 
 
-def html_to_pdf(html: str, settings: ReportSettings) -> RenderedPDF:
+def _laid_out(
+    html: str, settings: ReportSettings
+) -> tuple[Any, dict[str, Any], PackageAssetFetcher]:
+    """The HTML laid out in pages (not yet written), with the options to write it."""
     fetcher = PackageAssetFetcher()
-    with _render_lock:
-        document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher)
-        pdf = document.write_pdf(
-            stylesheets=[_stylesheet(settings.paper)],
-            font_config=_fonts(),
-            pdf_variant="pdf/ua-1",
-            attachments=[],
-        )
+    options = DEFAULT_OPTIONS | {"stylesheets": [_stylesheet(settings.paper)],
+                                 "pdf_variant": "pdf/ua-1", "attachments": []}  # fmt: skip
+    document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher)
+    return document.render(font_config=_fonts(), **options), options, fetcher
+
+
+def _written(laid_out: Any, options: dict[str, Any], fetcher: PackageAssetFetcher) -> RenderedPDF:
+    pdf = laid_out.write_pdf(**{k: options[k] for k in DEFAULT_OPTIONS})
     return RenderedPDF(pdf, hashlib.sha256(pdf).hexdigest(), tuple(fetcher.refused))
+
+
+def html_to_pdf(html: str, settings: ReportSettings) -> RenderedPDF:
+    with _render_lock:
+        return _written(*_laid_out(html, settings))
 
 
 def render_summary(
@@ -378,8 +552,19 @@ def render_summary(
     settings: ReportSettings,
     generated_at: dt.datetime | None = None,
 ) -> RenderedPDF:
+    """The clinician's summary, page 1 holding as much as fits on it: the first of FITS whose
+    page 1 ends on page 1 (almost always the first: one layout). Should none fit, page 1 says
+    at its top that it continues on page 2; it never runs over silently."""
     generated_at = generated_at or dt.datetime.now(dt.UTC)
-    return html_to_pdf(summary_html(a, info, settings, generated_at), settings)
+    with _render_lock:
+        for fit in FITS:
+            laid_out, options, fetcher = _laid_out(
+                summary_html(a, info, settings, generated_at, fit), settings
+            )
+            if PAGE_ONE_END in laid_out.pages[0].anchors:
+                return _written(laid_out, options, fetcher)
+        html = summary_html(a, info, settings, generated_at, FITS[-1], overflowed=True)
+        return _written(*_laid_out(html, settings))
 
 
 def render_patient_copy(

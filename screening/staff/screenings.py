@@ -177,6 +177,8 @@ def _assessment_context(screening: Screening) -> dict[str, Any]:
         "clinic_rows": clinic_rows(a),
         "appendix": appendix,
         "original": screening.assessment,
+        "versions": documents.versions(screening, "summary"),
+        "version_reasons": documents.REASONS,
     }
 
 
@@ -232,15 +234,23 @@ def review(screening_id: int):
 
 
 @bp.route("/screenings/<id:screening_id>/summary.pdf")
+@bp.route("/screenings/<id:screening_id>/summary/v<int:version>.pdf")
 @auth.roles_required("clinician")
-def summary_pdf(screening_id: int):
+def summary_pdf(screening_id: int, version: int | None = None):
+    """The summary from the store (the newest version, or the one asked for): never rendered
+    here. While the first version is being prepared, a page that says so and looks again."""
     screening = screening_or_404(screening_id)
     if screening.status != "submitted":
         abort(409)
-    document = documents.summary(screening, auth.actor())
+    document = documents.summary(screening, auth.actor(), version)
+    if document is None:
+        if version is not None:
+            abort(404)
+        return render_template("staff/document_pending.html", screening=screening), 202
     # Read before the commit expires them (reading them after would load the PDF again).
+    suffix = "" if version is None else f"-v{document.version}"
     response = pdf_response(
-        document.content, document.sha256, f"screening-{screening.reference}-summary.pdf"
+        document.content, document.sha256, f"screening-{screening.reference}-summary{suffix}.pdf"
     )
     db.session.commit()
     return response
@@ -253,9 +263,9 @@ def refresh_pdf(screening_id: int):
     check_form()
     if screening.status != "submitted":
         abort(409)
-    documents.summary(screening, auth.actor(), refresh=True)
+    documents.render_again(screening, auth.actor())
     db.session.commit()
-    flash("The PDF summary was rendered again.")
+    flash("A new version of the PDF summary is being prepared.")
     return back_to(screening_id)
 
 
