@@ -63,7 +63,8 @@ def test_clinicians_see_unacknowledged_red_flags_first(app, client, staff, peopl
     response = client.get("/staff/")
     assert names(response) == ["Eve Evans", *ALL_NEWEST_FIRST[:-1]]
     first = page(response).find("tbody").find("tr")
-    assert "row-flag" in first.attrs.get("class", "") and "Red flag" in first.text
+    assert "row-flag" in first.attrs.get("class", "")
+    assert "Same day: Thoughts of self-harm Open" in " ".join(first.text.split())
     # Also under any sort, and on top of a filter.
     assert names(client.get("/staff/?sort=name&order=asc"))[0] == "Eve Evans"
     assert names(client.get("/staff/?status=submitted"))[0] == "Eve Evans"
