@@ -37,14 +37,14 @@ def test_one_row_per_screening_with_a_column_per_question(app, client, staff):
     hugo = by_reference[f"S-{high:06d}"]
     answers = factories.example_answers(app, "high tier - long")
     assert hugo["patient_name"] == "Hugo High"
-    assert (hugo["status"], hugo["tier"], hugo["total"]) == ("submitted", "high", "18")
+    assert (hugo["status"], hugo["tier"], hugo["total"]) == ("Finished", "high", "18")
     assert hugo["surgery_type"] == str(answers["surgery_type"])
     assert hugo["phq9_1"] == str(answers["phq9_1"])
     assert hugo["phq9"] == str(sum(answers[f"phq9_{i}"] for i in range(1, 10)))
     assert "nicotine" in hugo["factors"].split(";")
     ivo = by_reference[f"S-{invited:06d}"]
     assert (ivo["status"], ivo["tier"], ivo["surgery_type"], ivo["factors"]) == (
-        "invited", "", "", "")
+        "Invited", "", "", "")
 
 
 def test_the_filters_of_the_list_apply(app, client, staff):
