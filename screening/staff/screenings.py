@@ -58,8 +58,7 @@ def home():
     page = listing.search(filters, clinician, user)
     surgeons = listing.surgeons(user)
     flag_summaries = listing.flag_summaries(page.rows) if clinician else {}
-    db.session.commit()  # the audit event of the page
-    return render_template(
+    html = render_template(
         "staff/dashboard.html",
         page=page,
         filters=filters,
@@ -72,6 +71,10 @@ def home():
         reviewed_choices=listing.REVIEWED,
         flag_summaries=flag_summaries,
     )
+    # The audit event of the page, committed once it is rendered: the commit expires the rows,
+    # and rendering after it would read each one again.
+    db.session.commit()
+    return html
 
 
 @bp.route("/export.csv")
