@@ -142,8 +142,9 @@ def test_sorting_by_name(app, client, staff, people):
     ascending = names(client.get("/staff/?sort=name&order=asc"))
     assert ascending == sorted(ALL_NEWEST_FIRST, key=str.lower)
     assert names(client.get("/staff/?sort=name&order=desc")) == ascending[::-1]
-    link = page(client.get("/staff/?sort=name&order=asc")).find("a", **{"aria-sort": "ascending"})
-    assert link is not None and link.text.startswith("Patient")
+    header = page(client.get("/staff/?sort=name&order=asc")).find(
+        "th", **{"aria-sort": "ascending"})
+    assert header is not None and header.find("a").text.startswith("Patient")
 
 
 def test_intake_sees_only_the_status_filters(app, client, staff, people):
