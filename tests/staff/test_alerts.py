@@ -120,7 +120,7 @@ def test_a_flag_taken_back_is_kept_as_withdrawn_and_raised_again_is_a_new_event(
     assert row(app, Screening, ident)["has_red_flag"]  # not acknowledged: it still counts
     clinician = signed_in(app.test_client(), staff["clinician"])
     text = flag_panel(clinician, ident)
-    assert f"then withdrawn by the patient at {event['withdrawn_at']:%H:%M}" in text
+    assert f"then withdrawn by the patient at {event['withdrawn_at']:%Y-%m-%d %H:%M} UTC" in text
 
     save_step(patient, app, token, "mood", answers)
     first, second = events(app, ident)
