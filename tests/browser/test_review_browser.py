@@ -1,16 +1,15 @@
 """The review workflow in the system Chromium, on a phone and on a desk: the dashboard names the
 most urgent red flag; a clinician marks a screening reviewed with a note, finds it with the
 dashboard's review filter, and undoes the review. Times are the clinic's (New York). Each page
-is checked with axe-core; screenshots at 390 px and 1280 px go to /tmp/review-shots/ (outside
-the repository)."""
+is checked with axe-core; screenshots at 390 px and 1280 px go to /tmp/staff-shots/review-*
+(outside the repository)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.staff.conftest import make_user
@@ -18,10 +17,10 @@ from tests.staff.test_review_workflow import CAUDA, emergency_and_same_day
 
 from .conftest import DESKTOP, MOBILE
 from .test_accessibility import AxeReport
+from .test_staff_accounts import SHOTS, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/tmp/review-shots")
 CLINICIAN = "dr.osei@riverside.example"
 ADMIN = "it.office@riverside.example"
 INTAKE = "frontdesk@riverside.example"
@@ -38,20 +37,6 @@ def app_config() -> dict:
     return {"WTF_CSRF_ENABLED": True, "SCREENING_TIMEZONE": "America/New_York"}
 
 
-def shot(page: Page, name: str, axe: AxeReport) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
-    axe.check(page, name)
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/staff/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-
-
 @pytest.mark.parametrize("width", list(VIEWPORTS))
 def test_mark_reviewed_with_a_note_find_it_and_undo(app, make_context, width):
     axe = AxeReport(f"review at {width} px")
@@ -66,7 +51,7 @@ def test_mark_reviewed_with_a_note_find_it_and_undo(app, make_context, width):
     expect(row.locator(".flag-summary")).to_have_text(f"Emergency: {CAUDA}")
     expect(row).to_contain_text("+1 more")
     expect(row.locator(".flag-marker")).to_have_text("Open")
-    shot(page, f"{width}-dashboard", axe)
+    shot(page, f"review-{width}-dashboard", axe)
 
     # The screening's page: the emergency first, then the review box.
     with page.expect_navigation():
@@ -77,8 +62,8 @@ def test_mark_reviewed_with_a_note_find_it_and_undo(app, make_context, width):
     review = page.locator("section", has=page.locator("#review"))
     expect(review).to_contain_text("Not reviewed yet.")
     review.get_by_label("Note (optional)").fill(NOTE)
-    shot(page, f"{width}-screening-before-review", axe)
-    review.screenshot(path=SHOTS / f"{width}-review-box-before.png")
+    shot(page, f"review-{width}-screening-before-review", axe)
+    review.screenshot(path=SHOTS / f"review-{width}-box-before.png")
     with page.expect_navigation():
         review.get_by_role("button", name="Mark reviewed").click()
     expect(page.get_by_role("status").filter(has_text="Marked as reviewed.")).to_be_visible()
@@ -86,8 +71,8 @@ def test_mark_reviewed_with_a_note_find_it_and_undo(app, make_context, width):
         r"Reviewed \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T by dr\.osei@riverside\.example\."))
     expect(review).to_contain_text(f"Note: {NOTE}")
     review.scroll_into_view_if_needed()
-    shot(page, f"{width}-screening-reviewed", axe)
-    review.screenshot(path=SHOTS / f"{width}-review-box-reviewed.png")
+    shot(page, f"review-{width}-screening-reviewed", axe)
+    review.screenshot(path=SHOTS / f"review-{width}-box-reviewed.png")
 
     # The dashboard's filter finds it.
     page.goto("/staff/")
@@ -99,7 +84,7 @@ def test_mark_reviewed_with_a_note_find_it_and_undo(app, make_context, width):
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Zoë Hartmann")
     expect(rows.first.locator(".reviewed-mark")).to_contain_text("Reviewed 20")
-    shot(page, f"{width}-dashboard-reviewed-filter", axe)
+    shot(page, f"review-{width}-dashboard-reviewed-filter", axe)
 
     # Undo: the review is gone, from the page and from the filter.
     page.goto(f"/staff/screenings/{ident}")
@@ -108,7 +93,7 @@ def test_mark_reviewed_with_a_note_find_it_and_undo(app, make_context, width):
     expect(page.get_by_role("status").filter(has_text="The review is undone")).to_be_visible()
     expect(review).to_contain_text("Not reviewed yet.")
     expect(review.get_by_label("Note (optional)")).to_have_value("")
-    shot(page, f"{width}-screening-undone", axe)
+    shot(page, f"review-{width}-screening-undone", axe)
     page.goto("/staff/?reviewed=yes")
     expect(page.locator("table.screenings tbody")).to_contain_text("No screenings match.")
     page.goto("/staff/?reviewed=no")
@@ -128,14 +113,14 @@ def test_the_other_staff_pages_of_this_change(app, make_context):
         page.goto("/staff/users")
         roles = page.get_by_role("group", name="Roles")
         expect(roles.get_by_role("checkbox")).to_have_count(3)
-        shot(page, f"{width}-users", axe)
+        shot(page, f"review-{width}-users", axe)
         page.goto("/staff/audit?screening=S-00000X")
         expect(page.locator("#screening-error")).to_contain_text("like S-000005")
-        shot(page, f"{width}-audit-error", axe)
+        shot(page, f"review-{width}-audit-error", axe)
         page = make_context(**args).new_page()
         sign_in(page, intake.email, intake.password)
         response = page.goto("/staff/audit")
         assert response is not None and response.status == 403
         expect(page.get_by_role("navigation", name="Staff")).to_contain_text(INTAKE)
-        shot(page, f"{width}-403", axe)
+        shot(page, f"review-{width}-403", axe)
     axe.assert_clean()
