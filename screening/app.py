@@ -36,6 +36,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
     app.config.update(_environment(app, overrides))
     app.config.update(overrides)
+    # Checked however it was given (the environment's is checked as it is read).
+    app.config["SCREENING_TIMEZONE"] = settings.time_zone(app.config["SCREENING_TIMEZONE"])
     app.url_map.converters["id"] = web.IdConverter
 
     db.init_app(app)
@@ -121,6 +123,9 @@ def _error_page(code: int, title: str, message: str):
         language = i18n.current_language()
         page = render_template(
             "errors/error.html",
+            # The staff layout reads the signed-in user: not after a failure (the database
+            # may be what failed).
+            staff_page=code < 500 and request.path.startswith("/staff/"),
             code=code,
             title=i18n.gettext(language, title),
             message=i18n.gettext(language, message),

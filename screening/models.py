@@ -16,6 +16,14 @@ JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 STATUSES = ("invited", "in_progress", "submitted", "expired", "revoked")
 OPEN_STATUSES = ("invited", "in_progress")
+# Each status in the words the staff pages and the CSV use.
+STATUS_LABELS = {
+    "invited": "Invited",
+    "in_progress": "Started",
+    "submitted": "Finished",
+    "expired": "Expired",
+    "revoked": "Revoked",
+}
 
 
 # The largest id a row can have (PostgreSQL's `integer`): a larger one is never looked up.
@@ -174,6 +182,8 @@ class Screening(db.Model):
     acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # What the clinician noted when marking it reviewed (optional; domain.clinical).
+    reviewed_note: Mapped[str | None] = mapped_column(sa.Text)
 
     # Loaded only when asked for: its text is large, and pages find the parsed questionnaire by
     # definition_hash in the process's cache.

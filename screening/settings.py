@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import clock
 from .i18n import DEFAULT_CONTACT, LANGUAGES
 from .mail import EMAIL_RE
 from .paths import DEFAULT_QUESTIONNAIRE
@@ -89,6 +90,16 @@ def base_url(raw: str) -> str:
             f"SCREENING_BASE_URL must be the address patients open, like "
             f"https://screening.clinic.example, not {value!r}"
         )
+    return value
+
+
+def time_zone(raw: str) -> str:
+    """An IANA time zone name the machine knows (its database: Debian's tzdata)."""
+    value = raw.strip()
+    try:
+        clock.zone(value)
+    except clock.UnknownZone as exc:
+        raise ConfigError(f"SCREENING_TIMEZONE: {exc}") from None
     return value
 
 
@@ -178,6 +189,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCREENING_PROXY_FIX", 0, whole("SCREENING_PROXY_FIX")),
     Setting("SCREENING_LOG_FORMAT", "text", one_of("SCREENING_LOG_FORMAT", "text", "json")),
     Setting("SCREENING_LOG_REQUESTS", True, flag),
+    # The clinic's time zone: every time on the staff pages is shown in it.
+    Setting("SCREENING_TIMEZONE", "UTC", time_zone),
     # The staff side
     Setting("SCREENING_IDLE_MINUTES", 30, whole("SCREENING_IDLE_MINUTES")),
     Setting("SCREENING_SESSION_HOURS", 12, whole("SCREENING_SESSION_HOURS")),

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Flask
 from markupsafe import Markup, escape
 
+from . import clock
 from .definition.conditions import to_data
+from .models import STATUS_LABELS
 from .text import shown
 
 
@@ -32,3 +34,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.finalize = shown
     app.add_template_filter(condition_json)
     app.add_template_filter(paragraphs)
+
+    def local_time(moment, form: str = "datetime") -> str:
+        """A stored time in the clinic's zone with its abbreviation (screening.clock)."""
+        return clock.shown(moment, app.config["SCREENING_TIMEZONE"], form)
+
+    app.add_template_filter(local_time)
+    app.add_template_global(STATUS_LABELS, "status_labels")

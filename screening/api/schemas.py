@@ -114,6 +114,11 @@ class ListQuery(BaseModel):
     flag: Literal["yes", "open"] | Absent = Field(
         None, description="`yes`: submissions with a red flag; `open`: those not yet acknowledged."
     )
+    reviewed: Literal["yes", "no"] | Absent = Field(
+        None,
+        description="`yes`: marked reviewed by a clinician; `no`: submitted and not yet "
+        "reviewed.",
+    )
     surgeon: Text | Absent = Field(
         None, description="The surgeon, exactly as written on the invitation."
     )
@@ -254,8 +259,25 @@ class Screening(BaseModel):
     tier: str | None = Field(description="Set once submitted.")
     total: int | None = Field(description="Risk points, once submitted.")
     has_red_flag: bool
-    acknowledged_at: Timestamp | None = Field(description="Red flags acknowledged.")
-    reviewed_at: Timestamp | None = Field(description="Marked reviewed by a clinician.")
+    acknowledged_at: Timestamp | None = Field(
+        description="When its red flags were all acknowledged (the last acknowledgement); null "
+        "while one is open, or without red flags. Each flag's own acknowledgements (who, when, "
+        "what was done) are in the screening's `flags`."
+    )
+    acknowledged_by: str | None = Field(
+        description="The e-mail address of the clinician whose acknowledgement closed the last "
+        "open red flag; null with `acknowledged_at`."
+    )
+    reviewed_at: Timestamp | None = Field(
+        description="Marked reviewed by a clinician; null when not reviewed (or the review was "
+        "undone)."
+    )
+    reviewed_by: str | None = Field(
+        description="The e-mail address of the clinician who marked it reviewed."
+    )
+    review_note: str | None = Field(
+        description="The clinician's note with the review; null without one."
+    )
 
 
 # The assessment is served as stored: keys this model does not name are kept (extra="allow"),
@@ -340,6 +362,10 @@ AnswerValue = Scalar | list[Scalar]
 
 
 class Acknowledgement(BaseModel):
+    """A clinician's acknowledgement of one red flag: who, when and what was done. An
+    acknowledgement taken back is kept, with `withdrawn_at`; the one that stands is the last
+    without it."""
+
     at: Timestamp
     by: str | None = Field(description="The clinician's e-mail address.")
     note: str | None = Field(description="What was done.")
@@ -355,7 +381,9 @@ class FlagEvent(BaseModel):
     self_harm: bool
     raised_at: Timestamp
     withdrawn_at: Timestamp | None = Field(description="A later answer took it back.")
-    acknowledgements: list[Acknowledgement]
+    acknowledgements: list[Acknowledgement] = Field(
+        description="Every acknowledgement of this flag, oldest first (withdrawn ones included)."
+    )
 
 
 class ScreeningDetail(Screening):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import Rule
@@ -27,7 +28,7 @@ from ..domain import (
     sites,
 )
 from ..extensions import db, limiter, retry_after
-from ..models import ApiKey, FlagEvent, Screening, utcnow
+from ..models import ApiKey, FlagEvent, Screening, User, utcnow
 from . import schemas
 from .openapi import document
 
@@ -152,8 +153,19 @@ def authenticate(scope: str = "screenings:read") -> ApiKey:
 # --- bodies -----------------------------------------------------------------------------------
 
 
-def screening_fields(s: Screening, now: dt.datetime) -> dict[str, Any]:
-    """A screening's fields as the Screening model takes them (it formats them for JSON)."""
+def emails(listed: list[Screening]) -> dict[int, str]:
+    """The e-mail addresses of the staff who acknowledged or reviewed the screenings, by user
+    id, in one query."""
+    ids = {i for s in listed for i in (s.acknowledged_by_id, s.reviewed_by_id) if i is not None}
+    if not ids:
+        return {}
+    found = db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids)))
+    return {user_id: email for user_id, email in found}
+
+
+def screening_fields(s: Screening, now: dt.datetime, who: dict[int, str]) -> dict[str, Any]:
+    """A screening's fields as the Screening model takes them (it formats them for JSON); `who`:
+    staff e-mail addresses by id (`emails`)."""
     return {
         "id": s.id,
         "reference": s.reference,
@@ -176,7 +188,10 @@ def screening_fields(s: Screening, now: dt.datetime) -> dict[str, Any]:
         "total": s.total,
         "has_red_flag": bool(s.has_red_flag),
         "acknowledged_at": s.acknowledged_at,
+        "acknowledged_by": who.get(s.acknowledged_by_id) if s.acknowledged_at else None,
         "reviewed_at": s.reviewed_at,
+        "reviewed_by": who.get(s.reviewed_by_id) if s.reviewed_at else None,
+        "review_note": s.reviewed_note if s.reviewed_at else None,
     }
 
 
@@ -196,6 +211,7 @@ def _filters(query: schemas.ListQuery) -> listing.Filters:
         status=query.status or "",
         tier=query.tier or "",
         flag=query.flag or "",
+        reviewed=query.reviewed or "",
         surgeon=(query.surgeon or "").strip(),
         q=(query.q or "").strip(),
         date_from=query.created_from,
@@ -237,13 +253,14 @@ def list_screenings():
         where, listing.ordering(filters), True, limit=per_page, offset=(page - 1) * per_page
     )
     pages = max(1, -(-total // per_page))
+    who = emails(listed)
     audit.record(
         "api_listed",
         detail=f"{api_keys.label(key)}: page {page}, {len(listed)} of {total} screenings; "
         f"{listing.described(filters)}; ids {listing.id_ranges(s.id for s in listed)}",
     )
     result = schemas.ScreeningList(
-        items=[schemas.Screening(**screening_fields(s, now)) for s in listed],
+        items=[schemas.Screening(**screening_fields(s, now, who)) for s in listed],
         page=page,
         per_page=per_page,
         total=total,
@@ -265,7 +282,7 @@ def get_screening(ident: str):
     submitted = s.status == "submitted"
     exports = "exports:read" in key.scopes
     detail = schemas.ScreeningDetail(
-        **screening_fields(s, utcnow()),
+        **screening_fields(s, utcnow(), emails([s])),
         flags=[flag_fields(event) for event in flags.events(s)],
         clinic_answers=clinic_entries.of(s),
         assessment=s.assessment if submitted else None,

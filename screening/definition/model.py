@@ -40,6 +40,11 @@ URGENCY_LABELS = {  # for the clinic: the PDF, the staff pages, the FHIR bundle
     "same_day": "Same-day clinician review",
     "review": "Hold for review before surgery",
 }
+URGENCY_NAMES = {  # short, before a flag's title: "Emergency: Possible cauda equina syndrome"
+    "emergency": "Emergency",
+    "same_day": "Same day",
+    "review": "Review",
+}
 TEXT_MAX_DEFAULT = 2000
 # Sanity bounds of a height (cm) or weight (kg) question that gives none of its own.
 DEFAULT_BOUNDS = {"height": (30.0, 300.0), "weight": (2.0, 700.0)}

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +28,11 @@ from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..exports.csv import spreadsheet_safe
 from ..extensions import db
 from ..models import LARGEST_ID, AuditEvent, User, utcnow
-from ..text import has_control_characters
+from ..text import has_control_characters, without_control_characters
 
 ACTIONS = (
     "login",
@@ -58,6 +60,7 @@ ACTIONS = (
     "red_flag_acknowledged",
     "acknowledgement_withdrawn",
     "screening_reviewed",
+    "screening_review_undone",
     "user_created",
     "user_disabled",
     "user_enabled",
@@ -257,15 +260,28 @@ LAST_PAGE = 100_000  # further pages are this one (no offset the database refuse
 CSV_COLUMNS = ("id", "at", "action", "user_id", "user_email", "address", "screening_id", "detail")
 
 
-def query(args: Any) -> tuple[sa.Select, dict[str, str]]:
-    """The audit log filtered by `args` (action, user's e-mail, screening id, since a day), newest
-    first, and the filters as understood (what cannot be understood is left out)."""
+SCREENING_REFERENCE = re.compile(r"(?:S-?)?0*([0-9]{1,10})", re.IGNORECASE)
+
+
+def screening_number(text: str) -> int | None:
+    """The screening a filter names: its reference as printed ("S-000005", any case, spaces
+    around it ignored) or its number ("5"); None if it names none."""
+    found = SCREENING_REFERENCE.fullmatch(text.strip()) if text.isascii() else None
+    number = int(found.group(1)) if found else 0
+    return number if 0 < number <= LARGEST_ID else None
+
+
+def query(args: Any, zone: str = "UTC") -> tuple[sa.Select, dict[str, str], list[str]]:
+    """The audit log filtered by `args` (action, user's e-mail, screening, since a day of
+    `zone`), newest first; the filters as understood; and what could not be understood, in
+    words (that filter is left out)."""
     filters = {
         "action": args.get("action", ""),
         "user": args.get("user", "").strip(),
         "screening": args.get("screening", "").strip(),
         "since": args.get("since", "").strip(),
     }
+    problems: list[str] = []
     statement = sa.select(AuditEvent)
     if filters["action"] in ACTIONS:
         statement = statement.where(AuditEvent.action == filters["action"])
@@ -273,18 +289,22 @@ def query(args: Any) -> tuple[sa.Select, dict[str, str]]:
         filters["user"] = ""
     if filters["user"]:
         statement = statement.where(AuditEvent.user_email == filters["user"].lower())
-    screening = filters["screening"]
-    if not (screening.isascii() and screening.isdigit() and 0 < int(screening) <= LARGEST_ID):
-        filters["screening"] = ""
     if filters["screening"]:
-        statement = statement.where(AuditEvent.screening_id == int(filters["screening"]))
+        number = screening_number(filters["screening"])
+        if number is None:
+            problems.append(
+                "Enter a screening as it is shown, like S-000005, or its number, like 5."
+            )
+            filters["screening"] = without_control_characters(filters["screening"])[:40]
+        else:
+            statement = statement.where(AuditEvent.screening_id == number)
     try:
         since = dt.date.fromisoformat(filters["since"]) if filters["since"] else None
     except ValueError:
         since = None
-    if since:
-        statement = statement.where(AuditEvent.at >= dt.datetime.combine(since, dt.time(), dt.UTC))
-    return statement.order_by(AuditEvent.id.desc()), filters
+    if since and since > dt.date.min:
+        statement = statement.where(AuditEvent.at >= clock.day_start(since, zone))
+    return statement.order_by(AuditEvent.id.desc()), filters, problems
 
 
 def page(statement: sa.Select, number: int) -> tuple[list[AuditEvent], bool]:

@@ -10,6 +10,7 @@ from .. import rescoring
 from ..definition import DefinitionError, Questionnaire
 from ..models import Screening, User, utcnow
 from ..scoring import Assessment
+from ..text import has_control_characters, without_format_characters
 from . import NotAllowed, audit, clinic_entries, documents, questionnaires
 from .answering import assessment_of, judged_on
 
@@ -27,12 +28,44 @@ def acknowledge(screening: Screening, actor: User) -> bool:
     return True
 
 
-def mark_reviewed(screening: Screening, actor: User) -> None:
+REVIEW_NOTE_LENGTH = 2000
+
+
+def review_note(note: str | None) -> str | None:
+    """A review note as kept: format characters taken out, spaces and line breaks made single
+    spaces; None when empty. NotAllowed for a control character or a note too long."""
+    kept = " ".join(without_format_characters(note or "").split()) or None
+    if kept and has_control_characters(kept):
+        raise NotAllowed("Remove the control characters (such as a NUL) from the note.")
+    if kept and len(kept) > REVIEW_NOTE_LENGTH:
+        raise NotAllowed(f"Use at most {REVIEW_NOTE_LENGTH} characters for the note.")
+    return kept
+
+
+def mark_reviewed(screening: Screening, actor: User, note: str | None = None) -> None:
+    """A clinician marks a submitted screening reviewed: who, when, and an optional note (the
+    audit event says only whether there is one, never what it says)."""
     if screening.status != "submitted":
         raise NotAllowed("Only a submitted screening can be reviewed.")
+    if screening.reviewed_at is not None:
+        raise NotAllowed("This screening is already marked reviewed.")
+    kept = review_note(note)
     screening.reviewed_at, screening.reviewed_by_id = utcnow(), actor.id
-    audit.record("screening_reviewed", user=actor, screening_id=screening.id)
-    documents.request(screening, "summary", "reviewed", actor)
+    screening.reviewed_note = kept
+    audit.record("screening_reviewed", user=actor, screening_id=screening.id,
+                 detail="with a note" if kept else None)  # fmt: skip
+    documents.request(screening, "summary", "reviewed", actor)  # the review is printed on it
+
+
+def undo_review(screening: Screening, actor: User) -> None:
+    """Take the mark "reviewed" back: who, when and the note are cleared; the audit log keeps
+    who had marked it and when."""
+    if screening.reviewed_at is None:
+        raise NotAllowed("This screening is not marked reviewed.")
+    detail = f"reviewed {screening.reviewed_at:%Y-%m-%dT%H:%MZ} by user {screening.reviewed_by_id}"
+    screening.reviewed_at = screening.reviewed_by_id = screening.reviewed_note = None
+    audit.record("screening_review_undone", user=actor, screening_id=screening.id, detail=detail)
+    documents.request(screening, "summary", "review_undone", actor)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def settings(clinic_name: str | None = None, paper: str | None = None) -> Report
         clinic_name=config["SCREENING_CLINIC_NAME"],
         paper=config["SCREENING_PAPER"],
         logo=Path(logo) if logo else None,
-        timezone=config.get("SCREENING_TIMEZONE", "UTC"),
+        timezone=config["SCREENING_TIMEZONE"],
     )
     return replace(made, clinic_name=clinic_name or made.clinic_name, paper=paper or made.paper)
 
@@ -104,7 +104,7 @@ def patient_info(screening: Screening, version: Document | None = None) -> Patie
         reviewed = ReviewStatus(
             by=_name(screening.reviewed_by),
             at=screening.reviewed_at,
-            note=getattr(screening, "reviewed_note", None),
+            note=screening.reviewed_note,
         )
     return PatientInfo(
         name=screening.patient_name,

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ..exports import csv, fhir
 from ..extensions import db
-from ..models import Answer, Definition, Screening, User
+from ..models import STATUS_LABELS, Answer, Definition, Screening, User
 from ..scoring import score
 from . import NotAllowed, audit, clinic_entries, flags, listing, questionnaires
 from .answering import assessment_of, judged_on
@@ -40,12 +41,19 @@ def _own_columns(s: Screening) -> dict[str, Any]:
     return {
         "reference": s.reference, "patient_name": s.patient_name, "date_of_birth": s.patient_dob,
         "mrn": s.patient_mrn, "surgeon": s.surgeon, "planned_surgery": s.planned_surgery,
-        "surgery_date": s.surgery_date, "status": s.effective_status(),
+        "surgery_date": s.surgery_date, "status": STATUS_LABELS[s.effective_status()],
         "invited_at": s.created_at.isoformat(timespec="seconds"),
         "submitted_at": s.submitted_at.isoformat(timespec="seconds") if s.submitted_at else None,
         "questionnaire": s.questionnaire_id, "version": s.questionnaire_version,
         "tier": s.tier, "total": s.total, **_flag_columns(s),
+        "reviewed_at": s.reviewed_at.isoformat(timespec="seconds") if s.reviewed_at else None,
+        "reviewed_by": _who(s.reviewed_by) if s.reviewed_at else None,
+        "review_note": s.reviewed_note,
     }  # fmt: skip
+
+
+def _who(user: User | None) -> str:
+    return user.email if user else "a clinician"
 
 
 def _flag_columns(s: Screening) -> dict[str, Any]:
@@ -57,7 +65,7 @@ def _flag_columns(s: Screening) -> dict[str, Any]:
         raised.append(f"{event.flag_id} ({event.urgency}{withdrawn})")
         ack = event.acknowledgement
         if ack is not None:
-            who = ack.user.email if ack.user else "a clinician"
+            who = _who(ack.user)
             note = f": {ack.note}" if ack.note else ""
             acknowledged.append(f"{event.flag_id} {ack.at:%Y-%m-%dT%H:%MZ} by {who}{note}")
     return {"flags_raised": "; ".join(raised) or None,
@@ -76,6 +84,7 @@ def csv_lines(where: Any, written: list[int] | None = None) -> Iterator[str]:
             .where(where, Screening.id > last_id)
             .order_by(Screening.id)
             .limit(BATCH)
+            .options(selectinload(Screening.reviewed_by))
         ).all()
         if not batch:
             return
@@ -91,7 +100,8 @@ def csv_lines(where: Any, written: list[int] | None = None) -> Iterator[str]:
         for s in batch:
             # Judged on the day of submission, as the stored assessment was.
             a = score(questionnaires.of(s), answers[s.id], judged_on(s), clinic_entries.of(s))
-            yield csv.row(_own_columns(s), a, question_ids, value_ids)
+            submitted = s.status == "submitted"
+            yield csv.row(_own_columns(s), a, question_ids, value_ids, submitted)
             if written is not None:
                 written.append(s.id)
         db.session.expunge_all()  # memory stays flat on a large export

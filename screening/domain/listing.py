@@ -12,10 +12,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import defer, lazyload
 from werkzeug.datastructures import MultiDict
 
+from .. import clock
+from ..definition.model import URGENCIES, URGENCY_NAMES
 from ..extensions import db
-from ..models import OPEN_STATUSES, STATUSES, Screening, User, name_key, utcnow
+from ..models import (
+    OPEN_STATUSES,
+    STATUSES,
+    FlagAcknowledgement,
+    FlagEvent,
+    Screening,
+    User,
+    name_key,
+    utcnow,
+)
 from ..scoring import whole_number
-from . import audit, sites
+from . import audit, questionnaires, sites
 
 PAGE_SIZE = 25
 SORTS = {
@@ -40,6 +51,7 @@ class Filters:
     status: str = ""
     tier: str = ""
     flag: str = ""  # "", "yes", "open" (not yet acknowledged)
+    reviewed: str = ""  # "", "yes" (marked reviewed), "no" (submitted, not yet reviewed)
     surgeon: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -51,16 +63,22 @@ class Filters:
     order: str = "desc"
     page: int = 1
     problems: list[str] = field(default_factory=list)
+    # The time zone whose days `date_from`/`date_to` (and `submitted_*`) are: the clinic's on
+    # the dashboard (its dates are shown in it), UTC for the API.
+    zone: str = "UTC"
 
     @classmethod
-    def from_args(cls, args: MultiDict, clinician: bool, tiers: tuple[str, ...]) -> Filters:
+    def from_args(
+        cls, args: MultiDict, clinician: bool, tiers: tuple[str, ...], zone: str = "UTC"
+    ) -> Filters:
         """The filters of a query string; `tiers`: the ids the tier filter takes (the
-        questionnaire in force's)."""
-        f = cls()
+        questionnaire in force's); `zone`: the time zone of its days."""
+        f = cls(zone=zone)
         f.status = args.get("status", "") if args.get("status", "") in STATUSES else ""
         if clinician:
             f.tier = args.get("tier", "") if args.get("tier", "") in tiers else ""
             f.flag = args.get("flag", "") if args.get("flag", "") in ("yes", "open") else ""
+            f.reviewed = args.get("reviewed", "") if args.get("reviewed") in REVIEWED else ""
         # Without NUL, which PostgreSQL cannot compare (the list would fail, not find nothing).
         f.surgeon = args.get("surgeon", "").replace("\x00", "").strip()[:200]
         f.q = args.get("q", "").replace("\x00", "").strip()[:200]
@@ -84,6 +102,7 @@ class Filters:
             "status": self.status,
             "tier": self.tier,
             "flag": self.flag,
+            "reviewed": self.reviewed,
             "surgeon": self.surgeon,
             "date_from": self.date_from.isoformat() if self.date_from else "",
             "date_to": self.date_to.isoformat() if self.date_to else "",
@@ -94,6 +113,9 @@ class Filters:
         }
         values.update(changes)
         return {k: v for k, v in values.items() if v not in ("", None)}
+
+
+REVIEWED = {"yes": "Reviewed", "no": "Finished, not yet reviewed"}
 
 
 @dataclass
@@ -132,10 +154,16 @@ def condition(
         conditions.append(Screening.has_red_flag.is_(True))
         if filters.flag == "open":
             conditions.append(Screening.acknowledged_at.is_(None))
+    if clinician and filters.reviewed == "yes":
+        conditions.append(Screening.reviewed_at.is_not(None))
+    elif clinician and filters.reviewed == "no":
+        conditions.append(sa.and_(Screening.status == "submitted", Screening.reviewed_at.is_(None)))
     if filters.surgeon:
         conditions.append(Screening.surgeon == filters.surgeon)
-    conditions += _day_range(Screening.created_at, filters.date_from, filters.date_to)
-    conditions += _day_range(Screening.submitted_at, filters.submitted_from, filters.submitted_to)
+    conditions += _day_range(Screening.created_at, filters.date_from, filters.date_to, filters.zone)
+    conditions += _day_range(
+        Screening.submitted_at, filters.submitted_from, filters.submitted_to, filters.zone
+    )
     if filters.q:
         key = name_key(filters.q)
         # A prefix as a range on the byte-ordered key: an index serves it on every database.
@@ -148,16 +176,19 @@ def condition(
     return sa.and_(sa.true(), *conditions)
 
 
-def _day_range(column: Any, first: dt.date | None, last: dt.date | None) -> list[Any]:
-    """`column` on the days from `first` to `last` (both included, UTC)."""
+def _day_range(
+    column: Any, first: dt.date | None, last: dt.date | None, zone: str = "UTC"
+) -> list[Any]:
+    """`column` on the days from `first` to `last` (both included), days of `zone`."""
     conditions = []
-    if first:
-        conditions.append(column >= dt.datetime.combine(first, dt.time(), dt.UTC))
+    if first and first == dt.date.min:  # the first day there is (ahead of UTC: before year 1)
+        conditions.append(column.is_not(None))
+    elif first:
+        conditions.append(column >= clock.day_start(first, zone))
     if last and last == dt.date.max:  # the last day there is: no end to compare with
         conditions.append(column.is_not(None))
     elif last:
-        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), dt.UTC)
-        conditions.append(column < end)
+        conditions.append(column < clock.day_start(last + dt.timedelta(days=1), zone))
     return conditions
 
 
@@ -192,7 +223,7 @@ def search(filters: Filters, clinician: bool, actor: User, now: dt.datetime | No
 def described(filters: Filters) -> str:
     """The filters and the order, for the audit log: a search and a surgeon by their length
     only (a search may be a patient's name or MRN; the log holds no names)."""
-    parts = [f"{key}={getattr(filters, key)}" for key in ("status", "tier", "flag")
+    parts = [f"{key}={getattr(filters, key)}" for key in ("status", "tier", "flag", "reviewed")
              if getattr(filters, key)]  # fmt: skip
     for key, label in (("surgeon", "surgeon"), ("q", "search")):
         if getattr(filters, key):
@@ -265,3 +296,57 @@ def surgeons(reader: sites.Holder | None) -> list[str]:
             .limit(200)
         )
     )
+
+
+@dataclass(frozen=True)
+class FlagSummary:
+    """A listed screening's red flags in a line: the most urgent standing one, how many more,
+    and whether any is still open (not acknowledged)."""
+
+    urgency: str
+    title: str
+    more: int
+    open: bool
+
+    @property
+    def text(self) -> str:
+        return f"{URGENCY_NAMES[self.urgency]}: {self.title}"
+
+
+def flag_summaries(listed: list[Screening]) -> dict[int, FlagSummary]:
+    """The red-flag summary of each listed screening with a red flag, by id, in one query for
+    the page. A flag stands as `has_red_flag` counts it (flags.py): raised and not withdrawn,
+    or withdrawn but never acknowledged. Each flag is named as its questionnaire version names
+    it (the staff page's name), else by its id spelled out."""
+    flagged = {s.id: s for s in listed if s.has_red_flag}
+    if not flagged:
+        return {}
+    acknowledged = (
+        sa.exists()
+        .where(
+            FlagAcknowledgement.flag_event_id == FlagEvent.id,
+            FlagAcknowledgement.withdrawn_at.is_(None),
+        )
+        .label("acknowledged")
+    )
+    found = db.session.execute(
+        sa.select(FlagEvent, acknowledged)
+        .where(FlagEvent.screening_id.in_(list(flagged)))
+        .order_by(FlagEvent.raised_at, FlagEvent.id)
+    ).all()
+    standing: dict[int, list[tuple[FlagEvent, bool]]] = {}
+    for event, acked in found:
+        if event.withdrawn_at is None or not acked:
+            standing.setdefault(event.screening_id, []).append((event, bool(acked)))
+    summaries = {}
+    for screening_id, events in standing.items():
+        events.sort(key=lambda pair: URGENCIES.index(pair[0].urgency))  # stable: oldest first
+        top = events[0][0]
+        flag = questionnaires.of(flagged[screening_id]).red_flag_by_id.get(top.flag_id)
+        summaries[screening_id] = FlagSummary(
+            urgency=top.urgency,
+            title=flag.title if flag else top.title,
+            more=len(events) - 1,
+            open=any(not acked for _, acked in events),
+        )
+    return summaries

@@ -5,6 +5,13 @@ value of each visible answer) and per computed value. Columns are keyed by quest
 screenings answered under different versions of a questionnaire share one header without
 shifting. A question or value whose id is also one of the screening's own columns
 (`surgery_date`, say) is headed `answer:ID` (or `value:ID`), so that no two columns share a name.
+
+The screening's own columns: `status` in the staff pages' words (Invited, Started, Finished,
+Expired, Revoked); times in UTC (ISO 8601); `flags_raised`, each flag raised as
+`id (urgency)` (`, withdrawn` when a later answer took it back), separated by `; `;
+`flag_acknowledgements`, each acknowledgement that stands as `id TIME by EMAIL: note`,
+separated by ` | `; `reviewed_at`, `reviewed_by` (an e-mail address) and `review_note`, empty
+until a clinician marks the screening reviewed.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from ..scoring import Assessment
 FIXED = (
     "reference", "patient_name", "date_of_birth", "mrn", "surgeon", "planned_surgery",
     "surgery_date", "status", "invited_at", "submitted_at", "questionnaire", "version", "tier",
-    "total", "flags_raised", "flag_acknowledgements", "modifiable_points", "red_flags", "factors",
+    "total", "flags_raised", "flag_acknowledgements", "reviewed_at", "reviewed_by", "review_note",
+    "modifiable_points", "red_flags", "factors",
 )  # fmt: skip
 
 
@@ -48,12 +56,15 @@ def header(question_ids: list[str], value_ids: list[str]) -> str:
 
 
 def row(
-    screening: dict[str, Any], a: Assessment, question_ids: list[str], value_ids: list[str]
+    screening: dict[str, Any],
+    a: Assessment,
+    question_ids: list[str],
+    value_ids: list[str],
+    submitted: bool,
 ) -> str:
     """One screening's line: `screening` holds its own columns (FIXED but the assessment's
     three, its flags and their acknowledgements included); `a` is its answers scored (points
-    only for a submitted one)."""
-    submitted = screening["status"] == "submitted"
+    only for a `submitted` one)."""
     fixed = [screening[name] for name in FIXED[:-3]] + [
         a.modifiable_points if submitted else None,
         [r.flag.id for r in a.red_flags] if submitted else None,

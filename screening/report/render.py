@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from weasyprint import CSS, DEFAULT_OPTIONS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from .. import codec
+from .. import clock, codec
 from ..definition import model as m
 from ..definition.conditions import MISSING
 from ..i18n import CLINIC_LANGUAGE, format_date, language_name, translations
@@ -106,17 +105,10 @@ def _datetime_filter(language: str):
     def datetime(context: Any, moment: dt.datetime | None) -> str:
         if not moment:
             return ""
-        local = in_zone(moment, context["settings"].timezone)
+        local = clock.local(moment, context["settings"].timezone)
         return f"{format_date(local, language)}, {local:%H:%M} {local.tzname()}"
 
     return datetime
-
-
-def in_zone(moment: dt.datetime, zone: str) -> dt.datetime:
-    """`moment` (UTC when it has no zone) in the time zone named `zone`."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(ZoneInfo(zone))
 
 
 @lru_cache(maxsize=1)

@@ -212,7 +212,9 @@ def sites_page():
 @bp.route("/audit")
 @auth.roles_required("admin")
 def audit_log():
-    statement, filters = audit.query(request.args)
+    statement, filters, problems = audit.query(
+        request.args, current_app.config["SCREENING_TIMEZONE"]
+    )
     statement = statement.where(sites.audit_condition(auth.actor()))
     # Digits only (int() would take "1_0"), clamped; anything else is the first page.
     page = min(max(1, whole_number(request.args.get("page", "1")) or 1), audit.LAST_PAGE)
@@ -224,6 +226,7 @@ def audit_log():
         page=page,
         more=more,
         actions=audit.ACTIONS,
+        problems=problems,
     )
 
 

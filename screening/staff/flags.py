@@ -20,7 +20,8 @@ ALERT_KINDS = {"alert": "First alert", "escalation": "Reminder"}
 
 
 def context(screening: Screening) -> dict[str, Any]:
-    """The page's red-flag panel: every flag event, most urgent and newest open first."""
+    """The page's red-flag panel: every flag event by urgency (emergency first), then open
+    before acknowledged, then newest first."""
     found = flags.events(screening)
     if not found:
         return {"flag_events": [], "alerts_configured": alerts.configured()}
@@ -45,8 +46,8 @@ def context(screening: Screening) -> dict[str, Any]:
         )
     rows.sort(
         key=lambda r: (
-            not r["open"],
             URGENCIES.index(r["event"].urgency),
+            not r["open"],
             -r["event"].raised_at.timestamp(),
         )
     )

@@ -31,7 +31,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import codec
 from ..definition import model as m
 from ..definition.conditions import MISSING
-from ..domain import api_keys, clinic_entries, questionnaires, sites
+from ..domain import api_keys, clinic_entries, clinical, questionnaires, sites
 from ..i18n import CLINIC_LANGUAGE, language_name
 from ..mail import EMAIL_RE
 from ..models import API_SCOPES, ROLES
@@ -231,6 +231,23 @@ class ExtendForm(StaffForm):
         "Extend by (days)",
         default=7,
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],
+    )
+
+
+class ReviewForm(StaffForm):
+    """Mark a submitted screening reviewed, with an optional note."""
+
+    note = TextAreaField(
+        "Note",
+        validators=[
+            Optional(),
+            Length(
+                max=clinical.REVIEW_NOTE_LENGTH,
+                message=f"Use at most {clinical.REVIEW_NOTE_LENGTH} characters.",
+            ),
+        ],
+        filters=[strip],
+        render_kw={"rows": 2},
     )
 
 

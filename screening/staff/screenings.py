@@ -7,7 +7,7 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from flask import Response, abort, flash, render_template, request, send_file
+from flask import Response, abort, current_app, flash, render_template, request, send_file
 
 from .. import codec
 from ..definition import model as m
@@ -36,13 +36,16 @@ from .forms import (
     ClinicAnswersForm,
     EmptyForm,
     ExtendForm,
+    ReviewForm,
     clinic_form_data,
     with_clinic_fields,
 )
 
 
 def _filters(clinician: bool, tiers: tuple[m.Tier, ...]) -> listing.Filters:
-    return listing.Filters.from_args(request.args, clinician, tuple(t.id for t in tiers))
+    """The list's filters, its days being the clinic's (the dates shown are in its zone)."""
+    zone = current_app.config["SCREENING_TIMEZONE"]
+    return listing.Filters.from_args(request.args, clinician, tuple(t.id for t in tiers), zone)
 
 
 @bp.route("/")
@@ -54,8 +57,8 @@ def home():
     filters = _filters(clinician, tiers)
     page = listing.search(filters, clinician, user)
     surgeons = listing.surgeons(user)
-    db.session.commit()  # the audit event of the page
-    return render_template(
+    flag_summaries = listing.flag_summaries(page.rows) if clinician else {}
+    html = render_template(
         "staff/dashboard.html",
         page=page,
         filters=filters,
@@ -65,7 +68,13 @@ def home():
         tiers=tiers,
         now=utcnow(),
         statuses=STATUSES,
+        reviewed_choices=listing.REVIEWED,
+        flag_summaries=flag_summaries,
     )
+    # The audit event of the page, committed once it is rendered: the commit expires the rows,
+    # and rendering after it would read each one again.
+    db.session.commit()
+    return html
 
 
 @bp.route("/export.csv")
@@ -92,8 +101,13 @@ def screening(screening_id: int):
     return _page(screening_or_404(screening_id))
 
 
-def _page(screening: Screening, entries_form: ClinicAnswersForm | None = None) -> str:
-    """The screening's page (with the clinic's entries' form as posted, when it has errors)."""
+def _page(
+    screening: Screening,
+    entries_form: ClinicAnswersForm | None = None,
+    review_form: ReviewForm | None = None,
+) -> str:
+    """The screening's page (with the clinic's entries' or the review's form as posted, when it
+    has errors)."""
     user = auth.actor()
     clinician = user.has_role("clinician")
     context: dict[str, Any] = {
@@ -120,6 +134,7 @@ def _page(screening: Screening, entries_form: ClinicAnswersForm | None = None) -
         context.update(flag_panel(screening))
     if clinician and screening.status == "submitted":
         context.update(_assessment_context(screening))
+        context["review_form"] = review_form or ReviewForm(formdata=None)
     clinical.viewed(screening, user)
     db.session.commit()
     return render_template("staff/screening.html", **context)
@@ -222,14 +237,27 @@ def clinic_rows(a: Assessment) -> list[dict[str, Any]]:
 @bp.route("/screenings/<id:screening_id>/review", methods=["POST"])
 @auth.roles_required("clinician")
 def review(screening_id: int):
+    """Mark a submitted screening reviewed, with an optional note (a wrong note: the page again
+    with the form's error)."""
     screening = screening_or_404(screening_id)
     check_form()
-    try:
-        clinical.mark_reviewed(screening, auth.actor())
-    except NotAllowed:
+    if screening.status != "submitted":
         abort(409)
-    db.session.commit()
-    flash("Marked as reviewed.")
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        return _page(screening, review_form=form), 422
+    if attempt(lambda: clinical.mark_reviewed(screening, auth.actor(), form.note.data)):
+        flash("Marked as reviewed.")
+    return back_to(screening_id)
+
+
+@bp.route("/screenings/<id:screening_id>/review/undo", methods=["POST"])
+@auth.roles_required("clinician")
+def undo_review(screening_id: int):
+    screening = screening_or_404(screening_id)
+    check_form()
+    if attempt(lambda: clinical.undo_review(screening, auth.actor())):
+        flash("The review is undone: the screening is not reviewed.")
     return back_to(screening_id)
 
 

@@ -147,8 +147,9 @@ def test_the_openapi_document_needs_no_key(app, client):
         assert {"200", "400", "401"} <= set(operation["responses"])
     assert "404" in document["paths"]["/screenings/{id}"]["get"]["responses"]
     names = [p["name"] for p in document["paths"]["/screenings"]["get"]["parameters"]]
-    assert names == ["status", "tier", "flag", "surgeon", "q", "created_from", "created_to",
-                     "submitted_from", "submitted_to", "sort", "order", "page", "per_page"]
+    assert names == ["status", "tier", "flag", "reviewed", "surgeon", "q", "created_from",
+                     "created_to", "submitted_from", "submitted_to", "sort", "order", "page",
+                     "per_page"]
 
 
 def test_other_addresses_and_methods_answer_in_json(app, client, api_key):

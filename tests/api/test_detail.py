@@ -82,6 +82,45 @@ def test_acknowledged_and_reviewed_are_shown(app, client, api_key):
     body = ok(call(client, f"/screenings/{ident}", api_key))
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert body["acknowledged_at"] == body["reviewed_at"] == stamp
+    assert body["reviewed_by"] is body["review_note"] is body["acknowledged_by"] is None
+
+
+def test_the_review_and_who_acknowledged_are_served(app, client, api_key):
+    """Who reviewed it, when, with what note; who closed its flags; and each flag's own
+    acknowledgements: in the list and in the screening."""
+    from screening.domain import clinical, flags
+    from screening.models import User
+    from tests.staff.conftest import make_user
+
+    ident, _ = factories.submitted(app, "self-harm", name="Fay Flagged")
+    doctor = make_user(app, "doctor@clinic.example", ["clinician"])
+    other = make_user(app, "other@clinic.example", ["clinician"])
+    with app.app_context():
+        s = db.session.get(Screening, ident)
+        [event] = flags.events(s)
+        flags.acknowledge(event, db.session.get(User, doctor.id), "Phoned; safe at home.")
+        clinical.mark_reviewed(s, db.session.get(User, other.id), "Refer to pain psychology.")
+        db.session.commit()
+        db.session.remove()
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    assert (body["acknowledged_by"], body["reviewed_by"], body["review_note"]) == (
+        "doctor@clinic.example", "other@clinic.example", "Refer to pain psychology.")
+    assert body["reviewed_at"].endswith("Z") and body["acknowledged_at"].endswith("Z")
+    [ack] = body["flags"][0]["acknowledgements"]
+    assert (ack["by"], ack["note"]) == ("doctor@clinic.example", "Phoned; safe at home.")
+    [item] = ok(call(client, "/screenings?reviewed=yes", api_key))["items"]
+    assert {k: item[k] for k in ("id", "acknowledged_by", "reviewed_by", "review_note")} == {
+        "id": ident, "acknowledged_by": "doctor@clinic.example",
+        "reviewed_by": "other@clinic.example", "review_note": "Refer to pain psychology."}
+    assert ok(call(client, "/screenings?reviewed=no", api_key))["items"] == []
+    with app.app_context():
+        clinical.undo_review(db.session.get(Screening, ident), db.session.get(User, other.id))
+        db.session.commit()
+        db.session.remove()
+    body = ok(call(client, f"/screenings/{ident}", api_key))
+    assert body["reviewed_at"] is body["reviewed_by"] is body["review_note"] is None
+    [item] = ok(call(client, "/screenings?reviewed=no", api_key))["items"]
+    assert item["id"] == ident
 
 
 def test_unknown_ids_are_404_and_bad_ids_400(app, client, api_key):

@@ -76,7 +76,10 @@ def test_items_carry_the_listed_fields(app, client, people, api_key):
         "total": None,
         "has_red_flag": False,
         "acknowledged_at": None,
+        "acknowledged_by": None,
         "reviewed_at": None,
+        "reviewed_by": None,
+        "review_note": None,
     }
     assert alice["created_at"] == day(1).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert TIMESTAMP.match(alice["expires_at"])

@@ -100,6 +100,8 @@ def assessments(app) -> dict[tuple[str, bool], list[tuple[int, dict[str, Any]]]]
     found: dict[tuple[str, bool], list[tuple[int, dict[str, Any]]]] = {}
     for e in q.examples:
         a = score(q, e.answers)
+        if a.tier is None:  # an incomplete example: never a submitted row's assessment
+            continue
         found.setdefault((a.tier.id, bool(a.red_flags)), []).append((a.total, a.to_json()))
     return found
 

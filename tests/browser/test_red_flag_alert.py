@@ -65,7 +65,8 @@ def test_a_self_harm_answer_reaches_the_clinic_without_sending_the_answers(
     first = staff.locator("tbody tr").first
     expect(first).to_contain_text("Fay Flagged")
     expect(first).to_contain_text("Started")
-    expect(first).to_contain_text("Red flag")
+    expect(first.locator(".flag-summary")).to_have_text("Same day: Thoughts of self-harm")
+    expect(first.locator(".flag-marker")).to_have_text("Open")
 
     # The flag, its answers and its alert on the screening's page, on a phone as on a desk.
     first.get_by_role("link").first.click()

@@ -344,7 +344,10 @@ def test_intake_invites_patient_answers_clinician_downloads_pdf_admin_audits(
     expect(first).to_have_class(re.compile(r"\brow-flag\b"))
     expect(first.locator(".tier")).to_have_text("High")
     expect(first.locator(".status")).to_have_text("Finished")
-    expect(first.locator(".flag-marker")).to_have_text("Red flag")
+    # Its most urgent flag named (same-day ones, four of them), the five others counted.
+    expect(first.locator(".flag-summary")).to_have_text(re.compile(r"^Same day: \S"))
+    expect(first).to_contain_text("+5 more")
+    expect(first.locator(".flag-marker")).to_have_text("Open")
     with clinician.expect_navigation():
         first.get_by_role("link", name=PATIENT_NAME).click()
     expect(clinician).to_have_url(re.compile(rf"/staff/screenings/{screening_id}$"))

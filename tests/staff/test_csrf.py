@@ -43,6 +43,7 @@ FORM_DATA = {
     "staff.api_keys": {"name": "Hospital EHR", "scopes": ["screenings:read"]},
     "staff.sites": {"name": "South Clinic"},
     "staff.user_sites": {"all_sites": "y"},
+    "staff.review": {"note": "Seen."},
 }
 
 
@@ -60,7 +61,8 @@ def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
     assert set(routes) == {
         "staff.login", "staff.logout", "staff.new_invitation", "staff.send", "staff.extend",
         "staff.revoke", "staff.handout", "staff.hand_over", "staff.acknowledge",
-        "staff.withdraw_acknowledgement", "staff.review", "staff.refresh_pdf", "staff.users",
+        "staff.withdraw_acknowledgement", "staff.review", "staff.undo_review",
+        "staff.refresh_pdf", "staff.users",
         "staff.disable_user", "staff.enable_user", "staff.user_sites", "staff.sites",
         "staff.api_keys", "staff.revoke_api_key",
         "staff.login_code", "staff.change_password", "staff.enrol_two_factor",

@@ -37,14 +37,14 @@ def test_one_row_per_screening_with_a_column_per_question(app, client, staff):
     hugo = by_reference[f"S-{high:06d}"]
     answers = factories.example_answers(app, "high tier - long")
     assert hugo["patient_name"] == "Hugo High"
-    assert (hugo["status"], hugo["tier"], hugo["total"]) == ("submitted", "high", "18")
+    assert (hugo["status"], hugo["tier"], hugo["total"]) == ("Finished", "high", "18")
     assert hugo["surgery_type"] == str(answers["surgery_type"])
     assert hugo["phq9_1"] == str(answers["phq9_1"])
     assert hugo["phq9"] == str(sum(answers[f"phq9_{i}"] for i in range(1, 10)))
     assert "nicotine" in hugo["factors"].split(";")
     ivo = by_reference[f"S-{invited:06d}"]
     assert (ivo["status"], ivo["tier"], ivo["surgery_type"], ivo["factors"]) == (
-        "invited", "", "", "")
+        "Invited", "", "", "")
 
 
 def test_the_filters_of_the_list_apply(app, client, staff):
@@ -91,3 +91,39 @@ def test_only_clinicians_may_export(app, client, staff):
         assert other.get("/staff/export.csv").status_code == 403
     assert client.get("/staff/export.csv").status_code == 302  # to the sign-in page
     assert audit_events(app, "answers_exported") == []
+
+
+def test_the_status_in_the_pages_words_the_review_and_the_acknowledgements(app, client, staff):
+    from screening.models import Screening, utcnow
+
+    from .conftest import set_columns
+    from .test_review_workflow import emergency_and_same_day, flag_ids
+
+    flagged = emergency_and_same_day(app, "Cora Cauda")
+    started, _ = factories.screening(app, "Sol Started")
+    set_columns(app, Screening, started, status="in_progress", started_at=utcnow())
+    revoked, _ = factories.screening(app, "Rae Revoked")
+    set_columns(app, Screening, revoked, status="revoked", revoked_at=utcnow())
+    factories.screening(app, "Eli Expired", days=0)
+    factories.screening(app, "Ivo Invited")
+    signed_in(client, staff["clinician"])
+    ids = flag_ids(app, flagged)
+    client.post(f"/staff/screenings/{flagged}/flags/{ids['cauda_equina']}/acknowledge",
+                data={"note": "Sent to the emergency department."})
+    client.post(f"/staff/screenings/{flagged}/review", data={"note": "=Seen; proceed."})
+    by_name = {r["patient_name"]: r for r in export(client)}
+    assert {name: r["status"] for name, r in by_name.items()} == {
+        "Cora Cauda": "Finished", "Sol Started": "Started", "Rae Revoked": "Revoked",
+        "Eli Expired": "Expired", "Ivo Invited": "Invited"}
+    cora = by_name["Cora Cauda"]
+    assert sorted(cora["flags_raised"].split("; ")) == [
+        "cauda_equina (emergency)", "self_harm (same_day)"]
+    acknowledgement = cora["flag_acknowledgements"]
+    assert acknowledgement.startswith("cauda_equina 20") and acknowledgement.endswith(
+        "Z by clinician@clinic.example: Sent to the emergency department.")
+    assert cora["reviewed_by"] == "clinician@clinic.example"
+    assert cora["review_note"] == "'=Seen; proceed."  # a spreadsheet will not run it
+    assert cora["reviewed_at"].startswith("20") and cora["reviewed_at"].endswith("+00:00")
+    assert by_name["Ivo Invited"]["reviewed_at"] == by_name["Ivo Invited"]["review_note"] == ""
+    # The header says so.
+    assert {"reviewed_at", "reviewed_by", "review_note"} <= set(FIXED)

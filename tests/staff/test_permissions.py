@@ -26,6 +26,7 @@ MATRIX: dict[str, set[str]] = {
     "staff.acknowledge": {CLINICIAN},
     "staff.withdraw_acknowledgement": {CLINICIAN},
     "staff.review": {CLINICIAN},
+    "staff.undo_review": {CLINICIAN},
     "staff.summary_pdf": {CLINICIAN},
     "staff.refresh_pdf": {CLINICIAN},
     "staff.fhir_bundle": {CLINICIAN},

@@ -105,3 +105,47 @@ def test_the_migrated_database_works_for_a_patient(empty_database_url: str):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_review_note_migration_goes_down_and_up_again(empty_database_url: str):
+    """e4a7b2c91d05 adds screenings.reviewed_note; its downgrade drops it (an existing review's
+    who and when stay), and upgrading again adds it back."""
+    from flask_migrate import downgrade
+
+    from tests import factories
+
+    app = make_app(empty_database_url)
+
+    def columns() -> set[str]:
+        with db.engine.connect() as conn:
+            return {c["name"] for c in sa.inspect(conn).get_columns("screenings")}
+
+    try:
+        with app.app_context():
+            upgrade()
+            assert "reviewed_note" in columns()
+        ident, _ = factories.submitted(app, "low tier")
+        with app.app_context():
+            db.session.execute(sa.text(
+                "UPDATE screenings SET reviewed_note = 'Seen.', reviewed_at = created_at "
+                "WHERE id = :id"), {"id": ident})
+            db.session.commit()
+            db.session.remove()
+            downgrade(revision="5d1c7e9a3f20")
+            assert "reviewed_note" not in columns()
+            with db.engine.connect() as conn:
+                assert MigrationContext.configure(conn).get_current_revision() == "5d1c7e9a3f20"
+                reviewed = conn.execute(sa.text(
+                    "SELECT reviewed_at FROM screenings WHERE id = :id"), {"id": ident}).scalar()
+                assert reviewed is not None
+            upgrade()
+            assert "reviewed_note" in columns()
+            with db.engine.connect() as conn:
+                assert MigrationContext.configure(conn).get_current_revision() == "e4a7b2c91d05"
+                note = conn.execute(sa.text(
+                    "SELECT reviewed_note FROM screenings WHERE id = :id"), {"id": ident}).scalar()
+                assert note is None
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

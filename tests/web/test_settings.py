@@ -19,7 +19,8 @@ from screening import create_app, settings
 ENV_NAMES = ("SCREENING_SECRET_KEY", "SCREENING_ENV", "DATABASE_URL", "SCREENING_LINK_DAYS",
              "SCREENING_OPEN_REPORTS", "SCREENING_PAPER", "SCREENING_QUEUE",
              "SCREENING_RED_FLAG_EMAIL", *settings.ALERT_SETTINGS,
-             "SCREENING_ALERT_EMAIL_ESCALATION", "SCREENING_BASE_URL", "SCREENING_TRUSTED_HOSTS")
+             "SCREENING_ALERT_EMAIL_ESCALATION", "SCREENING_BASE_URL", "SCREENING_TRUSTED_HOSTS",
+             "SCREENING_TIMEZONE")
 
 
 @pytest.fixture
@@ -222,3 +223,31 @@ def test_a_queue_address_of_another_kind_is_a_start_up_error(instance: Path,
     clean_env.setenv("SCREENING_QUEUE", "amqp://rabbit")
     with pytest.raises(settings.ConfigError, match="SCREENING_QUEUE must be memory"):
         settings.from_environment(str(instance))
+
+
+def test_the_time_zone_is_utc_unless_a_known_one_is_given(instance: Path,
+                                                          clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    assert settings.from_environment(str(instance))["SCREENING_TIMEZONE"] == "UTC"
+    clean_env.setenv("SCREENING_TIMEZONE", " America/New_York ")
+    assert settings.from_environment(str(instance))["SCREENING_TIMEZONE"] == "America/New_York"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "Eastern", "America", "../etc/passwd",
+                                  "/etc/localtime", "Europe/Madrid\x00", "Europe/madrid"])
+def test_an_unknown_time_zone_is_a_start_up_error_naming_it(instance: Path,
+                                                            clean_env: pytest.MonkeyPatch, zone):
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    if "\x00" in zone:  # the environment cannot hold a NUL: given as a setting instead
+        with pytest.raises(settings.ConfigError, match="SCREENING_TIMEZONE: .* IANA"):
+            create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SCREENING_TIMEZONE": zone})
+        return
+    clean_env.setenv("SCREENING_TIMEZONE", zone)
+    with pytest.raises(settings.ConfigError, match="SCREENING_TIMEZONE: .* IANA"):
+        settings.from_environment(str(instance))
+    with pytest.raises(settings.ConfigError, match="like Europe/Madrid, America/New_York"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    # Given as a setting (a test's, an instance config), it is checked too.
+    clean_env.delenv("SCREENING_TIMEZONE")
+    with pytest.raises(settings.ConfigError, match="SCREENING_TIMEZONE"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SCREENING_TIMEZONE": zone})
