@@ -153,7 +153,20 @@ def request(
     if screening.status != "submitted":
         return None
     now = utcnow()
-    waiting = db.session.scalar(
+    waiting = _waiting(screening, kind)
+    if waiting is not None:
+        waiting.reason, waiting.requested_at = reason, now
+        waiting.requested_by_id = actor.id if actor else None
+        row = waiting
+    else:
+        row = _new_version(screening, kind, reason, actor, now)
+    queue.after_commit("render_document", row.id)
+    return row
+
+
+def _waiting(screening: Screening, kind: str) -> Document | None:
+    """The newest version asked for that no worker has taken yet."""
+    return db.session.scalar(
         sa.select(Document)
         .where(
             Document.screening_id == screening.id,
@@ -164,14 +177,6 @@ def request(
         .order_by(Document.version.desc())
         .limit(1)
     )
-    if waiting is not None:
-        waiting.reason, waiting.requested_at = reason, now
-        waiting.requested_by_id = actor.id if actor else None
-        row = waiting
-    else:
-        row = _new_version(screening, kind, reason, actor, now)
-    queue.after_commit("render_document", row.id)
-    return row
 
 
 def _new_version(
@@ -317,6 +322,18 @@ def version(screening: Screening, kind: str, number: int) -> Document | None:
     )
 
 
+def being_prepared(screening: Screening, kind: str, number: int) -> bool:
+    """Whether version `number` was asked for and is not rendered yet."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Document.id)).where(
+            Document.screening_id == screening.id,
+            Document.kind == kind,
+            Document.version == number,
+            Document.rendered_at.is_(None),
+        )
+    ) == 1
+
+
 def summary(screening: Screening, actor: User | None, number: int | None = None) -> Document | None:
     """The clinician's summary from the store (the newest, or version `number`), audited; None
     while it is being prepared (or for a number that is not there)."""
@@ -337,20 +354,25 @@ def render_again(screening: Screening, actor: User) -> Document | None:
 def written_out(
     screening: Screening, kind: str, refresh: bool = False, report: ReportSettings | None = None
 ) -> bytes:
-    """A document written to a file by the command line, rendered here and now (no queue),
-    audited: the newest stored version; with `refresh`, or when none is stored yet, a new
-    version rendered now and stored; with `report`, a one-off rendering that is not stored."""
+    """A document written to a file by the command line, rendered here when it must be (no
+    queue), audited: the newest stored version; the one asked for and not yet rendered,
+    rendered now; with `refresh`, a new version rendered now; with `report`, a one-off
+    rendering that is not stored."""
     if report is not None:
-        content, how = render(screening, kind, report).content, ", one-off rendering"
-        action = "pdf_downloaded"
-    else:
-        row = None if refresh else newest(screening, kind)
-        how, action = "", "pdf_downloaded"
-        if row is None:
-            row = _new_version(screening, kind, "command_line", None, utcnow())
-            pdf = render(screening, kind, settings(), version=row)
-            row.content, row.sha256, row.rendered_at = pdf.content, pdf.sha256, utcnow()
-            how, action = f", version {row.version} rendered now", "pdf_rerendered"
-        content = row.content
-    audit.record(action, screening_id=screening.id, detail=f"{kind} (command line{how})")
-    return content
+        content = render(screening, kind, report).content
+        audit.record("pdf_downloaded", screening_id=screening.id,
+                     detail=f"{kind} (command line, one-off rendering)")  # fmt: skip
+        return content
+    row = None if refresh else newest(screening, kind)
+    rendered = row is None
+    if row is None:
+        waiting = None if refresh else _waiting(screening, kind)
+        if waiting is None:
+            waiting = _new_version(screening, kind, "command_line", None, utcnow())
+            db.session.commit()
+        render_pending(waiting.id)
+        row = newest(screening, kind)
+    how = ", rendered now" if rendered else ""
+    audit.record("pdf_rerendered" if refresh else "pdf_downloaded", screening_id=screening.id,
+                 detail=f"{kind} version {row.version} (command line{how})")  # fmt: skip
+    return row.content

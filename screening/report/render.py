@@ -333,11 +333,16 @@ def _detail_factors(a: Assessment, on_page_one: set[str]) -> list[dict[str, Any]
     are under "All answers" (printed once)."""
     order = _order(a.questionnaire)
     if a.axes:
-        groups = [(r.axis.label, r.points, r.max, [f for f in a.factors if f.factor.axis == r.axis.id])
-                  for r in a.axes]  # fmt: skip
+        groups = [
+            (r.axis.label, r.points, r.max, [f for f in a.factors if f.factor.axis == r.axis.id])
+            for r in a.axes
+        ]
     else:
-        groups = [(m.CATEGORY_LABELS[c], a.category_points[c], None,
-                   [f for f in a.factors if f.factor.category == c]) for c in m.CATEGORIES]  # fmt: skip
+        groups = [
+            (m.CATEGORY_LABELS[c], a.category_points[c], None,
+             [f for f in a.factors if f.factor.category == c])
+            for c in m.CATEGORIES
+        ]  # fmt: skip
     return [
         {
             "label": label,

@@ -262,17 +262,27 @@ def undo_review(screening_id: int):
 
 
 @bp.route("/screenings/<id:screening_id>/summary.pdf")
-@bp.route("/screenings/<id:screening_id>/summary/v<int:version>.pdf")
 @auth.roles_required("clinician")
-def summary_pdf(screening_id: int, version: int | None = None):
-    """The summary from the store (the newest version, or the one asked for): never rendered
-    here. While the first version is being prepared, a page that says so and looks again."""
+def summary_pdf(screening_id: int):
+    """The newest version of the summary, from the store: never rendered here. While the
+    first version is being prepared, a page that says so and looks again."""
+    return _summary(screening_id, None)
+
+
+@bp.route("/screenings/<id:screening_id>/summary/v<id:version>.pdf")
+@auth.roles_required("clinician")
+def summary_version_pdf(screening_id: int, version: int):
+    """One version of the summary, as it was rendered (or a page: it is being prepared)."""
+    return _summary(screening_id, version)
+
+
+def _summary(screening_id: int, version: int | None):
     screening = screening_or_404(screening_id)
     if screening.status != "submitted":
         abort(409)
     document = documents.summary(screening, auth.actor(), version)
     if document is None:
-        if version is not None:
+        if version is not None and not documents.being_prepared(screening, "summary", version):
             abort(404)
         return render_template("staff/document_pending.html", screening=screening), 202
     # Read before the commit expires them (reading them after would load the PDF again).

@@ -93,9 +93,10 @@ def test_the_command_lines_pdf_is_audited(app, runner, tmp_path: Path):
         assert result.exit_code == 0, result.output
     events = [e for e in audit_events(app) if e.action.startswith("pdf_")]
     assert [(e.action, e.screening_id, e.address, e.detail) for e in events] == [
-        ("pdf_downloaded", ident, "cli", "summary (command line)"),
-        ("pdf_downloaded", ident, "cli", "patient_copy (command line)"),
-        ("pdf_rerendered", ident, "cli", "summary (command line)"),
+        # The versions asked for at submission, rendered here (no worker ran), then stored.
+        ("pdf_downloaded", ident, "cli", "summary version 1 (command line, rendered now)"),
+        ("pdf_downloaded", ident, "cli", "patient_copy version 1 (command line, rendered now)"),
+        ("pdf_rerendered", ident, "cli", "summary version 2 (command line, rendered now)"),
         ("pdf_downloaded", ident, "cli", "summary (command line, one-off rendering)"),
     ]
     result = runner.invoke(screening_cli, ["audit", "verify"])

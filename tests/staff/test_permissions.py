@@ -28,6 +28,7 @@ MATRIX: dict[str, set[str]] = {
     "staff.review": {CLINICIAN},
     "staff.undo_review": {CLINICIAN},
     "staff.summary_pdf": {CLINICIAN},
+    "staff.summary_version_pdf": {CLINICIAN},
     "staff.refresh_pdf": {CLINICIAN},
     "staff.fhir_bundle": {CLINICIAN},
     "staff.rescore": {CLINICIAN},
@@ -74,7 +75,7 @@ def urls(app, screening_id: int, user_id: int, key_id: int = 0, event_id: int = 
          ack_id: int = 0) -> dict[str, tuple[str, str]]:
     """endpoint -> (method, url) for every guarded staff route."""
     values = {"screening_id": screening_id, "user_id": user_id, "key_id": key_id,
-              "event_id": event_id, "ack_id": ack_id}
+              "event_id": event_id, "ack_id": ack_id, "version": 1}
     result = {}
     with app.test_request_context():
         for rule in staff_rules(app):
@@ -94,6 +95,7 @@ def test_the_matrix_is_the_views_required_roles(app):
 
 def test_every_staff_route_for_every_role(app, staff):
     screening_id, _ = factories.submitted(app, "self-harm")
+    queue.run_pending(app)  # its PDFs, rendered as a worker would
     target = make_user(app, "target@clinic.example", [INTAKE])
     event_id, ack_id = factories.acknowledged_flag(app, screening_id, staff[CLINICIAN].id)
     routes = urls(app, screening_id, target.id, make_api_key(app), event_id, ack_id)
@@ -121,6 +123,7 @@ def test_every_staff_route_for_every_role(app, staff):
                 signed_in(client, who)
     assert seen[INTAKE, "staff.home"] == 200
     assert seen[CLINICIAN, "staff.summary_pdf"] == 200
+    assert seen[CLINICIAN, "staff.summary_version_pdf"] == 200
     assert seen[ADMIN, "staff.audit_log"] == 200
 
 
