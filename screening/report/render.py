@@ -305,6 +305,22 @@ def _instrument_rows(a: Assessment) -> list[dict[str, Any]]:
     return rows
 
 
+def _two_columns(instruments: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The instruments' tables in two columns of about the same height, in their order (a
+    table's cells: far cheaper to lay out than CSS columns). A row's height is guessed from
+    its label's length (about 45 characters a line in a half-page column)."""
+
+    def height(i: dict[str, Any]) -> int:
+        if i["within"]:
+            return 2
+        return 4 + sum(1 + len(item["label"]) // 45 for item in i["items"])
+
+    heights = [height(i) for i in instruments]
+    best = min(range(len(instruments) + 1),
+               key=lambda cut: max(sum(heights[:cut]), sum(heights[cut:])))  # fmt: skip
+    return [instruments[:best], instruments[best:]]
+
+
 def _answers_of(a: Assessment, ids: Any) -> list[dict[str, str]]:
     q = a.questionnaire
     return [
@@ -424,10 +440,18 @@ def _flag_times(a: Assessment, info: PatientInfo) -> dict[str, dt.datetime | Non
     return times
 
 
+PARTS = ("page_one", "detail", "answers")
+
+
 def summary_context(
-    a: Assessment, info: PatientInfo, fit: Fit = FITS[0], overflowed: bool = False
+    a: Assessment,
+    info: PatientInfo,
+    fit: Fit = FITS[0],
+    overflowed: bool = False,
+    parts: tuple[str, ...] = PARTS,
 ) -> dict[str, Any]:
-    """What the summary's template shows, page 1 cut to `fit`."""
+    """What the summary's template shows, page 1 cut to `fit`; `parts`: which of page 1, the
+    detail and "All answers" it holds (all three but for a benchmark)."""
     q = a.questionnaire
     flags = _flag_rows(a, info, fit)
     for i, f in enumerate(flags):
@@ -437,6 +461,7 @@ def summary_context(
     shown_flags = [f for f in flags if f["on_page_one"]]
     work_on = top_modifiable(a)
     surgery = _planned_surgery(a, info)
+    instruments = _instrument_rows(a)
     order = _order(q)
     also = sorted((r for r in a.factors if not r.factor.modifiable),
                   key=lambda r: (-r.factor.points, order[r.factor.id]))  # fmt: skip
@@ -450,7 +475,8 @@ def summary_context(
         "work_on": work_on[: fit.factors],
         "more_work_on": len(work_on) - min(len(work_on), fit.factors),
         "also_counted": also,
-        "instruments": _instrument_rows(a),
+        "instruments": instruments,
+        "instrument_columns": _two_columns(instruments),
         "goals": _answers_of(a, q.summary_goals),
         "surgery": surgery,
         "detail": _detail_factors(a, {r.factor.id for r in work_on[: fit.factors]}),
@@ -459,6 +485,7 @@ def summary_context(
         "appendix": _appendix(a),
         "credits": _credits(q),
         "page_one_end": PAGE_ONE_END,
+        "parts": parts,
     }
 
 
@@ -469,6 +496,7 @@ def summary_html(
     generated_at: dt.datetime,
     fit: Fit = FITS[0],
     overflowed: bool = False,
+    parts: tuple[str, ...] = PARTS,
 ) -> str:
     q = a.questionnaire
     return (
@@ -483,7 +511,7 @@ def summary_html(
             logo=_logo_uri(settings.logo),
             language=CLINIC_LANGUAGE,
             answered_in=language_name(info.language, CLINIC_LANGUAGE),
-            **summary_context(a, info, fit, overflowed),
+            **summary_context(a, info, fit, overflowed, parts),
         )
     )
 
@@ -548,20 +576,29 @@ def render_summary(
     info: PatientInfo,
     settings: ReportSettings,
     generated_at: dt.datetime | None = None,
+    parts: tuple[str, ...] = PARTS,
 ) -> RenderedPDF:
     """The clinician's summary, page 1 holding as much as fits on it: the first of FITS whose
     page 1 ends on page 1 (almost always the first: one layout). Should none fit, page 1 says
     at its top that it continues on page 2; it never runs over silently."""
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     with _render_lock:
-        for fit in FITS:
-            laid_out, options, fetcher = _laid_out(
-                summary_html(a, info, settings, generated_at, fit), settings
-            )
-            if PAGE_ONE_END in laid_out.pages[0].anchors:
-                return _written(laid_out, options, fetcher)
-        html = summary_html(a, info, settings, generated_at, FITS[-1], overflowed=True)
+        chosen, overflowed = _page_one_fit(a, info, settings, generated_at)
+        html = summary_html(a, info, settings, generated_at, chosen, overflowed, parts)
         return _written(*_laid_out(html, settings))
+
+
+def _page_one_fit(
+    a: Assessment, info: PatientInfo, settings: ReportSettings, generated_at: dt.datetime
+) -> tuple[Fit, bool]:
+    """The first of FITS whose page 1 ends on page 1, tried on page 1 alone (a short layout);
+    the last, said to overflow, if none does."""
+    for fit in FITS:
+        html = summary_html(a, info, settings, generated_at, fit, parts=("page_one",))
+        laid_out, _, _ = _laid_out(html, settings)
+        if PAGE_ONE_END in laid_out.pages[0].anchors:
+            return fit, False
+    return FITS[-1], True
 
 
 def render_patient_copy(
