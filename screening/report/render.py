@@ -583,6 +583,11 @@ def render_summary(
     at its top that it continues on page 2; it never runs over silently."""
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     with _render_lock:
+        laid_out, options, fetcher = _laid_out(
+            summary_html(a, info, settings, generated_at, FITS[0], parts=parts), settings
+        )
+        if PAGE_ONE_END in laid_out.pages[0].anchors:  # the usual case: one layout
+            return _written(laid_out, options, fetcher)
         chosen, overflowed = _page_one_fit(a, info, settings, generated_at)
         html = summary_html(a, info, settings, generated_at, chosen, overflowed, parts)
         return _written(*_laid_out(html, settings))
@@ -591,9 +596,9 @@ def render_summary(
 def _page_one_fit(
     a: Assessment, info: PatientInfo, settings: ReportSettings, generated_at: dt.datetime
 ) -> tuple[Fit, bool]:
-    """The first of FITS whose page 1 ends on page 1, tried on page 1 alone (a short layout);
-    the last, said to overflow, if none does."""
-    for fit in FITS:
+    """The first of FITS after the first whose page 1 ends on page 1, tried on page 1 alone
+    (a short layout); the last, said to overflow, if none does."""
+    for fit in FITS[1:]:
         html = summary_html(a, info, settings, generated_at, fit, parts=("page_one",))
         laid_out, _, _ = _laid_out(html, settings)
         if PAGE_ONE_END in laid_out.pages[0].anchors:
