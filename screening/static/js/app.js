@@ -136,3 +136,28 @@
   });
   reset();
 })();
+
+// A document being prepared: look again every few seconds and start the download when it is
+// ready (the server answers 202 until then). Without JavaScript the page offers a link.
+(function () {
+  "use strict";
+  var waiting = document.querySelector("[data-ready-url]");
+  if (!waiting || !window.fetch) { return; }
+  var url = waiting.getAttribute("data-ready-url");
+  var status = document.getElementById(waiting.getAttribute("data-status"));
+  var tries = 0;
+  function look() {
+    tries += 1;
+    fetch(url, { method: "GET", credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (response.status === 200) {
+          if (status) { status.textContent = waiting.getAttribute("data-ready-text"); }
+          window.location.assign(url);
+        } else if (response.status === 202 && tries < 60) {
+          setTimeout(look, 3000);
+        }
+      })
+      .catch(function () { if (tries < 60) { setTimeout(look, 3000); } });
+  }
+  setTimeout(look, 2000);
+})();
