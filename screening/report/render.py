@@ -378,19 +378,23 @@ def _detail_factors(a: Assessment, on_page_one: set[str]) -> list[dict[str, Any]
 
 
 def _unknown_rows(a: Assessment) -> list[dict[str, Any]]:
-    """Each factor that may apply, with the answers that did not tell ("Not sure")."""
+    """Each factor that may apply (the answers that did not tell are `_unknown_answers`)."""
     q = a.questionnaire
     return [
-        {
-            "factor": r.factor,
-            "axis": q.axis_by_id[r.factor.axis].label if r.factor.axis else None,
-            "answers": [
-                {"label": q.questions[i].label, "answer": _answer_text(q, i, v)}
-                for i, v in r.answers
-                if i in a.unknown_answers(r)
-            ],
-        }
+        {"factor": r.factor, "axis": q.axis_by_id[r.factor.axis].label if r.factor.axis else None}
         for r in a.unknowns
+    ]
+
+
+def _unknown_answers(a: Assessment) -> list[dict[str, str]]:
+    """The answers that did not tell ("Not sure"), each once though several factors read it
+    (the procedure type decides four), in the questionnaire's order."""
+    q = a.questionnaire
+    found = {i: v for r in a.unknowns for i, v in r.answers if i in a.unknown_answers(r)}
+    return [
+        {"label": question.label, "answer": _answer_text(q, i, found[i])}
+        for i, question in q.questions.items()
+        if i in found
     ]
 
 
@@ -481,6 +485,7 @@ def summary_context(
         "surgery": surgery,
         "detail": _detail_factors(a, {r.factor.id for r in work_on[: fit.factors]}),
         "unknowns": _unknown_rows(a),
+        "unknown_answers": _unknown_answers(a),
         "clinic_rows": _clinic_rows(a),
         "appendix": _appendix(a),
         "credits": _credits(q),

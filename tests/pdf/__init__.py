@@ -64,7 +64,7 @@ def example_answers(q: m.Questionnaire, key: str) -> dict[str, Any]:
     return dict(matches[0].answers)
 
 
-_FOOTER = re.compile(r"^\S+ · generated .* UTC Page \d+ of \d+$")
+_FOOTER = re.compile(r"^\S+ · generated .* Page \d+ of \d+$")  # in the clinic's time zone
 
 
 def body_lines(page_text: str) -> list[str]:
@@ -89,6 +89,14 @@ def section(text: str, start: str, end: str | None = None) -> str:
     if end is None:
         return text[begin:]
     return text[begin : text.index(end, begin)]
+
+
+def all_answers_page(pages: list[str]) -> int:
+    """The index of the page "All answers" starts: the page whose first line (after the running
+    notice) is that heading. The heading must start exactly one page."""
+    found = [i for i, page in enumerate(pages) if body_lines(page)[:1] == ["All answers"]]
+    assert len(found) == 1, f"'All answers' starts {len(found)} pages"
+    return found[0]
 
 
 def words(text: str) -> set[str]:

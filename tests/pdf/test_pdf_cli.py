@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from screening import queue
 from screening.commands import main
 from screening.domain import documents as store
 from screening.extensions import db
@@ -55,7 +56,8 @@ def test_offline_summary_from_a_definition_and_answers(fbss, tmp_path):
     assert "Patient Ann Example" in first
     assert "MRN 42" in first
     assert "Screening offline" in first
-    assert "Risk tier: High (18 of 35 points)" in first
+    assert "Risk tier: High" in first
+    assert "status not recorded (offline rendering)" not in first  # the high example: no flags
     assert "Spine Clinic" in first
     page = reader(content).pages[0]
     assert (float(page.mediabox.width), float(page.mediabox.height)) == (612, 792)
@@ -141,15 +143,16 @@ def submitted(client, app, name_part: str = "moderate tier - two-level") -> int:
     return factories.submitted(app, name_part, name="Cli Patient")[0]
 
 
-def stored(app, screening_id: int, kind: str = "summary") -> bytes | None:
+def stored(app, screening_id: int, kind: str = "summary") -> list[tuple[int, bytes | None]]:
+    """Every version of the document, oldest first: (number, content or None if not rendered)."""
     with app.app_context():
-        content = db.session.scalar(
-            sa.select(Document.content).where(
-                Document.screening_id == screening_id, Document.kind == kind
-            )
-        )
+        rows = db.session.execute(
+            sa.select(Document.version, Document.content)
+            .where(Document.screening_id == screening_id, Document.kind == kind)
+            .order_by(Document.version)
+        ).all()
         db.session.remove()
-    return content
+    return [tuple(row) for row in rows]
 
 
 def refuse_to_render(*args, **kwargs):
@@ -158,13 +161,16 @@ def refuse_to_render(*args, **kwargs):
 
 def test_screening_option_writes_the_stored_document(app, client, runner, tmp_path,
                                                      monkeypatch):
+    """No version rendered yet (the job has not run): the command renders one now and stores it
+    as the next version; the version asked for at submission still waits for its job."""
     screening_id = submitted(client, app)
+    assert stored(app, screening_id) == [(1, None)]
     out = tmp_path / "first.pdf"
     result = runner.invoke(main, ["pdf", "--screening", str(screening_id), "--out", str(out)],
                            env={"FLASK_RUN_FROM_CLI": None})
     assert result.exit_code == 0, result.output
     content = out.read_bytes()
-    assert content == stored(app, screening_id)
+    assert stored(app, screening_id) == [(1, None), (2, content)]
     assert "Patient Cli Patient" in squash(reader(content).pages[0].extract_text())
 
     # The route serves the same document, and the command again writes the same bytes.
@@ -197,8 +203,10 @@ def test_screening_option_with_a_paper_size_does_not_silently_ignore_it(
     app, client, runner, tmp_path
 ):
     screening_id = submitted(client, app, "low tier")
-    doctor = signed_in_clinician(app)
-    assert doctor.get(f"/staff/screenings/{screening_id}/summary.pdf").status_code == 200
+    queue.run_pending(app)  # the job renders the stored versions (letter, the clinic's paper)
+    [(number, letter)] = stored(app, screening_id)
+    assert number == 1
+    assert float(reader(letter).pages[0].mediabox.width) == 612
     out = tmp_path / "a4.pdf"
     result = runner.invoke(
         main, ["pdf", "--screening", str(screening_id), "--paper", "a4", "--out", str(out)],
@@ -210,3 +218,4 @@ def test_screening_option_with_a_paper_size_does_not_silently_ignore_it(
         return
     width = float(reader(out.read_bytes()).pages[0].mediabox.width)
     assert width == pytest.approx(595.28, abs=0.5)
+    assert stored(app, screening_id) == [(1, letter)]  # a one-off: the record is unchanged

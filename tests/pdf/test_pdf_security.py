@@ -325,11 +325,11 @@ def test_long_unbroken_text_and_long_paragraphs_wrap_inside_the_page(tmp_path):
 
     boxes = word_boxes(path)
     assert len(boxes) == len(pages)
-    right_margin = 16 * MM
+    right_margin = 14 * MM  # report.css: @page { margin: 14mm 14mm 16mm 14mm }
     for width, height, words_on_page in boxes:
         assert (width, height) == (612, 792)
         for x_min, x_max, text_word in words_on_page:
-            assert x_min >= 0, text_word
+            assert x_min >= right_margin - 1, f"{text_word!r} runs into the left margin"
             assert x_max <= width, f"{text_word!r} runs off the page (x={x_max:.1f} > {width})"
             assert x_max <= width - right_margin + 1, f"{text_word!r} runs into the margin"
     assert CLINIC in pages[0]

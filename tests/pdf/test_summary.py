@@ -23,6 +23,7 @@ from tests.conftest import make_app
 from . import (
     CLINIC,
     GENERATED_AT,
+    all_answers_page,
     body_lines,
     body_text,
     nospace,
@@ -39,12 +40,27 @@ EXAMPLE_KEYS = ["low", "moderate", "high", "self_harm"]
 PAGES_DIR = Path("/tmp/pdf-pages")
 
 
-def factors_section(text: str) -> str:
-    return section(text, "Flagged risk factors", "Validated instruments")
+DETAIL_HEADINGS = ("Red flags in detail", "Risk factors in detail", "Unknown, to verify",
+                   "Where the clinic's entries differ", "Questionnaires item by item",
+                   "All answers")  # fmt: skip
 
 
-def appendix_section(text: str) -> str:
-    return section(text, "Appendix: all answers")
+def heading_section(pages: list[str], heading: str) -> str:
+    """The text under a heading of the detail (a line of its own; page 1 names the headings in
+    its sentences too) up to the next heading, squashed."""
+    lines = [line for page in pages for line in body_lines(page)]
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i] in DETAIL_HEADINGS), len(lines))
+    return " ".join(lines[start:end])
+
+
+def factors_section(pages: list[str]) -> str:
+    return heading_section(pages, "Risk factors in detail")
+
+
+def appendix_section(pages: list[str]) -> str:
+    """From "All answers" (the page it starts) to the end."""
+    return body_text(pages[all_answers_page(pages) :])
 
 
 # --- the header -------------------------------------------------------------------------------
@@ -57,11 +73,15 @@ def test_header_names_the_clinic_the_patient_the_surgery_and_the_screening(rende
         "Patient Ann Example",
         "Date of birth 30 April 1960",
         "MRN MRN-0042",
-        "Planned surgery L4-S1 posterior fusion, 14 April 2026",
         "Surgeon Dr. Joan Smith",
         "Screening S-000042, 27 February 2026",
-        f"Questionnaire {fbss.title}, version {fbss.version}",
-        "Questionnaire Before your spine surgery, version 2.0.0, answered in English",
+        "Review Not yet reviewed",
+        # The planned surgery as the patient answered it, and as the clinic entered it.
+        "Planned surgery Patient: Lower back; Fusion — joining two or more bones, often with "
+        "screws or rods; Three or more levels; From the back only; Yes",
+        "Clinic: L4-S1 posterior fusion, 14 April 2026",
+        f"{fbss.title}, version {fbss.version}, answered in English",
+        "Before your spine surgery, version 2.0.0, answered in English",
     ):
         assert expected in first, expected
 
@@ -69,27 +89,34 @@ def test_header_names_the_clinic_the_patient_the_surgery_and_the_screening(rende
 # --- tier, factors, red flags, instruments ----------------------------------------------------
 
 
-def test_tier_and_total_of_the_high_example(rendered):
+def test_tier_and_axes_of_the_high_example(rendered):
     first = squash(rendered("summary", "high").pages[0])
-    # 35: the linter's bound on the highest total (both axes, before caps).
-    assert "Risk tier: High (18 of 35 points)" in first
+    assert "Risk tier: High" in first
+    # Each axis with its tier, and its scale's marker: points of the axis's most.
+    assert "Medical and surgical risk" in first and "6 of 14" in first
+    assert "Psychosocial and pain risk" in first and "12 of 21" in first
+    assert "Workers' compensation and litigation: 4 points, 3 counted." in first
 
 
 @pytest.mark.parametrize("key", EXAMPLE_KEYS)
-def test_tier_and_total_come_from_the_engine(rendered, key):
+def test_tier_and_axes_come_from_the_engine(rendered, key):
     r = rendered("summary", key)
     a = r.assessment
     first = squash(r.pages[0])
-    assert f"Risk tier: {a.tier.label} ({a.total} of {a.max_total} points)" in first
-    assert f"Modifiable points: {a.modifiable_points} of {a.total}." in first
+    assert f"Risk tier: {a.tier.label}" in first
+    tiers = section(first, "Risk tier:", "To work on before surgery")
+    for axis in a.axes:
+        assert nospace(f"{axis.axis.label}{axis.axis.outcome}{axis.tier.label}") in nospace(tiers)
+        assert f"{axis.points} of {axis.max}" in first, axis.axis.id
 
 
 @pytest.mark.parametrize("key", EXAMPLE_KEYS)
-def test_every_flagged_factor_is_listed_with_its_points_and_reasons(rendered, key):
+def test_every_flagged_factor_is_in_the_detail_with_why_and_evidence(rendered, key):
     r = rendered("summary", key)
     a = r.assessment
     text = body_text(r.pages)
-    factors = factors_section(text)
+    factors = factors_section(r.pages)
+    first = nospace(section(squash(r.pages[0]), "To work on before surgery", "Questionnaires"))
     if not a.factors:
         assert "No risk factor from this questionnaire applies." in factors
     for result in a.factors:
@@ -97,46 +124,40 @@ def test_every_flagged_factor_is_listed_with_its_points_and_reasons(rendered, ke
         kind = "modifiable" if f.modifiable else "not modifiable"
         assert f"{f.label} · +{points(f.points)} · {kind}" in factors, f.id
         assert nospace(f"Why it matters: {f.clinician_text}") in nospace(factors), f.id
-        assert nospace(f"Before surgery: {f.action}") in nospace(factors), f.id
-    for category in m.CATEGORIES:
-        n = a.category_points[category]
-        heading = f"{m.CATEGORY_LABELS[category]} ({n} point"
-        # A category is listed when a factor of it applies (a 0-point note too, since 2.0.0).
-        listed = any(r.factor.category == category for r in a.factors)
+        assert nospace(f.evidence[0].short) in nospace(factors), f.id
+        # The action once: on page 1 for the top modifiable ones, in the detail for the others.
+        on_page_one = f.modifiable and nospace(f"{f.label} +{f.points}{f.action}") in first
+        in_detail = nospace(f"Before surgery: {f.action}") in nospace(factors)
+        assert on_page_one != in_detail, f.id
+    for axis in a.axes:
+        heading = f"{axis.axis.label} ({points(axis.points)} of {axis.max})"
+        listed = any(r.factor.axis == axis.axis.id for r in a.factors)
         assert (heading in factors) == listed, heading
-    # A factor that does not apply is not printed.
+    # A factor that does not apply is not printed; nor are its answers ("All answers" has them).
     applied = {r.factor.id for r in a.factors}
     for f in a.questionnaire.risk_factors:
         if f.id not in applied:
             assert f"{f.label} · +" not in text, f.id
+    assert "Answered:" not in text
 
 
 @pytest.mark.parametrize("key", ["moderate", "high", "safety_flags"])
-def test_factors_are_grouped_by_category_with_the_modifiable_ones_first(rendered, key):
+def test_factors_are_grouped_by_axis_modifiable_first_then_by_points(rendered, key):
     r = rendered("summary", key)
     a = r.assessment
-    factors = factors_section(body_text(r.pages))
-    categories = [c for c in m.CATEGORIES if a.category_points[c]]
-    headings = [factors.index(f"{m.CATEGORY_LABELS[c]} (") for c in categories]
-    assert headings == sorted(headings), "categories out of order"
-    bounds = dict(zip(categories, [*headings[1:], len(factors)], strict=True))
-    mixed = []
-    for category, start in zip(categories, headings, strict=True):
-        where = {
-            result.factor.id: factors.index(f"{result.factor.label} · +")
-            for result in a.factors
-            if result.factor.category == category
-        }
-        assert all(start < pos < bounds[category] for pos in where.values()), category
-        kinds = {fid: a.questionnaire.factor_by_id[fid].modifiable for fid in where}
-        modifiable = [pos for fid, pos in where.items() if kinds[fid]]
-        fixed = [pos for fid, pos in where.items() if not kinds[fid]]
-        if modifiable and fixed:
-            mixed.append(category)
-            assert max(modifiable) < min(fixed), f"{category}: modifiable factors not first"
-    if key in ("moderate", "safety_flags"):
-        # These examples list a non-modifiable factor before a modifiable one in the YAML.
-        assert "history" in mixed
+    q = a.questionnaire
+    factors = factors_section(r.pages)
+    axes = [x for x in a.axes if any(f.factor.axis == x.axis.id for f in a.factors)]
+    headings = [factors.index(f"{x.axis.label} (") for x in axes]
+    assert headings == sorted(headings), "axes out of order"
+    bounds = [*headings[1:], len(factors)]
+    order = [f.id for f in q.risk_factors]
+    for axis, start, end in zip(axes, headings, bounds, strict=True):
+        found = [res.factor for res in a.factors if res.factor.axis == axis.axis.id]
+        where = {f.id: factors.index(f"{f.label} · +") for f in found}
+        assert all(start < pos < end for pos in where.values()), axis.axis.id
+        expected = sorted(found, key=lambda f: (not f.modifiable, -f.points, order.index(f.id)))
+        assert sorted(where, key=where.get) == [f.id for f in expected], axis.axis.id
 
 
 @pytest.mark.parametrize("key", [*EXAMPLE_KEYS, "safety_flags"])
@@ -150,20 +171,26 @@ def test_red_flag_box_is_on_page_one_when_a_flag_is_raised_and_absent_otherwise(
         return
     first = nospace(r.pages[0])
     assert nospace("Red flags: act on these whatever the score") in first
+    detail = nospace(heading_section(r.pages, "Red flags in detail"))
     for result in a.red_flags:
-        # The box sits on page 1, as the discussion points say ("see the box on page 1").
-        assert nospace(result.flag.clinician_message) in first, result.flag.id
-        assert nospace(f"Red flag: {result.flag.title}") in nospace(
-            section(text, "Points to discuss with the surgical team")
-        )
+        flag = result.flag
+        # On page 1 its title, urgency and status (no clinic records offline); its message once:
+        # on page 1 when it fits, else in the detail.
+        head = f"{flag.title} · {m.URGENCY_LABELS[flag.urgency]} · status not recorded"
+        assert nospace(head) in first, flag.id
+        message = nospace(flag.clinician_message)
+        assert (message in first) != (message in detail), flag.id
 
 
 def test_self_harm_flag_names_the_urgency_and_when_it_was_answered(rendered):
-    first = squash(rendered("summary", "self_harm").pages[0])
+    pages = rendered("summary", "self_harm").pages
+    first = squash(pages[0])
     assert "Red flags: act on these whatever the score" in first
-    head = "Thoughts of self-harm · Same-day clinician review · answered 27 February 2026, 14:30"
-    assert head in first
+    assert "Thoughts of self-harm · Same-day clinician review · status not recorded" in first
     assert "PHQ-9 item 9 above" in first
+    detail = heading_section(pages, "Red flags in detail")
+    when = "answered 27 February 2026, 14:30 UTC"
+    assert f"Thoughts of self-harm · Same-day clinician review · {when}" in detail
 
 
 @pytest.mark.parametrize("key", EXAMPLE_KEYS)
@@ -176,41 +203,43 @@ def test_instrument_scores_and_bands(rendered, fbss, key):
         # AUDIT-C items count 0; an instrument not asked (STarT Back before neck surgery) has
         # no score.
         shown = [item for item in instrument.items if item in r.assessment.visible]
+        first = nospace(section(squash(r.pages[0]), "Questionnaires"))
         if not shown:
-            assert f"{instrument.label}:" not in text, instrument.id
+            assert nospace(instrument.label) not in first, instrument.id
+            assert f"{instrument.label} Little interest" not in text
             continue
         total = sum(fbss.item_score(item, answers[item]) for item in shown)
         band = next(b.label for b in instrument.bands if total <= b.max)
-        expected = f"{instrument.label}: {total} of {instrument.bands[-1].max} ({band})"
-        assert expected in text, expected
+        expected = f"{instrument.label} {total} of {instrument.bands[-1].max}, {band}"
+        assert nospace(expected) in first, expected
 
 
 def test_instrument_scores_of_the_high_example(rendered):
-    text = body_text(rendered("summary", "high").pages)
-    assert "PHQ-9: 7 of 27 (mild)" in text
-    assert "GAD-7: 12 of 21 (moderate)" in text
+    first = squash(rendered("summary", "high").pages[0])
+    assert "PHQ-9 7 of 27, mild" in first
+    assert "GAD-7 12 of 21, moderate" in first
 
 
 @pytest.mark.parametrize("key", [*EXAMPLE_KEYS, "safety_flags"])
-def test_points_to_discuss_list_flags_notes_and_every_factor_modifiable_first(rendered, key):
+def test_page_one_lists_what_to_work_on_and_what_else_is_counted(rendered, key):
     r = rendered("summary", key)
     a = r.assessment
-    discussion = section(
-        body_text(r.pages), "Points to discuss with the surgical team", "Appendix: all answers"
-    )
-    if not (a.factors or a.red_flags or a.domain_alerts):
-        assert "Nothing flagged." in discussion
+    first = squash(r.pages[0])
+    work_on = nospace(section(first, "To work on before surgery", "Questionnaires"))
     for alert in a.domain_alerts:
-        assert f"Note: {squash(alert.clinician_message)}" in discussion
-    before, planning = [], []
-    for result in a.factors:
-        f = result.factor
-        kind = "Before surgery" if f.modifiable else "For planning"
-        line = f"{kind}: {f.label}: {squash(f.action)}"
-        assert nospace(line) in nospace(discussion), f.id
-        (before if f.modifiable else planning).append(discussion.index(f"{kind}: {f.label}:"))
-    if before and planning:
-        assert max(before) < min(planning)
+        assert nospace(alert.clinician_message) in nospace(first)
+    modifiable = [res.factor for res in a.factors if res.factor.modifiable]
+    if not modifiable:
+        assert nospace("Nothing modifiable was flagged.") in work_on
+    order = [f.id for f in a.questionnaire.risk_factors]
+    top = sorted(modifiable, key=lambda f: (-f.points, order.index(f.id)))
+    listed = [f for f in top if nospace(f"{f.label} +{f.points}{f.action}") in work_on]
+    assert listed == top[: len(listed)] and len(listed) >= min(2, len(top))
+    fixed = [res.factor for res in a.factors if not res.factor.modifiable]
+    fixed.sort(key=lambda f: (-f.points, order.index(f.id)))
+    if fixed:
+        also = "".join(f"{f.label} (+{f.points});" for f in fixed)[:-1]
+        assert nospace(f"Also counted, not modifiable: {also}. Details on page 2.") in work_on
 
 
 # --- the appendix -----------------------------------------------------------------------------
@@ -222,7 +251,7 @@ def test_appendix_shows_every_visible_question_with_its_answer(rendered, key):
     a = r.assessment
     q = a.questionnaire
     text = body_text(r.pages)
-    appendix = nospace(appendix_section(text))
+    appendix = nospace(appendix_section(r.pages))
     for step_id in a.visible_steps:
         step = q.step_by_id[step_id]
         assert nospace(step.title) in appendix, step_id
@@ -241,7 +270,7 @@ def test_appendix_shows_every_visible_question_with_its_answer(rendered, key):
 
 
 def test_appendix_of_the_high_example(rendered):
-    appendix = appendix_section(body_text(rendered("summary", "high").pages))
+    appendix = appendix_section(rendered("summary", "high").pages)
     for row in (
         "When is your surgery planned? Not answered (optional)",
         "What would you most like to be able to do again after surgery? Not answered (optional)",
@@ -285,8 +314,9 @@ def test_instrument_and_appendix_rows_are_never_split_across_pages(rendered):
         for instrument in q.instruments:
             for item in (i for i in instrument.items if i in a.answers):
                 value = a.answers[item]
-                rows.append((item, q.questions[item].label + str(value)
-                             + display_answer(q.questions[item], value)))
+                answer = display_answer(q.questions[item], value)
+                shown_value = "" if str(value) == answer else str(value)
+                rows.append((item, q.questions[item].label + shown_value + answer))
         for question_id in a.answers:
             question = q.questions[question_id]
             rows.append((question_id, question.label + display_answer(question,
@@ -300,10 +330,11 @@ def test_instrument_and_appendix_rows_are_never_split_across_pages(rendered):
 def test_category_with_one_point_says_one_point(rendered):
     """Regression: the category heading read 'Mental health (1 points)'."""
     r = rendered("summary", "low")
-    assert r.assessment.category_points["history"] == 1
-    factors = factors_section(body_text(r.pages))
-    assert "Medical history (1 point)" in factors
-    assert "(1 points)" not in factors
+    [psychosocial] = [x for x in r.assessment.axes if x.points]
+    assert psychosocial.points == 1
+    factors = factors_section(r.pages)
+    assert f"{psychosocial.axis.label} (1 point of {psychosocial.max})" in factors
+    assert "1 points" not in factors
 
 
 # --- branching: a hidden question's stale answer ----------------------------------------------
@@ -378,37 +409,40 @@ STALE = ("Zebrafinch", "Quetzal", "Marmoset-note", "What did you see on the X ro
          "Tell us about the X road")
 
 
-def branch_text(answers: dict) -> tuple[str, object]:
+def branch_text(answers: dict) -> tuple[str, str, object]:
+    """The summary's text before "All answers", and from it."""
     q = load_text(BRANCH, "branch.yaml")
     a = score(q, answers)
     pdf = render_summary(a, INFO, SETTINGS, generated_at=GENERATED_AT)
-    return body_text(page_texts(pdf.content)), a
+    pages = page_texts(pdf.content)
+    return body_text(pages[: all_answers_page(pages)]), appendix_section(pages), a
 
 
 def test_stale_answer_of_a_question_hidden_by_an_earlier_step_is_not_printed():
     answers = {"route": "y", "stopped": False, "closing": "All fine",
                # saved while route was x, then route changed: hidden now, kept in the database
                "x_sight": "bridge", "x_note": "Marmoset-note about the X road"}
-    text, a = branch_text(answers)
+    text, appendix, a = branch_text(answers)
     assert [r.factor.id for r in a.factors] == ["took_y"]
-    assert f"Risk tier: Low (1 of {a.max_total} points)" in text
+    assert "Risk tier: Low" in text
+    assert f"1 of {a.max_total}" in text  # the scale's marker: no axes, the total's scale
     assert "Took the Y road · +1 point · not modifiable" in text
-    appendix = appendix_section(text)
+    assert "Planned surgery (1 point)" in text  # no axes: grouped by category
     assert "The third step" in appendix
     assert "Anything else? All fine" in appendix
     assert "Which way did you come? The Y road" in appendix
     for stale in STALE:
-        assert stale not in text, stale
+        assert stale not in text + appendix, stale
 
 
 def test_branch_answers_are_printed_when_the_question_is_shown():
     """The same check's counterpart: with route X the answers and the factor are printed."""
     answers = {"route": "x", "stopped": True, "x_sight": "bridge",
                "x_note": "Marmoset-note about the X road"}
-    text, a = branch_text(answers)
+    text, appendix, a = branch_text(answers)
     assert [r.factor.id for r in a.factors] == ["saw_bridge"]
     assert "Saw the Zebrafinch bridge · +2 points · modifiable" in text
-    appendix = appendix_section(text)
+    assert "Saw the Zebrafinch bridge +2 Cross the bridge slowly." in text  # to work on
     assert "What did you see on the X road? Zebrafinch bridge" in appendix
     assert "Tell us about the X road Marmoset-note about the X road" in appendix
     assert "Anything else? Not answered (optional)" in appendix
