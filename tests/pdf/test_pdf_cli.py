@@ -161,8 +161,8 @@ def refuse_to_render(*args, **kwargs):
 
 def test_screening_option_writes_the_stored_document(app, client, runner, tmp_path,
                                                      monkeypatch):
-    """No version rendered yet (the job has not run): the command renders one now and stores it
-    as the next version; the version asked for at submission still waits for its job."""
+    """No version rendered yet (the job has not run): the command renders the version asked for
+    at submission right here and stores it; the job then finds nothing left to do."""
     screening_id = submitted(client, app)
     assert stored(app, screening_id) == [(1, None)]
     out = tmp_path / "first.pdf"
@@ -170,7 +170,9 @@ def test_screening_option_writes_the_stored_document(app, client, runner, tmp_pa
                            env={"FLASK_RUN_FROM_CLI": None})
     assert result.exit_code == 0, result.output
     content = out.read_bytes()
-    assert stored(app, screening_id) == [(1, None), (2, content)]
+    assert stored(app, screening_id) == [(1, content)]
+    assert queue.run_pending(app) >= 1  # the job of version 1: already rendered, left as it is
+    assert stored(app, screening_id) == [(1, content)]
     assert "Patient Cli Patient" in squash(reader(content).pages[0].extract_text())
 
     # The route serves the same document, and the command again writes the same bytes.
