@@ -20,16 +20,20 @@ from .forms import StepForm, build_step_form, saved_form_data
 def step_links(
     q: m.Questionnaire, prog: Progress, step_url: Callable[[str], str], current: str | None
 ) -> list[dict[str, Any]]:
-    """The steps as the page's step list shows them (title, link, current, done, reachable)."""
+    """The steps as the page's step list shows them (title, link, current, done, reachable,
+    maybe: a step that later answers may still show or leave out), as many as `prog.count`."""
+    listed = set(prog.steps) | set(prog.maybe)
     return [
         {
-            "title": q.step_by_id[step_id].title,
-            "url": step_url(step_id),
-            "current": step_id == current,
-            "done": step_id in prog.done and step_id not in prog.unfinished,
-            "reachable": prog.reachable(step_id),
+            "title": step.title,
+            "url": step_url(step.id),
+            "current": step.id == current,
+            "done": step.id in prog.done and step.id not in prog.unfinished,
+            "reachable": prog.reachable(step.id),
+            "maybe": step.id in prog.maybe,
         }
-        for step_id in prog.steps
+        for step in q.steps
+        if step.id in listed
     ]
 
 
@@ -105,7 +109,7 @@ def step_page(
             if f.errors
         ],
         "number": prog.number(step_def.id),
-        "count": len(prog.steps),
+        "count": prog.count,
         "page_flags": [
             {"flag": flag, "shown": flag.id in raised, "after": after} for flag, after in on_page
         ],
