@@ -10,7 +10,7 @@ from ..definition import Questionnaire
 from ..extensions import db
 from ..models import OPEN_STATUSES, Screening, utcnow
 from ..scoring import score
-from . import NotAllowed, audit, clinic_entries, flags
+from . import NotAllowed, audit, clinic_entries, drafts, flags
 from .answering import link_label, saved_answers
 
 
@@ -54,6 +54,7 @@ def submit(
         )
         .execution_options(synchronize_session=False)
     )
+    drafts.discard(screening)  # what was typed and not saved is not kept once sent
     audit.record("answers_submitted", screening_id=screening.id,
                  detail=link_label(screening, via))  # fmt: skip
     db.session.expire(screening)

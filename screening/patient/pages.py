@@ -16,6 +16,15 @@ from ..models import utcnow
 from ..scoring import Assessment, Progress, type_answers, visible_questions
 from .forms import StepForm, build_step_form, saved_form_data
 
+RETURN_TO = "return_to"  # ?return_to=review: a step opened from the review page goes back there
+
+
+def returns_to_review(args: Mapping[str, str]) -> bool:
+    """The step was opened with a "Change" link of the review page. Only this one value is
+    read: the address to go back to is always the review page of the same link, never one
+    taken from the request."""
+    return args.get(RETURN_TO) == "review"
+
 
 def step_links(
     q: m.Questionnaire, prog: Progress, step_url: Callable[[str], str], current: str | None
@@ -163,25 +172,40 @@ def script_data(
     return {"types": types, "known": known, "values": values}
 
 
+TOP_THINGS = 3  # the things to work on the result page leads with
+
+
+def things_to_work_on(assessment: Assessment) -> list[m.RiskFactor]:
+    """The risk factors the patient can change (`modifiable` in the questionnaire) that their
+    answers raise, most important first: the most points first and, at equal points, in the
+    questionnaire's order. Nothing the patient cannot change is in the list."""
+    order = {f.id: i for i, f in enumerate(assessment.questionnaire.risk_factors)}
+    found = [r.factor for r in assessment.factors if r.factor.modifiable]
+    return sorted(found, key=lambda f: (-f.points, order[f.id]))
+
+
 def review_sections(
     q: m.Questionnaire, prog: Progress, change_url: Callable[[str], str]
 ) -> list[dict[str, Any]]:
     """The review page's sections: each step the patient sees, with the answers to its shown
-    questions as the patient reads them, and where to change them."""
+    questions as the patient reads them, and where to change each (`change_url(step_id)`, to
+    the question on its step: `#question-<id>`, which the page's script focuses)."""
     assessment = prog.assessment
     language = current_language()
     sections = []
     for step_id in prog.steps:
         step_def = q.step_by_id[step_id]
+        url = change_url(step_id)
         rows = [
             {
                 "question": question,
                 "answer": codec.display(
                     question, assessment.answers.get(question.id, MISSING), language
                 ),
+                "change_url": f"{url}#question-{question.id}",
             }
             for question in step_def.questions
             if question.id in assessment.visible
         ]
-        sections.append({"step": step_def, "rows": rows, "change_url": change_url(step_id)})
+        sections.append({"step": step_def, "rows": rows, "change_url": url})
     return sections
