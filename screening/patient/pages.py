@@ -46,6 +46,20 @@ def step_links(
     ]
 
 
+def stems(q: m.Questionnaire, step_def: m.Step) -> dict[str, str]:
+    """Question id -> the stem of its instrument (`stem` in the questionnaire), for the items on
+    this step: shown with each item, so every question makes sense on its own (on a phone the
+    step's intro has long scrolled away; a screen reader reads each question alone)."""
+    on_step = {question.id for question in step_def.questions}
+    return {
+        item: instrument.stem
+        for instrument in q.instruments
+        if instrument.stem
+        for item in instrument.items
+        if item in on_step
+    }
+
+
 def visibility(
     q: m.Questionnaire, answers: Mapping[str, Any], step_def: m.Step, posted: dict[str, Any]
 ) -> set[str]:
@@ -107,9 +121,15 @@ def step_page(
         form = build_step_form(step_def)(formdata=None, data=saved_form_data(step_def, answers))
     raised = {r.flag.id for r in prog.assessment.red_flags}
     on_page = flags_on(q, step_def)
+    item_stems = stems(q, step_def)
     return {
         "q": q,
         "step": step_def,
+        "stems": item_stems,
+        # The intro is not shown when it is only the stem the first question carries already.
+        "intro": None
+        if step_def.intro and step_def.intro == item_stems.get(step_def.questions[0].id)
+        else step_def.intro,
         "form": form,
         "visible": visible,
         "errors": [
@@ -207,5 +227,11 @@ def review_sections(
             for question in step_def.questions
             if question.id in assessment.visible
         ]
-        sections.append({"step": step_def, "rows": rows, "change_url": url})
+        shown_stems = [s for qid, s in stems(q, step_def).items() if qid in assessment.visible]
+        sections.append({
+            "step": step_def,
+            "rows": rows,
+            "change_url": url,
+            "stem": shown_stems[0] if shown_stems else None,  # once, above the items
+        })  # fmt: skip
     return sections
