@@ -9,12 +9,17 @@
   var form = document.querySelector("form.step-form");
   if (!form) { return; }
 
-  // 1. Focus the question a "Change" link points at (not when errors are listed first).
+  // 1. Focus the question a "Change" link points at (not when errors are listed first). After
+  // the load: the browser's own move to the #fragment would take the focus back.
   var hash = window.location.hash;
   if (/^#question-[A-Za-z0-9_-]+$/.test(hash) && !document.getElementById("error-summary")) {
-    var box = document.getElementById(hash.slice(1));
-    var control = box && !box.hidden && box.querySelector("input, textarea, select");
-    if (control) { control.focus(); }
+    window.addEventListener("load", function () {
+      setTimeout(function () {
+        var box = document.getElementById(hash.slice(1));
+        var control = box && !box.hidden && box.querySelector("input, textarea, select");
+        if (control) { control.focus(); }
+      }, 0);
+    });
   }
 
   // 2. Drafts.
