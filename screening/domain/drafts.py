@@ -21,8 +21,9 @@ from werkzeug.datastructures import MultiDict
 
 from ..definition import model as m
 from ..extensions import db
-from ..models import OPEN_STATUSES, Draft, Screening, utcnow
+from ..models import Draft, Screening, utcnow
 from . import NotAllowed
+from .answering import _upsert, take_if_open
 
 # A step's fields, as posted, are a few hundred bytes; its longest, a few free-text answers
 # (2,000 characters each at most). Anything larger is refused, so a draft stays small.
@@ -65,42 +66,19 @@ def saved_mark(step: m.Step, answers: Mapping[str, Any]) -> str:
 def save(screening: Screening, step_id: str, fields: dict[str, list[str]]) -> None:
     """Keep `fields` as the step's draft (replacing the one before). The screening's row is
     taken first, as a save of answers does, so a draft can never be kept after the screening
-    was sent (NotAllowed). Not audited: nobody reads a draft but the patient on that step, and
-    the save of the step that follows is (answers_saved)."""
-    taken = db.session.execute(
-        sa.update(Screening)
-        .where(Screening.id == screening.id, Screening.status.in_(OPEN_STATUSES))
-        .values(status=Screening.status)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:
+    was sent or its link replaced (NotAllowed). Not audited: nobody reads a draft but the
+    patient on that step, and the save of the step that follows is (answers_saved)."""
+    if not take_if_open(screening, same_link=True):
         raise NotAllowed("closed")
-    key = {"screening_id": screening.id, "step_id": step_id}
-    existing = db.session.execute(
-        sa.update(Draft)
-        .where(Draft.screening_id == screening.id, Draft.step_id == step_id)
-        .values(fields=fields, saved_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if existing.rowcount:
-        return
-    insert = _insert(db.session.get_bind().dialect.name)
+    now = utcnow()
+    insert = _upsert(db.session.get_bind().dialect.name)
     db.session.execute(
         insert(Draft)
-        .values(**key, fields=fields, saved_at=utcnow())
+        .values(screening_id=screening.id, step_id=step_id, fields=fields, saved_at=now)
         .on_conflict_do_update(
-            index_elements=["screening_id", "step_id"],
-            set_={"fields": fields, "saved_at": utcnow()},
+            index_elements=["screening_id", "step_id"], set_={"fields": fields, "saved_at": now}
         )
     )
-
-
-def _insert(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def find(screening: Screening, step_id: str) -> MultiDict | None:
