@@ -315,6 +315,9 @@ def test_nothing_overflows_at_320px_with_text_at_200_percent(patient: Patient, m
         patient.seed(page, token, answers, until=step_id)
         patient.fill_step(page, answers)
         assert_fits(page, step_id)
+        # Leaving by address: no draft is sent on the way out (the step is posted next, and a
+        # request still running when the test ends would outlive its server).
+        page.evaluate("document.querySelector('form.step-form').dispatchEvent(new Event('submit'))")
         if step_id == "habits":
             shot_at_200_percent(page, f"320-200pc-{language}-habits")
     patient.seed(page, token, answers)
@@ -326,3 +329,29 @@ def test_nothing_overflows_at_320px_with_text_at_200_percent(patient: Patient, m
     page.locator("details.more-work-on summary").click()
     assert_fits(page, "result (the confirmation)")
     shot_at_200_percent(page, f"320-200pc-{language}-result")
+
+
+def test_the_identity_check_fits_at_320px_with_text_at_200_percent(patient: Patient, app,
+                                                                    make_context):
+    import datetime as dt
+
+    from screening.domain import links
+
+    first = make_context().new_page()
+    token = patient.new_token(patient_dob=dt.date(1961, 3, 27))
+    patient.seed(first, token, patient.example("low tier"), until="pain")
+    with app.app_context():
+        screening = db.session.scalar(
+            sa.select(Screening).where(Screening.token_hash == hash_token(token)))
+        new_token = links.new_link(screening)
+        db.session.commit()
+        db.session.remove()
+    page = make_context(viewport={"width": 320, "height": 640}).new_page()
+    text_at_200_percent(page)
+    page.goto(f"/s/{new_token}")
+    page.wait_for_url(re.compile(r"/confirm$"))
+    assert_fits(page, "identity check")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    assert_fits(page, "identity check with an error")
