@@ -340,6 +340,23 @@ class StepDone(db.Model):
     screening: Mapped[Screening] = relationship(back_populates="steps_done")
 
 
+class Draft(db.Model):
+    """What a patient typed on a step and has not saved yet (the page's script sends it as they
+    answer, so a locked phone or a closed tab loses nothing): the raw form fields, field name ->
+    list of values, as posted. Never an answer: not scored, not shown to staff, not marking the
+    step done; shown again only on that step, through a link that may see the saved answers;
+    replaced by the answers when the step is saved, and deleted when the screening is sent."""
+
+    __tablename__ = "drafts"
+
+    screening_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("screenings.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    fields: Mapped[dict[str, list[str]]] = mapped_column(JSONType)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Document(db.Model):
     """A rendered PDF, kept so later downloads are the same document, byte for byte."""
 

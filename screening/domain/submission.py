@@ -8,10 +8,10 @@ import sqlalchemy as sa
 
 from ..definition import Questionnaire
 from ..extensions import db
-from ..models import OPEN_STATUSES, Screening, utcnow
+from ..models import Screening, utcnow
 from ..scoring import score
-from . import NotAllowed, audit, clinic_entries, flags
-from .answering import link_label, saved_answers
+from . import NotAllowed, audit, clinic_entries, drafts, flags
+from .answering import link_label, saved_answers, take_if_open
 
 
 def submit(
@@ -27,13 +27,7 @@ def submit(
     conditional UPDATE, so two requests racing cannot both submit.
     """
     now = now or utcnow()
-    taken = db.session.execute(
-        sa.update(Screening)
-        .where(Screening.id == screening.id, Screening.status.in_(OPEN_STATUSES))
-        .values(status=Screening.status)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:
+    if not take_if_open(screening):
         return False
     answers = saved_answers(screening)
     # Complete as the patient's pages judge it (their own answers); stored as the clinic reads
@@ -54,6 +48,7 @@ def submit(
         )
         .execution_options(synchronize_session=False)
     )
+    drafts.discard(screening)  # what was typed and not saved is not kept once sent
     audit.record("answers_submitted", screening_id=screening.id,
                  detail=link_label(screening, via))  # fmt: skip
     db.session.expire(screening)

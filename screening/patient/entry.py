@@ -29,7 +29,8 @@ def welcome(token: str):
         ctx=ctx,
         q=ctx.q,
         started=ctx.screening.status == "in_progress",
-        step_count=len(ctx.progress.steps),
+        step_count=ctx.progress.count,  # as every step's "Step N of M" counts them
+        steps_may_change=bool(ctx.progress.maybe),
         crisis=any(r.flag.self_harm for r in ctx.progress.assessment.red_flags),
     )
 

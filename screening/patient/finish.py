@@ -33,7 +33,7 @@ def review(token: str):
         return redirect(ctx.continue_url(), code=303)
     assessment = ctx.progress.assessment
     sections = pages.review_sections(
-        ctx.q, ctx.progress, lambda step_id: ctx.step_url(step_id, **{"return": "review"})
+        ctx.q, ctx.progress, lambda step_id: ctx.step_url(step_id, **{pages.RETURN_TO: "review"})
     )
     session[REVIEWED_KEY] = ctx.screening.id
     return render_template(
@@ -79,13 +79,14 @@ def result(token: str):
         abort(404)
     q = questionnaires.of(screening).localized(current_language())
     assessment = answering.assessment_of(screening, q, clinic=False)  # the patient's own
-    work_on = [r.factor for r in assessment.factors if r.factor.modifiable]
+    work_on = pages.things_to_work_on(assessment)
     flags = raised_flags(assessment)
     return render_template(
         "patient/result.html",
         q=q,
         screening=screening,
-        work_on=work_on,
+        work_on=work_on[: pages.TOP_THINGS],
+        more_work_on=work_on[pages.TOP_THINGS :],
         flags=flags,
         token=token,
         kiosk=KIOSK_KEY in session,  # a clinic device: a way to finish, no copy to download
