@@ -5,7 +5,7 @@ nothing; deleted when the step is saved and when the screening is sent. Existing
 have none.
 
 Revision ID: d2f9a4c7e815
-Revises: 5d1c7e9a3f20
+Revises: e4a7b2c91d05
 Create Date: 2026-12-12 09:00:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = 'd2f9a4c7e815'
-down_revision = '5d1c7e9a3f20'
+down_revision = 'e4a7b2c91d05'
 branch_labels = None
 depends_on = None
 
