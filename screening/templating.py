@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Flask
@@ -26,9 +27,19 @@ def paragraphs(text: str | None) -> Markup:
     return Markup("\n").join(Markup("<p>{}</p>").format(p) for p in parts)
 
 
+def email_breaks(address: str | None) -> Markup:
+    """An e-mail address that a narrow column wraps only after its @ or before a dot (<wbr>),
+    never in the middle of a word; escaped."""
+    if not address:
+        return Markup("")
+    parts = re.split(r"(?<=@)|(?=\.)", shown(str(address)))
+    return Markup("<wbr>").join(escape(part) for part in parts)
+
+
 def init_app(app: Flask) -> None:
     # Every {{ value }} of every page without format characters (screening.text.shown); set
     # before any template is compiled (the compiled code calls it).
     app.jinja_env.finalize = shown
     app.add_template_filter(condition_json)
     app.add_template_filter(paragraphs)
+    app.add_template_filter(email_breaks)

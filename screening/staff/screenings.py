@@ -54,6 +54,8 @@ def home():
     filters = _filters(clinician, tiers)
     page = listing.search(filters, clinician, user)
     surgeons = listing.surgeons(user)
+    # Intake staff see no answers: the patient's own planned surgery is for clinicians.
+    patient_surgery = listing.planned_surgery_answers(page.rows) if clinician else {}
     db.session.commit()  # the audit event of the page
     return render_template(
         "staff/dashboard.html",
@@ -65,6 +67,7 @@ def home():
         tiers=tiers,
         now=utcnow(),
         statuses=STATUSES,
+        patient_surgery=patient_surgery,
     )
 
 
@@ -118,6 +121,8 @@ def _page(screening: Screening, entries_form: ClinicAnswersForm | None = None) -
         context["entries_form"] = entries_form or clinic_form(screening)
     if clinician:  # red flags show as soon as they are raised, before anything is sent
         context.update(flag_panel(screening))
+        found = listing.planned_surgery_answers([screening]).get(screening.id, {})
+        context["patient_surgery"] = found
     if clinician and screening.status == "submitted":
         context.update(_assessment_context(screening))
     clinical.viewed(screening, user)
