@@ -29,11 +29,12 @@ def paragraphs(text: str | None) -> Markup:
 
 def email_breaks(address: str | None) -> Markup:
     """An e-mail address that a narrow column wraps only after its @ or before a dot (<wbr>),
-    never in the middle of a word; escaped."""
+    never elsewhere (not at a hyphen, not in the middle of a word: each part between them is
+    kept whole); escaped."""
     if not address:
         return Markup("")
     parts = re.split(r"(?<=@)|(?=\.)", shown(str(address)))
-    return Markup("<wbr>").join(escape(part) for part in parts)
+    return Markup("<wbr>").join(Markup('<span class="nowrap">{}</span>').format(p) for p in parts)
 
 
 def init_app(app: Flask) -> None:

@@ -364,9 +364,10 @@ def test_the_dashboard_reads_the_patients_answers_in_one_query(app, staff):
 
 
 def test_an_e_mail_address_wraps_only_after_its_at_sign_or_before_a_dot():
-    assert str(email_breaks("ann.lee@patients.example")) == (
-        "ann<wbr>.lee@<wbr>patients<wbr>.example")
-    assert str(email_breaks("<x>@y.z")) == "&lt;x&gt;@<wbr>y<wbr>.z"
+    part = '<span class="nowrap">{}</span>'.format
+    assert str(email_breaks("ann.lee@patients-x.example")) == "<wbr>".join(
+        [part("ann"), part(".lee@"), part("patients-x"), part(".example")])
+    assert str(email_breaks("<x>@y")) == "<wbr>".join([part("&lt;x&gt;@"), part("y")])
 
 
 # --- issue 19 §8: the patient's copy from any device --------------------------------------------
@@ -417,3 +418,41 @@ def test_without_a_date_of_birth_or_return_code_the_clinic_gives_the_copy(app):
     response = app.test_client().get(f"/s/{token}/copy")
     assert response.status_code == 403
     assert "contact the clinic and they can give you a copy" in main_text(response)
+
+
+# --- item 5: a clinic device handed to the patient ----------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "words", "not_said"), [
+    ("en", "please give this device back to the front desk", "come back to this link later"),
+    ("es", "devuelva este dispositivo a la recepción", "volver a este enlace"),
+])  # fmt: skip
+def test_the_welcome_page_on_a_clinic_device_offers_no_link_to_come_back_to(
+    app, staff, language, words, not_said
+):
+    from .test_kiosk import hand_over
+
+    device, _, path = hand_over(app, staff, language=language)
+    text = main_text(device.get(path))
+    assert words in text and not_said not in text
+    assert "call 911 or your surgeon" not in text and "911" not in text
+    at_home = main_text(app.test_client().get(path))
+    assert "Please return" not in at_home
+
+
+def test_an_emergency_flag_on_a_clinic_device_asks_the_patient_to_tell_the_desk(app, staff):
+    from tests.web.support import example, walk
+
+    from .test_kiosk import hand_over
+
+    device, ident, path = hand_over(app, staff)
+    walk(device, app, path.rsplit("/", 1)[1], example(app, "cauda equina"))
+    response = device.post(f"{path}/submit")
+    result = main_text(device.get(location(response)))
+    assert "Please tell the front desk now" in result
+    assert "call your surgeon's office" not in result
+    done = device.post("/kiosk/end")
+    shown = main_text(device.get(location(done)))
+    assert "Please tell the front desk now" in shown
+    assert "Please tell the front desk now" not in main_text(device.get("/kiosk"))  # said once
+    assert "Please return this device to the front desk." in main_text(device.get("/kiosk"))
