@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import segno
-from flask import flash, make_response, redirect, render_template, session, url_for
+from flask import (
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import force_locale
 from markupsafe import Markup
 
@@ -101,6 +109,18 @@ def revoke(screening_id: int):
 HANDOUTS_KEY = "handouts"  # {screening id: the seed of the handout this browser printed last}
 
 
+def _print_handout(screening_id: int):
+    screening = screening_or_404(screening_id)
+    check_form()
+    seed = _new_link(lambda: invitations.print_handout(screening, auth.actor()))
+    if seed is None:
+        return back_to(screening_id)
+    # Only the seed, in this browser's session: the link follows from it and the SECRET_KEY.
+    kept = {k: v for k, v in session.get(HANDOUTS_KEY, {}).items() if k != str(screening.id)}
+    session[HANDOUTS_KEY] = dict(list(kept.items())[-4:]) | {str(screening.id): seed}
+    return redirect(url_for("staff.handout", screening_id=screening_id), code=303)
+
+
 def _new_link(make: Callable[[], str]) -> str | None:
     """A new link (or a handout's seed) from `make`, committed; None with the domain's reason
     flashed when the screening is closed."""
@@ -114,27 +134,15 @@ def _new_link(make: Callable[[], str]) -> str | None:
     return made
 
 
-@bp.route("/screenings/<id:screening_id>/handout", methods=["POST"])
-@auth.roles_required("intake")
-def print_handout(screening_id: int):
-    """A new link and short code for a handout (the earlier link stops working), then the
-    handout page (POST, redirect, GET: reloading it shows the same link)."""
-    screening = screening_or_404(screening_id)
-    check_form()
-    seed = _new_link(lambda: invitations.print_handout(screening, auth.actor()))
-    if seed is None:
-        return back_to(screening_id)
-    # Only the seed, in this browser's session: the link follows from it and the SECRET_KEY.
-    kept = {k: v for k, v in session.get(HANDOUTS_KEY, {}).items() if k != str(screening.id)}
-    session[HANDOUTS_KEY] = dict(list(kept.items())[-4:]) | {str(screening.id): seed}
-    return redirect(url_for("staff.handout", screening_id=screening_id), code=303)
-
-
-@bp.route("/screenings/<id:screening_id>/handout")
+@bp.route("/screenings/<id:screening_id>/handout", methods=["GET", "POST"])
 @auth.roles_required("intake")
 def handout(screening_id: int):
-    """The printable handout: the link, its QR code and short code, as printed from this
-    browser, while they still work; else a way to print a new one."""
+    """POST ("Print a handout"): a new link and short code (the earlier link stops working),
+    then a redirect here. GET: the printable handout, its link, QR code and short code, as
+    printed from this browser, while they still work (reloading shows the same link); else a
+    way to print a new one."""
+    if request.method == "POST":
+        return _print_handout(screening_id)
     screening = screening_or_404(screening_id)
     seed = session.get(HANDOUTS_KEY, {}).get(str(screening.id))
     shown = invitations.handout(screening, seed, auth.actor())

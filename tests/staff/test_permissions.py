@@ -19,7 +19,6 @@ MATRIX: dict[str, set[str]] = {
     "staff.send": {INTAKE},
     "staff.extend": {INTAKE},
     "staff.revoke": {INTAKE},
-    "staff.print_handout": {INTAKE},
     "staff.handout": {INTAKE},
     "staff.invitation_email": {INTAKE},
     "staff.invitation_email_html": {INTAKE},
