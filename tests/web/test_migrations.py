@@ -105,3 +105,21 @@ def test_the_migrated_database_works_for_a_patient(empty_database_url: str):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_replaced_links_revision_goes_down_and_up_again(empty_database_url: str):
+    from flask_migrate import downgrade
+
+    app = make_app(empty_database_url)
+    try:
+        with app.app_context():
+            upgrade()
+            assert "replaced_links" in sa.inspect(db.engine).get_table_names()
+            downgrade(revision="5d1c7e9a3f20")
+            assert "replaced_links" not in sa.inspect(db.engine).get_table_names()
+            upgrade()
+            assert "replaced_links" in sa.inspect(db.engine).get_table_names()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
