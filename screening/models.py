@@ -307,6 +307,20 @@ class Alert(db.Model):
     event: Mapped[FlagEvent] = relationship(back_populates="alerts")
 
 
+class ReplacedLink(db.Model):
+    """A patient's link replaced by a newer one (domain.links), kept as its hash only: whoever
+    opens it is told that it was replaced and what to do, in the screening's language, rather
+    than that the link is wrong. Removed with its screening."""
+
+    __tablename__ = "replaced_links"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    screening_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("screenings.id", ondelete="CASCADE"), index=True
+    )
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Answer(db.Model):
     """One answer to one question, as saved (kept even if later hidden; scoring ignores those)."""
 

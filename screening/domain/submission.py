@@ -10,7 +10,7 @@ from ..definition import Questionnaire
 from ..extensions import db
 from ..models import Screening, utcnow
 from ..scoring import score
-from . import NotAllowed, audit, clinic_entries, drafts, flags
+from . import NotAllowed, audit, clinic_entries, documents, drafts, flags
 from .answering import link_label, saved_answers, take_if_open
 
 
@@ -53,3 +53,15 @@ def submit(
                  detail=link_label(screening, via))  # fmt: skip
     db.session.expire(screening)
     return True
+
+
+def patient_copy(screening: Screening, how: str):
+    """The patient's own copy of a submitted screening (domain.documents), downloaded through
+    its link, audited with `how` the browser was let in ("the browser that submitted" or "after
+    the identity check")."""
+    if screening.status != "submitted":
+        raise NotAllowed("This screening is not submitted.")
+    document = documents.document(screening, "patient_copy")
+    audit.record("patient_copy_downloaded", screening_id=screening.id,
+                 detail=f"link {screening.link_number}, {how}")  # fmt: skip
+    return document

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, session, url_for
 
-from ..domain import NotAllowed, answering, documents, questionnaires, submission
+from ..domain import NotAllowed, answering, questionnaires, submission
 from ..extensions import db
 from ..i18n import current_language
 from ..web import KIOSK_KEY, pdf_response
@@ -16,6 +16,7 @@ from .context import (
     admitted,
     find,
     just_submitted,
+    may_have_copy,
     may_see_result,
     open_context,
     open_screening,
@@ -95,10 +96,14 @@ def result(token: str):
 
 @bp.route("/s/<token>/my-summary.pdf")
 def patient_copy(token: str):
-    """The patient's own plain-language copy (for the browser that submitted)."""
-    screening = open_screening(token, submitted_ok=True)
+    """The patient's own plain-language copy: for the browser that submitted, or one whose
+    holder confirmed who they are (patient.copy); others are sent to that check first."""
+    screening = find(token)
     if screening.status != "submitted":
         abort(404)
-    document = documents.document(screening, "patient_copy")
+    if not may_have_copy(screening):
+        return redirect(url_for("patient.copy", token=token), code=303)
+    how = "the browser that submitted" if may_see_result(screening) else "identity confirmed"
+    document = submission.patient_copy(screening, how)
     db.session.commit()
     return pdf_response(document.content, document.sha256, "my-pre-surgery-summary.pdf")

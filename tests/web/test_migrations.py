@@ -157,4 +157,21 @@ def test_the_review_note_migration_goes_down_and_up_again(empty_database_url: st
     finally:
         with app.app_context():
             db.session.remove()
+
+
+def test_the_replaced_links_revision_goes_down_and_up_again(empty_database_url: str):
+    from flask_migrate import downgrade
+
+    app = make_app(empty_database_url)
+    try:
+        with app.app_context():
+            upgrade()
+            assert "replaced_links" in sa.inspect(db.engine).get_table_names()
+            downgrade(revision="d2f9a4c7e815")
+            assert "replaced_links" not in sa.inspect(db.engine).get_table_names()
+            upgrade()
+            assert "replaced_links" in sa.inspect(db.engine).get_table_names()
+    finally:
+        with app.app_context():
+            db.session.remove()
             db.engine.dispose()
