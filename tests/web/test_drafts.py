@@ -203,8 +203,8 @@ def test_a_draft_only_through_a_link_that_may_see_the_answers(app, client):
     response = client.post(f"/s/{new_token}/step/pain/draft", data=body)
     assert response.status_code == 303
     assert f"/s/{new_token}/confirm" in response.headers["Location"]
-    # The old link is no longer one.
-    assert client.post(f"/s/{token}/step/pain/draft", data=body).status_code == 404
+    # The old link is replaced by the new one (gone, with a page that says so).
+    assert client.post(f"/s/{token}/step/pain/draft", data=body).status_code == 410
     assert rows(app) == []
 
 
