@@ -4,19 +4,30 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test check lint bench serve translations clean
+RUN_STAMP := $(VENV)/.installed-run
 
-install: $(STAMP)
+.PHONY: install install-run run test check lint bench serve translations clean
 
-$(STAMP): pyproject.toml
+# What the app needs to run (`make run`, `make serve`): the package alone.
+install-run: $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# With the test tools (`make test`, `make check`, lint, benchmarks, translations): '.[dev]'.
+install: $(STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Another port: make run PORT=8080
 PORT ?= 5000
 run: export SCREENING_BASE_URL ?= http://127.0.0.1:$(PORT)
-run: install
+run: install-run
 	$(BIN)/screening db upgrade
 	$(BIN)/screening demo
 	$(BIN)/screening run --port $(PORT)
@@ -33,7 +44,7 @@ check: install
 	$(BIN)/ruff check screening tests
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
 
-serve: install
+serve: install-run
 	$(BIN)/screening db upgrade
 	$(BIN)/screening serve
 

@@ -307,6 +307,20 @@ class Alert(db.Model):
     event: Mapped[FlagEvent] = relationship(back_populates="alerts")
 
 
+class ReplacedLink(db.Model):
+    """A patient's link replaced by a newer one (domain.links), kept as its hash only: whoever
+    opens it is told that it was replaced and what to do, in the screening's language, rather
+    than that the link is wrong. Removed with its screening."""
+
+    __tablename__ = "replaced_links"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    screening_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("screenings.id", ondelete="CASCADE"), index=True
+    )
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Answer(db.Model):
     """One answer to one question, as saved (kept even if later hidden; scoring ignores those)."""
 
@@ -338,6 +352,23 @@ class StepDone(db.Model):
     completed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     screening: Mapped[Screening] = relationship(back_populates="steps_done")
+
+
+class Draft(db.Model):
+    """What a patient typed on a step and has not saved yet (the page's script sends it as they
+    answer, so a locked phone or a closed tab loses nothing): the raw form fields, field name ->
+    list of values, as posted. Never an answer: not scored, not shown to staff, not marking the
+    step done; shown again only on that step, through a link that may see the saved answers;
+    replaced by the answers when the step is saved, and deleted when the screening is sent."""
+
+    __tablename__ = "drafts"
+
+    screening_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("screenings.id", ondelete="CASCADE"), primary_key=True
+    )
+    step_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    fields: Mapped[dict[str, list[str]]] = mapped_column(JSONType)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Document(db.Model):

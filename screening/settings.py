@@ -203,6 +203,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCREENING_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
     Setting("SCREENING_LOGIN_LIMIT_ADDRESS", "30 per 15 minutes"),
     Setting("SCREENING_API_FAILED_KEY_LIMIT", "20 per 15 minutes"),
+    Setting("SCREENING_CODE_LIMIT_ADDRESS", "10 per 15 minutes"),
+    Setting("SCREENING_CODE_LIMIT_ALL", "300 per hour"),
     # E-mail
     Setting("SCREENING_SMTP_HOST", "localhost"),
     Setting("SCREENING_SMTP_PORT", 25, whole("SCREENING_SMTP_PORT")),

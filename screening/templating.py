@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Flask
@@ -28,6 +29,16 @@ def paragraphs(text: str | None) -> Markup:
     return Markup("\n").join(Markup("<p>{}</p>").format(p) for p in parts)
 
 
+def email_breaks(address: str | None) -> Markup:
+    """An e-mail address that a narrow column wraps only after its @ or before a dot (<wbr>),
+    never elsewhere (not at a hyphen, not in the middle of a word: each part between them is
+    kept whole); escaped."""
+    if not address:
+        return Markup("")
+    parts = re.split(r"(?<=@)|(?=\.)", shown(str(address)))
+    return Markup("<wbr>").join(Markup('<span class="nowrap">{}</span>').format(p) for p in parts)
+
+
 def init_app(app: Flask) -> None:
     # Every {{ value }} of every page without format characters (screening.text.shown); set
     # before any template is compiled (the compiled code calls it).
@@ -41,3 +52,4 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(local_time)
     app.add_template_global(STATUS_LABELS, "status_labels")
+    app.add_template_filter(email_breaks)

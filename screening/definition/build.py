@@ -375,6 +375,7 @@ class _Builder(RulesReader):
                     hidden_items_zero=bool(r.boolean(b, "hidden_items_zero", False)),
                     attribution=r.text(b, "attribution", path, required=False),
                     licence=r.text(b, "licence", path, required=False),
+                    stem=r.text(b, "stem", path, required=False, patient=True),
                 )
             )
         return result

@@ -171,6 +171,9 @@ class Instrument:
     hidden_items_zero: bool = False
     attribution: str | None = None  # the line its owner asks to be shown with it (PDF, FHIR)
     licence: str | None = None  # the terms it is used under, with where they were read
+    # The words its items complete ("Over the last 2 weeks, how often have you been bothered
+    # by..."): shown with every item, so each question makes sense read alone (patient text).
+    stem: str | None = None
 
     def band_for(self, score: int) -> str:
         for band in self.bands:

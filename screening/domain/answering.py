@@ -57,6 +57,22 @@ def assessment_of(
     return score(q, saved_answers(screening), judged_on(screening), clinic=entries)
 
 
+def take_if_open(screening: Screening, same_link: bool = False) -> bool:
+    """Take the screening's row, held until the caller commits, if it is still open (and, with
+    `same_link`, its link still the one read): an update that changes nothing (PostgreSQL locks
+    the row, SQLite the database), so what follows waits for a save or a submission under way
+    and then sees it. False when it was sent, revoked or (with `same_link`) given a new link."""
+    query = sa.update(Screening).where(
+        Screening.id == screening.id, Screening.status.in_(OPEN_STATUSES)
+    )
+    if same_link:
+        query = query.where(Screening.link_number == screening.link_number)
+    taken = db.session.execute(
+        query.values(status=Screening.status).execution_options(synchronize_session=False)
+    )
+    return taken.rowcount == 1
+
+
 def _upsert(dialect: str):
     """PostgreSQL's or SQLite's INSERT, which both take ON CONFLICT."""
     if dialect == "postgresql":

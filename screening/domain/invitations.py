@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from email.message import EmailMessage
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,13 +101,11 @@ def record_message(
     db.session.flush()
 
 
-def email_link(
-    screening: Screening, token: str, kind: str = "invitation", now: dt.datetime | None = None
-) -> str | None:
-    """E-mail the link (no health information) in the patient's language and record the
-    attempt; the error in words for staff, or None when it was sent. Never raises on SMTP."""
-    if not screening.patient_email:
-        raise NotAllowed("This patient has no e-mail address.")
+def invitation_message(
+    screening: Screening, link: str, to: str, kind: str = "invitation", test: bool = False
+) -> EmailMessage:
+    """The e-mail of the screening's link (no health information), in the patient's language;
+    `test`: marked as a test in its subject."""
     config = current_app.config
     settings = mail.MailSettings.from_config(config)
     clinic = config["SCREENING_CLINIC_NAME"]
@@ -119,16 +118,51 @@ def email_link(
         clinic=clinic,
     )
     with force_locale(language):  # the patient's language, whoever sends it
-        message = mail.build(
-            settings, clinic, screening.patient_email, subject, "invitation",
+        return mail.build(
+            settings, clinic, to, f"[Test] {subject}" if test else subject, "invitation",
             name=screening.patient_name,
-            link=links.patient_url(token),
+            link=link,
             expires=i18n.format_date(screening.expires_at.date(), language),
             reminder=kind == "reminder",
             contact=i18n.clinic_contact(config, language),
         )  # fmt: skip
-    error = mail.deliver(settings, message)
+
+
+def email_link(
+    screening: Screening, token: str, kind: str = "invitation", now: dt.datetime | None = None
+) -> str | None:
+    """E-mail the link (no health information) in the patient's language and record the
+    attempt; the error in words for staff, or None when it was sent. Never raises on SMTP."""
+    if not screening.patient_email:
+        raise NotAllowed("This patient has no e-mail address.")
+    message = invitation_message(screening, links.patient_url(token), screening.patient_email, kind)
+    error = mail.deliver(mail.MailSettings.from_config(current_app.config), message)
     record_message(screening, kind, error, now)
+    return error
+
+
+# In a preview or a test the link is a stand-in that opens nothing: a real one would replace the
+# patient's link (only its hash is kept, so the one they have cannot be shown).
+SAMPLE_LINK_PATH = "/s/sample-link-the-patient-gets-their-own"
+
+
+def preview(screening: Screening, actor: User | None) -> EmailMessage:
+    """The invitation e-mail as the patient would get it (with a stand-in link), not sent;
+    audited (it shows the patient's name)."""
+    audit.record("invitation_previewed", user=actor, screening_id=screening.id)
+    to = screening.patient_email or getattr(actor, "email", None) or ""
+    return invitation_message(screening, links.absolute(SAMPLE_LINK_PATH), to)
+
+
+def send_test(screening: Screening, actor: User) -> str | None:
+    """The invitation e-mail (with a stand-in link) sent to `actor`'s own address, through the
+    real mail path, marked as a test; audited. The error in words, or None when it was sent."""
+    message = invitation_message(
+        screening, links.absolute(SAMPLE_LINK_PATH), actor.email, test=True
+    )
+    error = mail.deliver(mail.MailSettings.from_config(current_app.config), message)
+    audit.record("invitation_test_sent", user=actor, screening_id=screening.id,
+                 detail="sent" if error is None else "not sent")  # fmt: skip
     return error
 
 
@@ -189,12 +223,36 @@ def revoke(screening: Screening, actor: User | None, now: dt.datetime | None = N
 
 
 def hand_out(screening: Screening, actor: User | None, action: str) -> str:
-    """A new link for a printed handout or for a device handed to the patient (`action`:
-    handout_printed or handed_to_patient), audited; the earlier link stops working."""
+    """A new link for a device handed to the patient (`action`: handed_to_patient), audited;
+    the earlier link stops working."""
     token = links.new_link(screening, by=actor)
     audit.record(action, user=actor, screening_id=screening.id,
                  detail=f"link {screening.link_number}")  # fmt: skip
     return token
+
+
+def print_handout(screening: Screening, actor: User | None) -> str:
+    """A new link for a printed handout, made from a new short code (the earlier link stops
+    working), audited; returns the code's seed, from which `handout` shows it again."""
+    seed = links.new_handout_seed()
+    links.new_link(screening, by=actor, token=links.handout_token(links.short_code(seed)))
+    audit.record("handout_printed", user=actor, screening_id=screening.id,
+                 detail=f"link {screening.link_number}")  # fmt: skip
+    return seed
+
+
+def handout(screening: Screening, seed: str | None, actor: User | None) -> tuple[str, str] | None:
+    """The link and short code of the handout printed from `seed`, while they are still the
+    screening's (not replaced, expired or revoked), audited as shown again; else None."""
+    if not seed or screening.effective_status() not in OPEN_STATUSES:
+        return None
+    code = links.short_code(seed)
+    token = links.handout_token(code)
+    if hash_token(token) != screening.token_hash:
+        return None
+    audit.record("handout_shown", user=actor, screening_id=screening.id,
+                 detail=f"link {screening.link_number}")  # fmt: skip
+    return token, code
 
 
 def reminder_due_day(index: int, delays: tuple[int, ...]) -> int:

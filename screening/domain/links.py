@@ -11,6 +11,7 @@ typed; a new link (which staff issue) starts the count again.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -20,7 +21,15 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import OPEN_STATUSES, AuditEvent, Screening, User, hash_token, utcnow
+from ..models import (
+    OPEN_STATUSES,
+    AuditEvent,
+    ReplacedLink,
+    Screening,
+    User,
+    hash_token,
+    utcnow,
+)
 from ..text import UNAMBIGUOUS
 from . import NotAllowed, audit
 
@@ -31,6 +40,13 @@ MAX_IDENTITY_TRIES = 5  # wrong tries at the identity check before a link is loc
 # online 5 tries a link at most.
 CODE_ALPHABET = UNAMBIGUOUS.upper()
 CODE_LENGTH = 6
+# The short code printed on a handout beside its QR code, typed at the short address (/c):
+# 10 characters of the same 31, grouped 4-4-2 like K7QM-2XHD-9R: 31**10 = 8.2e14 codes
+# (49.5 bits). Wrong codes are limited per address (SCREENING_CODE_LIMIT_ADDRESS) and from all
+# addresses together (SCREENING_CODE_LIMIT_ALL, 300 an hour): guessing at that ceiling for a
+# whole year is 300 * 24 * 365 = 2.6e6 tries; with 10,000 handouts alive at once each try finds
+# one with a chance of 1e4 / 8.2e14 = 1.2e-11, so the year's chance of finding any is 3e-5.
+SHORT_CODE_LENGTH = 10
 
 
 def new_token() -> str:
@@ -44,6 +60,17 @@ def find(token: str) -> Screening | None:
     return db.session.scalar(sa.select(Screening).where(Screening.token_hash == hash_token(token)))
 
 
+def replaced(token: str) -> Screening | None:
+    """The screening whose link `token` was, when a newer link replaced it; else None."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return db.session.scalar(
+        sa.select(Screening)
+        .join(ReplacedLink, ReplacedLink.screening_id == Screening.id)
+        .where(ReplacedLink.token_hash == hash_token(token))
+    )
+
+
 def closed_message(screening: Screening) -> str:
     return f"This screening is {screening.status.replace('_', ' ')}."
 
@@ -54,15 +81,21 @@ def new_link(
     by: User | None = None,
     *,
     reset: bool = True,
+    token: str | None = None,
 ) -> str:
     """Replace the screening's link with a new one (issued `by` a member of staff, or None) and
-    return its token; an expired link starts a fresh period. The new link does not show the
-    saved answers until its holder confirms who they are; with `reset`, its wrong tries start
-    from none (audited when some were made). NotAllowed once the screening is closed."""
+    return its token (`token`, or a random one); an expired link starts a fresh period. The
+    link replaced is remembered by its hash (so its holder is told it was replaced). The new
+    link does not show the saved answers until its holder confirms who they are; with `reset`,
+    its wrong tries start from none (audited when some were made). NotAllowed once the
+    screening is closed."""
     if screening.status not in OPEN_STATUSES:
         raise NotAllowed(closed_message(screening))
     now = now or utcnow()
-    token = new_token()
+    token = token or new_token()
+    db.session.add(
+        ReplacedLink(token_hash=screening.token_hash, screening_id=screening.id, replaced_at=now)
+    )
     screening.token_hash = hash_token(token)
     screening.link_number = (screening.link_number or 1) + 1
     screening.link_issued_by_id = getattr(by, "id", None)
@@ -88,6 +121,7 @@ def link_state(screening: Screening) -> tuple:
 
 
 def restore_link(screening: Screening, state: tuple) -> None:
+    db.session.execute(sa.delete(ReplacedLink).where(ReplacedLink.token_hash == state[0]))
     (screening.token_hash, screening.expires_at, screening.link_number,
      screening.link_issued_by_id) = state  # fmt: skip
     db.session.flush()
@@ -218,3 +252,52 @@ def patient_url(token: str) -> str:
     """The patient's link, absolute (in e-mails, on handouts and their QR code, on the command
     line)."""
     return absolute(f"/s/{token}")
+
+
+# --- handouts: a link and its short code ----------------------------------------------------
+
+
+def _keyed(purpose: str, message: str) -> bytes:
+    """HMAC-SHA256 keyed with the app's SECRET_KEY (never stored in the database)."""
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode("utf-8") if isinstance(key, str) else key
+    return hmac.new(key, f"{purpose}:{message}".encode(), hashlib.sha256).digest()
+
+
+def new_handout_seed() -> str:
+    """The random seed of a handout's short code (128 bits). Kept only in the printing staff
+    member's session, so that their handout page shows the same link again; useless without the
+    SECRET_KEY, and the database keeps neither it nor the code."""
+    return secrets.token_urlsafe(16)
+
+
+def short_code(seed: str) -> str:
+    """A handout's short code (stored form: 10 characters, no dashes) from its seed."""
+    number = int.from_bytes(_keyed("handout-code", seed), "big")
+    chars = []
+    for _ in range(SHORT_CODE_LENGTH):
+        number, index = divmod(number, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[index])
+    return "".join(chars)
+
+
+def grouped(code: str) -> str:
+    """A short code as printed: K7QM-2XHD-9R."""
+    return f"{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+def handout_token(code: str) -> str:
+    """The link of a handout, made from its short code: typing the code opens the same link as
+    the QR code (whose hash is the screening's token_hash, as for any link), and the code stops
+    working when its link is replaced, expires or is revoked. Without the SECRET_KEY neither the
+    code nor the link follows from the database."""
+    return base64.urlsafe_b64encode(_keyed("handout-link", code)).decode().rstrip("=")
+
+
+def normal_short_code(text: str) -> str | None:
+    """A short code as typed (any case, with or without dashes and spaces) in its stored form,
+    or None when it cannot be one."""
+    code = "".join(ch for ch in text.upper() if ch not in " -")
+    if len(code) != SHORT_CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return None
+    return code

@@ -12,12 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import defer, lazyload
 from werkzeug.datastructures import MultiDict
 
-from .. import clock
+from .. import clock, codec
+from ..definition.conditions import MISSING
 from ..definition.model import URGENCIES, URGENCY_NAMES
 from ..extensions import db
 from ..models import (
     OPEN_STATUSES,
     STATUSES,
+    Answer,
     FlagAcknowledgement,
     FlagEvent,
     Screening,
@@ -25,7 +27,7 @@ from ..models import (
     name_key,
     utcnow,
 )
-from ..scoring import whole_number
+from ..scoring import AnswerError, whole_number
 from . import audit, questionnaires, sites
 
 PAGE_SIZE = 25
@@ -350,3 +352,43 @@ def flag_summaries(listed: list[Screening]) -> dict[int, FlagSummary]:
             open=any(not acked for _, acked in events),
         )
     return summaries
+
+
+# What the clinic enters about the planned surgery, and the question that asks the patient the
+# same (when the screening's questionnaire has it): shown where the clinic left its own blank.
+PATIENT_SURGERY_QUESTIONS = {"planned_surgery": "surgery_type", "surgery_date": "surgery_date"}
+
+
+def planned_surgery_answers(screenings: list[Screening]) -> dict[int, dict[str, Any]]:
+    """The planned surgery as each patient answered it, where the clinic left it blank:
+    screening id -> {"planned_surgery": the answer in words, "surgery_date": a date}. One query
+    for all the screenings (a dashboard page), none when the clinic filled in everything."""
+    blank = {
+        s.id: s for s in screenings
+        if any(not getattr(s, f) for f in PATIENT_SURGERY_QUESTIONS)
+    }  # fmt: skip
+    if not blank:
+        return {}
+    rows = db.session.execute(
+        sa.select(Answer.screening_id, Answer.question_id, Answer.value).where(
+            Answer.screening_id.in_(blank),
+            Answer.question_id.in_(set(PATIENT_SURGERY_QUESTIONS.values())),
+        )
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for screening_id, question_id, stored in rows:
+        screening = blank[screening_id]
+        question = questionnaires.of(screening).questions.get(question_id)
+        if question is None:
+            continue
+        try:
+            value = codec.parse(question, stored, today=dt.date.min)  # a past date stays
+        except AnswerError:
+            continue
+        if value is MISSING:
+            continue
+        for field_name, asked in PATIENT_SURGERY_QUESTIONS.items():
+            if asked == question_id and not getattr(screening, field_name):
+                shown = value if question.type == "date" else codec.display(question, value)
+                found.setdefault(screening_id, {})[field_name] = shown
+    return found

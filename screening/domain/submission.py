@@ -8,10 +8,10 @@ import sqlalchemy as sa
 
 from ..definition import Questionnaire
 from ..extensions import db
-from ..models import OPEN_STATUSES, Screening, utcnow
+from ..models import Screening, utcnow
 from ..scoring import score
-from . import NotAllowed, audit, clinic_entries, documents, flags
-from .answering import link_label, saved_answers
+from . import NotAllowed, audit, clinic_entries, documents, drafts, flags
+from .answering import link_label, saved_answers, take_if_open
 
 
 def submit(
@@ -27,13 +27,7 @@ def submit(
     conditional UPDATE, so two requests racing cannot both submit.
     """
     now = now or utcnow()
-    taken = db.session.execute(
-        sa.update(Screening)
-        .where(Screening.id == screening.id, Screening.status.in_(OPEN_STATUSES))
-        .values(status=Screening.status)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:
+    if not take_if_open(screening):
         return False
     answers = saved_answers(screening)
     # Complete as the patient's pages judge it (their own answers); stored as the clinic reads
@@ -54,8 +48,23 @@ def submit(
         )
         .execution_options(synchronize_session=False)
     )
+    drafts.discard(screening)  # what was typed and not saved is not kept once sent
     audit.record("answers_submitted", screening_id=screening.id,
                  detail=link_label(screening, via))  # fmt: skip
     db.session.expire(screening)
     documents.submitted(screening)  # rendered by a worker once this commits
     return True
+
+
+def patient_copy(screening: Screening, how: str):
+    """The patient's own copy of a submitted screening, its newest stored version (rendered by a
+    worker: None until then), downloaded through its link, audited with `how` the browser was
+    let in ("the browser that submitted" or "after the identity check")."""
+    if screening.status != "submitted":
+        raise NotAllowed("This screening is not submitted.")
+    document = documents.newest(screening, "patient_copy")
+    if document is None:
+        return None
+    audit.record("patient_copy_downloaded", screening_id=screening.id,
+                 detail=f"link {screening.link_number}, {how}")  # fmt: skip
+    return document

@@ -16,6 +16,7 @@ from ..web import KIOSK_KEY
 bp = Blueprint("patient", __name__)
 
 SUBMITTED_KEY = "submitted"  # screening ids this browser submitted: may see their result page
+COPY_KEY = "copy"  # screening ids whose identity check this browser passed: may have their copy
 RETURN_CODE_KEY = "return_code"  # a return code just made, to show once: {"screening_id", "code"}
 REVIEWED_KEY = "reviewed"  # the screening whose review page this browser showed last
 KIOSK_DEVICE = "kiosk_device"  # this browser is a clinic device that was handed to patients
@@ -53,7 +54,11 @@ class StepProblem(HTTPException):
 def link_problem(exc: LinkProblem):
     if session.get(KIOSK_DEVICE):
         return render_template("patient/kiosk_done.html"), exc.code
-    return render_template("patient/link_error.html", kind=exc.kind, crisis=exc.crisis), exc.code
+    token = (request.view_args or {}).get("token")
+    copy_url = url_for("patient.copy", token=token) if exc.kind == "submitted" and token else None
+    return render_template(
+        "patient/link_error.html", kind=exc.kind, crisis=exc.crisis, copy_url=copy_url
+    ), exc.code
 
 
 @bp.app_errorhandler(IdentityNeeded)
@@ -96,8 +101,13 @@ def end_kiosk() -> None:
 
 @bp.context_processor
 def clinic_told() -> dict[str, Any]:
-    """The urgencies whose flags reach the clinic at once: the patient is told so only then."""
-    return {"clinic_told": {u for u in URGENCIES if alerts.recipient(u)}}
+    """The urgencies whose flags reach the clinic at once: the patient is told so only then;
+    and whether this is a clinic device handed to the patient (no link to come back to, and the
+    front desk is there to tell)."""
+    return {
+        "clinic_told": {u for u in URGENCIES if alerts.recipient(u)},
+        "on_clinic_device": KIOSK_KEY in session,
+    }
 
 
 @bp.after_request

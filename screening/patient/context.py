@@ -15,7 +15,7 @@ from ..i18n import current_language
 from ..models import Screening, utcnow
 from ..scoring import Assessment, progress
 from . import pages
-from .blueprint import RETURN_CODE_KEY, SUBMITTED_KEY, IdentityNeeded, LinkProblem
+from .blueprint import COPY_KEY, RETURN_CODE_KEY, SUBMITTED_KEY, IdentityNeeded, LinkProblem
 
 DOUBLE_CLICK = dt.timedelta(minutes=2)
 
@@ -25,20 +25,39 @@ def may_see_result(screening: Screening) -> bool:
     return screening.id in session.get(SUBMITTED_KEY, [])
 
 
+def may_have_copy(screening: Screening) -> bool:
+    """This browser sent the screening's answers, or its holder confirmed who they are since
+    (so it may download the patient's copy)."""
+    return may_see_result(screening) or screening.id in session.get(COPY_KEY, [])
+
+
+def allow_copy(screening: Screening) -> None:
+    _remember(COPY_KEY, screening)
+
+
 def just_submitted(screening: Screening) -> bool:
     return screening.submitted_at is not None and utcnow() - screening.submitted_at < DOUBLE_CLICK
 
 
 def remember_submission(screening: Screening) -> None:
-    seen = [i for i in session.get(SUBMITTED_KEY, []) if i != screening.id][-4:]
-    session[SUBMITTED_KEY] = [*seen, screening.id]
+    _remember(SUBMITTED_KEY, screening)
+
+
+def _remember(key: str, screening: Screening) -> None:
+    """The screening's id added to this browser's list `key` (the last five kept)."""
+    seen = [i for i in session.get(key, []) if i != screening.id][-4:]
+    session[key] = [*seen, screening.id]
 
 
 def find(token: str) -> Screening:
     """The screening of a link, whatever its status; the rest of the request speaks the
-    patient's language. An unknown link is a LinkProblem page."""
+    patient's language. An unknown link, or one a newer link replaced, is a LinkProblem page."""
     screening = links.find(token)
     if screening is None:
+        earlier = links.replaced(token)
+        if earlier is not None:  # told in the patient's language that a newer link replaced it
+            i18n.use_language(questionnaires.patient_language(earlier))
+            raise LinkProblem(410, "replaced")
         raise LinkProblem(404, "unknown")
     i18n.use_language(questionnaires.patient_language(screening))
     return screening
@@ -60,6 +79,15 @@ def admitted(screening: Screening, submitted_ok: bool = False) -> Screening:
 def self_harm_stands(screening: Screening) -> bool:
     """A flag about harm to self was raised and not taken back."""
     return any(e.self_harm and e.withdrawn_at is None for e in flags.events(screening))
+
+
+def tell_the_desk(screening: Screening) -> bool:
+    """A flag that needs a doctor today (or at once) was raised and not taken back: a patient on
+    a clinic device is asked to tell the front desk now."""
+    return any(
+        e.urgency in ("emergency", "same_day") and e.withdrawn_at is None
+        for e in flags.events(screening)
+    )
 
 
 def open_screening(token: str, *, submitted_ok: bool = False) -> Screening:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, session, url_for
 
-from ..domain import NotAllowed, answering, documents, questionnaires, submission
+from ..domain import NotAllowed, answering, questionnaires, submission
 from ..extensions import db
 from ..i18n import current_language
 from ..web import KIOSK_KEY, pdf_response
@@ -16,6 +16,7 @@ from .context import (
     admitted,
     find,
     just_submitted,
+    may_have_copy,
     may_see_result,
     open_context,
     open_screening,
@@ -33,7 +34,7 @@ def review(token: str):
         return redirect(ctx.continue_url(), code=303)
     assessment = ctx.progress.assessment
     sections = pages.review_sections(
-        ctx.q, ctx.progress, lambda step_id: ctx.step_url(step_id, **{"return": "review"})
+        ctx.q, ctx.progress, lambda step_id: ctx.step_url(step_id, **{pages.RETURN_TO: "review"})
     )
     session[REVIEWED_KEY] = ctx.screening.id
     return render_template(
@@ -79,13 +80,14 @@ def result(token: str):
         abort(404)
     q = questionnaires.of(screening).localized(current_language())
     assessment = answering.assessment_of(screening, q, clinic=False)  # the patient's own
-    work_on = [r.factor for r in assessment.factors if r.factor.modifiable]
+    work_on = pages.things_to_work_on(assessment)
     flags = raised_flags(assessment)
     return render_template(
         "patient/result.html",
         q=q,
         screening=screening,
-        work_on=work_on,
+        work_on=work_on[: pages.TOP_THINGS],
+        more_work_on=work_on[pages.TOP_THINGS :],
         flags=flags,
         token=token,
         kiosk=KIOSK_KEY in session,  # a clinic device: a way to finish, no copy to download
@@ -94,11 +96,17 @@ def result(token: str):
 
 @bp.route("/s/<token>/my-summary.pdf")
 def patient_copy(token: str):
-    """The patient's own plain-language copy (for the browser that submitted)."""
-    screening = open_screening(token, submitted_ok=True)
+    """The patient's own plain-language copy: for the browser that submitted, or one whose
+    holder confirmed who they are (patient.copy); others are sent to that check first."""
+    screening = find(token)
     if screening.status != "submitted":
         abort(404)
-    document = documents.newest(screening, "patient_copy")
+    if not may_have_copy(screening):
+        return redirect(url_for("patient.copy", token=token), code=303)
+    how = "the browser that submitted" if may_see_result(screening) else "identity confirmed"
+    document = submission.patient_copy(screening, how)
     if document is None:  # rendered by a worker within seconds of sending the answers
+        db.session.rollback()
         return render_template("patient/copy_pending.html", token=token), 202
+    db.session.commit()
     return pdf_response(document.content, document.sha256, "my-pre-surgery-summary.pdf")

@@ -1,18 +1,21 @@
 """A re-issued link asks who is there: before a new link shows or changes answers saved through
 another one, its holder confirms the patient's date of birth (or the return code they were
-shown, when none is on file). The rules live in domain.links; this page only asks."""
+shown, when none is on file). The same check lets the patient download their copy of a
+submitted screening from any device. The rules live in domain.links; this page only asks."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, render_template, request, session, url_for
 
 from ..domain import links
 from ..extensions import db
 from ..i18n import N_, current_language, gettext
-from .blueprint import bp
-from .context import Context, open_screening
+from ..models import Screening
+from ..web import KIOSK_KEY
+from .blueprint import KIOSK_DEVICE, bp
+from .context import Context, allow_copy, find, may_have_copy, open_screening
 
 DOB_PARTS = ("day", "month", "year")
 
@@ -22,6 +25,35 @@ def confirm(token: str):
     screening = open_screening(token)
     if not links.check_needed(screening):
         return redirect(url_for("patient.welcome", token=token), code=303)
+    confirmed, page = _check(screening, "confirm")
+    if confirmed:
+        return redirect(url_for("patient.welcome", token=token), code=303)
+    return page
+
+
+@bp.route("/s/<token>/copy", methods=["GET", "POST"])
+def copy(token: str):
+    """The patient's copy of a submitted screening, from any device: once its holder has
+    confirmed who they are (the same check as a re-issued link's), in this browser."""
+    screening = find(token)
+    if screening.status != "submitted":
+        return redirect(url_for("patient.welcome", token=token), code=303)
+    if KIOSK_KEY in session or session.get(KIOSK_DEVICE):  # a clinic device keeps no copies
+        return render_template("patient/kiosk_done.html")
+    if not may_have_copy(screening):
+        confirmed, page = _check(screening, "copy")
+        if not confirmed:
+            return page
+        allow_copy(screening)
+        return redirect(url_for("patient.copy", token=token), code=303)
+    ctx = Context(screening, {}, set())
+    return render_template("patient/copy.html", ctx=ctx)
+
+
+def _check(screening: Screening, purpose: str) -> tuple[bool, tuple[str, int] | None]:
+    """One visit to the identity check's page (`purpose`: "confirm" to see saved answers,
+    "copy" to download the patient's copy): whether this request confirmed who is there, else
+    the page to show."""
     # Nothing saved is read: the page knows the link, the language and what to ask.
     ctx = Context(screening, {}, set())
     kind = links.check_kind(screening)
@@ -43,7 +75,7 @@ def confirm(token: str):
         if error is None:
             db.session.commit()
             if outcome == "confirmed":
-                return redirect(url_for("patient.welcome", token=token), code=303)
+                return True, None
             if outcome == "wrong":
                 error = (
                     N_("That date of birth does not match our records. Please try again.")
@@ -56,14 +88,18 @@ def confirm(token: str):
         status = 422
     elif locked or kind == "none":
         status = 403
-    return render_template(
-        "patient/confirm.html",
-        ctx=ctx,
-        kind=kind,
-        locked=locked,
-        error=error and gettext(current_language(), error),
-        typed=typed if kind == "dob" and not locked else {},
-    ), status
+    return False, (
+        render_template(
+            "patient/confirm.html",
+            ctx=ctx,
+            kind=kind,
+            locked=locked,
+            purpose=purpose,
+            error=error and gettext(current_language(), error),
+            typed=typed if kind == "dob" and not locked else {},
+        ),
+        status,
+    )
 
 
 def _date(typed: dict[str, str]) -> dt.date | None:

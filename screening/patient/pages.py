@@ -16,21 +16,48 @@ from ..models import utcnow
 from ..scoring import Assessment, Progress, type_answers, visible_questions
 from .forms import StepForm, build_step_form, saved_form_data
 
+RETURN_TO = "return_to"  # ?return_to=review: a step opened from the review page goes back there
+
+
+def returns_to_review(args: Mapping[str, str]) -> bool:
+    """The step was opened with a "Change" link of the review page. Only this one value is
+    read: the address to go back to is always the review page of the same link, never one
+    taken from the request."""
+    return args.get(RETURN_TO) == "review"
+
 
 def step_links(
     q: m.Questionnaire, prog: Progress, step_url: Callable[[str], str], current: str | None
 ) -> list[dict[str, Any]]:
-    """The steps as the page's step list shows them (title, link, current, done, reachable)."""
+    """The steps as the page's step list shows them (title, link, current, done, reachable,
+    maybe: a step that later answers may still show or leave out), as many as `prog.count`."""
+    listed = set(prog.steps) | set(prog.maybe)
     return [
         {
-            "title": q.step_by_id[step_id].title,
-            "url": step_url(step_id),
-            "current": step_id == current,
-            "done": step_id in prog.done and step_id not in prog.unfinished,
-            "reachable": prog.reachable(step_id),
+            "title": step.title,
+            "url": step_url(step.id),
+            "current": step.id == current,
+            "done": step.id in prog.done and step.id not in prog.unfinished,
+            "reachable": prog.reachable(step.id),
+            "maybe": step.id in prog.maybe,
         }
-        for step_id in prog.steps
+        for step in q.steps
+        if step.id in listed
     ]
+
+
+def stems(q: m.Questionnaire, step_def: m.Step) -> dict[str, str]:
+    """Question id -> the stem of its instrument (`stem` in the questionnaire), for the items on
+    this step: shown with each item, so every question makes sense on its own (on a phone the
+    step's intro has long scrolled away; a screen reader reads each question alone)."""
+    on_step = {question.id for question in step_def.questions}
+    return {
+        item: instrument.stem
+        for instrument in q.instruments
+        if instrument.stem
+        for item in instrument.items
+        if item in on_step
+    }
 
 
 def visibility(
@@ -94,9 +121,15 @@ def step_page(
         form = build_step_form(step_def)(formdata=None, data=saved_form_data(step_def, answers))
     raised = {r.flag.id for r in prog.assessment.red_flags}
     on_page = flags_on(q, step_def)
+    item_stems = stems(q, step_def)
     return {
         "q": q,
         "step": step_def,
+        "stems": item_stems,
+        # The intro is not shown when it is only the stem the first question carries already.
+        "intro": None
+        if step_def.intro and step_def.intro == item_stems.get(step_def.questions[0].id)
+        else step_def.intro,
         "form": form,
         "visible": visible,
         "errors": [
@@ -105,7 +138,7 @@ def step_page(
             if f.errors
         ],
         "number": prog.number(step_def.id),
-        "count": len(prog.steps),
+        "count": prog.count,
         "page_flags": [
             {"flag": flag, "shown": flag.id in raised, "after": after} for flag, after in on_page
         ],
@@ -159,25 +192,46 @@ def script_data(
     return {"types": types, "known": known, "values": values}
 
 
+TOP_THINGS = 3  # the things to work on the result page leads with
+
+
+def things_to_work_on(assessment: Assessment) -> list[m.RiskFactor]:
+    """The risk factors the patient can change (`modifiable` in the questionnaire) that their
+    answers raise, most important first: the most points first and, at equal points, in the
+    questionnaire's order. Nothing the patient cannot change is in the list."""
+    order = {f.id: i for i, f in enumerate(assessment.questionnaire.risk_factors)}
+    found = [r.factor for r in assessment.factors if r.factor.modifiable]
+    return sorted(found, key=lambda f: (-f.points, order[f.id]))
+
+
 def review_sections(
     q: m.Questionnaire, prog: Progress, change_url: Callable[[str], str]
 ) -> list[dict[str, Any]]:
     """The review page's sections: each step the patient sees, with the answers to its shown
-    questions as the patient reads them, and where to change them."""
+    questions as the patient reads them, and where to change each (`change_url(step_id)`, to
+    the question on its step: `#question-<id>`, which the page's script focuses)."""
     assessment = prog.assessment
     language = current_language()
     sections = []
     for step_id in prog.steps:
         step_def = q.step_by_id[step_id]
+        url = change_url(step_id)
         rows = [
             {
                 "question": question,
                 "answer": codec.display(
                     question, assessment.answers.get(question.id, MISSING), language
                 ),
+                "change_url": f"{url}#question-{question.id}",
             }
             for question in step_def.questions
             if question.id in assessment.visible
         ]
-        sections.append({"step": step_def, "rows": rows, "change_url": change_url(step_id)})
+        shown_stems = [s for qid, s in stems(q, step_def).items() if qid in assessment.visible]
+        sections.append({
+            "step": step_def,
+            "rows": rows,
+            "change_url": url,
+            "stem": shown_stems[0] if shown_stems else None,  # once, above the items
+        })  # fmt: skip
     return sections

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 
 from ..definition import model as m
-from ..domain import NotAllowed, answering, links, questionnaires
+from ..domain import NotAllowed, answering, drafts, links, questionnaires
 from ..extensions import db
 from ..i18n import N_, current_language, gettext, use_language
 from ..web import KIOSK_KEY
 from . import pages
 from .blueprint import RETURN_CODE_KEY, LinkProblem, StepProblem, bp
 from .context import Context, open_context, show_return_code
-from .forms import StepForm, build_step_form
+from .forms import StepForm, build_step_form, saved_form_data
 
 
 @bp.route("/s/<token>/step/<step_id>", methods=["GET", "POST"])
@@ -51,6 +51,7 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
             ctx.screening, ctx.q, step_def.id, posted, visible, saved=ctx.answers,
             via="kiosk" if KIOSK_KEY in session else None,
         )  # fmt: skip
+        drafts.discard(ctx.screening, step_def.id)  # the answers are saved: no draft is left
         code = links.give_return_code(ctx.screening)
         db.session.commit()
     except NotAllowed:
@@ -61,12 +62,54 @@ def _post_step(ctx: Context, step_def: m.Step, form: StepForm):
     if code:
         session[RETURN_CODE_KEY] = {"screening_id": ctx.screening.id, "code": code}
     after = ctx.after_saving(step_def.id, changes)
-    if request.args.get("return") == "review" or step_def.id == after.progress.steps[-1]:
+    if pages.returns_to_review(request.args) or step_def.id == after.progress.steps[-1]:
         return redirect(after.continue_url(), code=303)
     following = after.progress.neighbour(step_def.id, 1)
     if following is None or not after.progress.reachable(following):
         return redirect(after.continue_url(), code=303)
     return redirect(after.step_url(following), code=303)
+
+
+@bp.route("/s/<token>/step/<step_id>/draft", methods=["POST"])
+def save_draft(token: str, step_id: str):
+    """What the patient has typed on a step and not saved yet, sent by the page's script (as
+    they answer, and when the page is hidden or closed): kept as the step's draft, answered 204.
+    CSRF-checked like every POST; only through a link that may see the saved answers."""
+    if (request.content_length or 0) > drafts.MAX_BYTES * 2:
+        abort(413)
+    ctx = open_context(token)
+    step_def = open_step(ctx, token, step_id)
+    if request.form.get("draft_of") != drafts.saved_mark(step_def, ctx.answers):
+        return "", 409  # sent by a page shown before the step was saved again: not kept
+    try:
+        fields = drafts.step_fields(step_def, request.form)
+    except drafts.TooLarge:
+        abort(413)
+    try:
+        drafts.save(ctx.screening, step_def.id, fields)
+        db.session.commit()
+    except NotAllowed:
+        db.session.rollback()
+        raise LinkProblem(410, "submitted") from None
+    return "", 204
+
+
+def _draft_form(ctx: Context, step_def: m.Step) -> tuple[StepForm | None, set[str] | None]:
+    """The step's form holding its draft, with the questions it shows; (None, None) without a
+    draft, or with one that holds nothing more than the saved answers (then forgotten)."""
+    formdata = drafts.find(ctx.screening, step_def.id)
+    if formdata is None:
+        return None, None
+    form = build_step_form(step_def)(formdata=formdata)
+    posted, _ = form.typed_answers()
+    saved = build_step_form(step_def)(
+        formdata=None, data=saved_form_data(step_def, ctx.answers)
+    ).typed_answers()[0]
+    if posted == saved:
+        drafts.discard(ctx.screening, step_def.id)
+        db.session.commit()
+        return None, None
+    return form, _visibility(ctx, step_def, posted)
 
 
 def render_step(
@@ -77,20 +120,32 @@ def render_step(
     notice: str | None = None,
 ):
     """The step page: with `form` (and `visible`), what was posted shown again; without, the
-    saved answers."""
+    step's draft if there is one, else the saved answers."""
+    restored = False
+    if form is None:
+        form, visible = _draft_form(ctx, step_def)
+        restored = form is not None
     prog = ctx.progress
     previous = prog.neighbour(step_def.id, -1)
+    return_to = pages.returns_to_review(request.args)
+    if return_to:
+        back_url = url_for("patient.review", token=ctx.token)
+    elif previous:
+        back_url = ctx.step_url(previous)
+    else:
+        back_url = url_for("patient.welcome", token=ctx.token)
     return render_template(
         "patient/step.html",
         **pages.step_page(ctx.q, prog, step_def, ctx.answers, form, visible),
         ctx=ctx,
         notice=notice,
         return_code=show_return_code(ctx.screening),
-        back_url=ctx.step_url(previous)
-        if previous
-        else url_for("patient.welcome", token=ctx.token),
-        return_to=request.args.get("return") == "review",
+        back_url=back_url,
+        return_to=return_to,
         steps=ctx.step_links(step_def.id),
+        restored=restored,
+        draft_url=url_for("patient.save_draft", token=ctx.token, step_id=step_def.id),
+        draft_of=drafts.saved_mark(step_def, ctx.answers),
     )
 
 

@@ -278,7 +278,7 @@ def _routes():
                 p.entry.values[question.id] = codec.to_stored(value)
         p.entry.done.add(step_def.id)
         after = page()
-        if request.args.get("return") == "review" or step_def.id == after.progress.steps[-1]:
+        if pages.returns_to_review(request.args) or step_def.id == after.progress.steps[-1]:
             return redirect(after.continue_url(), code=303)
         following = after.progress.neighbour(step_def.id, 1)
         if following is None or not after.progress.reachable(following):
@@ -303,7 +303,7 @@ def _routes():
         if not p.progress.complete:
             return redirect(p.continue_url(), code=303)
         sections = pages.review_sections(
-            p.q, p.progress, lambda step_id: p.step_url(step_id, **{"return": "review"})
+            p.q, p.progress, lambda step_id: p.step_url(step_id, **{pages.RETURN_TO: "review"})
         )
         return render_template(
             "preview/review.html",
@@ -418,7 +418,7 @@ def _render_step(
         notice=None,
         return_code=None,
         back_url=p.step_url(previous) if previous else url_for("preview.start"),
-        return_to=request.args.get("return") == "review",
+        return_to=pages.returns_to_review(request.args),
         steps=p.step_links(step_def.id),
         **panel_context(p, p.assessment(shown)),
     )

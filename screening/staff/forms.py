@@ -54,6 +54,13 @@ def not_in_future(form, field) -> None:
         raise ValidationError("The date of birth cannot be in the future.")
 
 
+def not_in_past(form, field) -> None:
+    """The patient's form's rule for the planned surgery date (`min: today`), on the
+    invitation too."""
+    if field.data and field.data < dt.date.today():
+        raise ValidationError("The planned surgery date cannot be in the past.")
+
+
 def strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -185,7 +192,7 @@ class InvitationForm(ClinicEntries):
     planned_surgery = StringField(
         "Planned surgery", validators=[Optional(), Length(max=200)], filters=[strip]
     )
-    surgery_date = DateField("Planned surgery date", validators=[Optional()])
+    surgery_date = DateField("Planned surgery date", validators=[Optional(), not_in_past])
     language = SelectField(
         "Language",
         choices=[SelectChoice("en", "English")],
@@ -197,7 +204,8 @@ class InvitationForm(ClinicEntries):
         default=14,
         validators=[InputRequired("Enter a number of days."), NumberRange(1, 90)],
     )
-    send_email = BooleanField("Send the link by e-mail now", default=True)
+    # Not ticked until asked for: a blank form has no address to send to.
+    send_email = BooleanField("Send the link by e-mail now", default=False)
     site = SelectField("Site", coerce=int, validators=[InputRequired("Choose a site.")])
 
     def __init__(self, *args, sites=(), **kwargs):

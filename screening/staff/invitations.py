@@ -3,19 +3,29 @@ device, extended or revoked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import segno
-from flask import flash, redirect, render_template, session, url_for
+from flask import (
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import force_locale
 from markupsafe import Markup
 
 from .. import i18n
 from ..domain import NotAllowed, invitations, links, questionnaires, sites
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import Screening, Site, utcnow
 from ..web import KIOSK_KEY
 from . import auth
 from .blueprint import attempt, back_to, bp, check_form, screening_or_404
-from .forms import ExtendForm, InvitationForm, with_clinic_fields
+from .forms import EmptyForm, ExtendForm, InvitationForm, with_clinic_fields
 
 
 @bp.route("/invitations/new", methods=["GET", "POST"])
@@ -96,28 +106,52 @@ def revoke(screening_id: int):
     return back_to(screening_id)
 
 
-def _hand_out(screening: Screening, action: str) -> str | None:
-    """A new link for the screening (the earlier one stops working), or None with a message
-    when it is closed."""
+HANDOUTS_KEY = "handouts"  # {screening id: the seed of the handout this browser printed last}
+
+
+def _print_handout(screening_id: int):
+    screening = screening_or_404(screening_id)
+    check_form()
+    seed = _new_link(lambda: invitations.print_handout(screening, auth.actor()))
+    if seed is None:
+        return back_to(screening_id)
+    # Only the seed, in this browser's session: the link follows from it and the SECRET_KEY.
+    kept = {k: v for k, v in session.get(HANDOUTS_KEY, {}).items() if k != str(screening.id)}
+    session[HANDOUTS_KEY] = dict(list(kept.items())[-4:]) | {str(screening.id): seed}
+    return redirect(url_for("staff.handout", screening_id=screening_id), code=303)
+
+
+def _new_link(make: Callable[[], str]) -> str | None:
+    """A new link (or a handout's seed) from `make`, committed; None with the domain's reason
+    flashed when the screening is closed."""
     try:
-        token = invitations.hand_out(screening, auth.actor(), action)
+        made = make()
     except NotAllowed as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return None
     db.session.commit()
-    return token
+    return made
 
 
-@bp.route("/screenings/<id:screening_id>/handout", methods=["POST"])
+@bp.route("/screenings/<id:screening_id>/handout", methods=["GET", "POST"])
 @auth.roles_required("intake")
 def handout(screening_id: int):
-    """A printable page with a new link and its QR code."""
+    """POST ("Print a handout"): a new link and short code (the earlier link stops working),
+    then a redirect here. GET: the printable handout, its link, QR code and short code, as
+    printed from this browser, while they still work (reloading shows the same link); else a
+    way to print a new one."""
+    if request.method == "POST":
+        return _print_handout(screening_id)
     screening = screening_or_404(screening_id)
-    check_form()
-    token = _hand_out(screening, "handout_printed")
-    if token is None:
-        return back_to(screening_id)
+    seed = session.get(HANDOUTS_KEY, {}).get(str(screening.id))
+    shown = invitations.handout(screening, seed, auth.actor())
+    db.session.commit()
+    if shown is None:
+        return render_template(
+            "staff/handout_gone.html", screening=screening, form=EmptyForm(), printed=bool(seed)
+        )
+    token, code = shown
     link = links.patient_url(token)
     qr = Markup(
         segno.make(link, error="m").svg_inline(
@@ -131,6 +165,8 @@ def handout(screening_id: int):
             screening=screening,
             link=link,
             qr=qr,
+            code=links.grouped(code),
+            code_address=links.absolute(url_for("patient.short_code")),
             expires=i18n.format_date(screening.expires_at.date(), language),
             html_language=i18n.CLINIC_LANGUAGE,
         )
@@ -143,9 +179,64 @@ def hand_over(screening_id: int):
     ends at once, and the device stays with this patient until they finish or walk away."""
     screening = screening_or_404(screening_id)
     check_form()
-    token = _hand_out(screening, "handed_to_patient")
+    token = _new_link(lambda: invitations.hand_out(screening, auth.actor(), "handed_to_patient"))
     if token is None:
         return back_to(screening_id)
     auth.end_session()
     session[KIOSK_KEY] = {"screening_id": screening.id, "seen": int(utcnow().timestamp())}
     return redirect(url_for("patient.welcome", token=token), code=303)
+
+
+# A member of staff's tests of the invitation e-mail: a few, then a pause (each is a real e-mail).
+TEST_EMAIL_LIMIT = "5 per hour"
+
+
+@bp.route("/screenings/<id:screening_id>/invitation-email")
+@auth.roles_required("intake")
+def invitation_email(screening_id: int):
+    """The invitation e-mail as the patient would get it, not sent: its subject, its text part,
+    its HTML part (framed from invitation_email_html), and a button to send oneself a test."""
+    screening = screening_or_404(screening_id)
+    message = invitations.preview(screening, auth.actor())
+    db.session.commit()
+    return render_template(
+        "staff/invitation_email.html",
+        screening=screening,
+        subject=message["Subject"],
+        sender=message["From"],
+        text=message.get_body(("plain",)).get_content(),
+        form=EmptyForm(),
+    )
+
+
+@bp.route("/screenings/<id:screening_id>/invitation-email.html")
+@auth.roles_required("intake")
+def invitation_email_html(screening_id: int):
+    """The HTML part of the preview, alone, for the preview page's frame: no script, no
+    request anywhere (sandboxed), shown only inside this site's own pages."""
+    screening = screening_or_404(screening_id)
+    message = invitations.preview(screening, auth.actor())
+    db.session.commit()
+    response = make_response(message.get_body(("html",)).get_content())
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
+    )
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.route("/screenings/<id:screening_id>/invitation-email/test", methods=["POST"])
+@auth.roles_required("intake")
+@limiter.limit(TEST_EMAIL_LIMIT, key_func=lambda: f"test-email:{auth.actor().id}")
+def invitation_email_test(screening_id: int):
+    """Send the invitation e-mail (with a stand-in link) to one's own address."""
+    screening = screening_or_404(screening_id)
+    check_form()
+    user = auth.actor()
+    error = invitations.send_test(screening, user)
+    db.session.commit()
+    if error is None:
+        flash(f"A test of this e-mail was sent to your address, {user.email}.")
+    else:
+        flash(f"The test e-mail could not be sent: {error}.", "error")
+    return redirect(url_for("staff.invitation_email", screening_id=screening_id), code=303)

@@ -58,6 +58,8 @@ def home():
     page = listing.search(filters, clinician, user)
     surgeons = listing.surgeons(user)
     flag_summaries = listing.flag_summaries(page.rows) if clinician else {}
+    # Intake staff see no answers: the patient's own planned surgery is for clinicians.
+    patient_surgery = listing.planned_surgery_answers(page.rows) if clinician else {}
     html = render_template(
         "staff/dashboard.html",
         page=page,
@@ -70,6 +72,7 @@ def home():
         statuses=STATUSES,
         reviewed_choices=listing.REVIEWED,
         flag_summaries=flag_summaries,
+        patient_surgery=patient_surgery,
     )
     # The audit event of the page, committed once it is rendered: the commit expires the rows,
     # and rendering after it would read each one again.
@@ -132,6 +135,8 @@ def _page(
         context["entries_form"] = entries_form or clinic_form(screening)
     if clinician:  # red flags show as soon as they are raised, before anything is sent
         context.update(flag_panel(screening))
+        found = listing.planned_surgery_answers([screening]).get(screening.id, {})
+        context["patient_surgery"] = found
     if clinician and screening.status == "submitted":
         context.update(_assessment_context(screening))
         context["review_form"] = review_form or ReviewForm(formdata=None)

@@ -169,7 +169,7 @@ def test_keyboard_only_patient_completes_the_questionnaire(app, page: Page, pati
     page.wait_for_url(re.compile(r"/review$"))
     assert visited[:4] == ["about_surgery", "earlier_surgery", "medical_history", "pain"]
 
-    tab_to_button(page, "Send my answers")
+    tab_to_button(page, "Send my answers", limit=400)  # past a Change link per answer
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/result$"))
@@ -196,11 +196,12 @@ def test_touch_patient_completes_the_questionnaire(app, page: Page, patient: Pat
     page.wait_for_url(re.compile(r"/review$"))
     assert "earlier_surgery" not in visited  # no earlier operation: that step is skipped
 
-    # Change one section from the review page and come straight back to it.
+    # Change one answer from the review page and come straight back to it.
     with page.expect_navigation():
-        page.get_by_role("link", name="Change answers in Your habits").tap()
+        page.get_by_role("link", name="Change your answer to: When did you stop?").tap()
     assert patient.step_id(page) == "habits"
     expect(page.locator("#q_quit_date")).to_have_value(as_text(answers["quit_date"]))
+    expect(page.locator("#q_quit_date")).to_be_focused()
     with page.expect_navigation():
         page.get_by_role("button", name="Save and return to review").tap()
     page.wait_for_url(re.compile(r"/review$"))

@@ -288,7 +288,8 @@ def test_intake_invites_patient_answers_clinician_downloads_pdf_admin_audits(
     intake.locator("#surgeon").fill("Dr Lindqvist")
     intake.locator("#planned_surgery").fill("L4-L5 decompression")
     intake.locator("#surgery_date").fill((dt.date.today() + dt.timedelta(days=40)).isoformat())
-    expect(intake.locator("#send_email")).to_be_checked()
+    expect(intake.locator("#send_email")).not_to_be_checked()  # not until asked for
+    intake.locator("#send_email").check()
     with intake.expect_navigation():
         intake.get_by_role("button", name="Create invitation").click()
     match = re.search(r"/staff/screenings/(\d+)$", intake.url)

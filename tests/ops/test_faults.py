@@ -447,7 +447,7 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
             sa.select(Screening).where(Screening.status == "submitted").order_by(Screening.id)
         ).all()
         old = [s.id for s in submitted[:3]]
-        documents.document(submitted[0], "summary")  # a stored PDF
+        documents.written_out(submitted[0], "summary")  # a stored PDF, rendered here
         db.session.commit()
         db.session.remove()
         db.engine.dispose()

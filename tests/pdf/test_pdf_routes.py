@@ -339,13 +339,13 @@ def test_patient_copy_for_the_browser_that_submitted(app, client, monkeypatch):
     assert documents(app, row["id"]) == stored
 
 
-def test_patient_copy_is_410_for_a_fresh_client(app, client):
+def test_patient_copy_sends_a_fresh_client_to_the_identity_check(app, client):
     row = submit(client, app, "low tier")
     run_jobs(app)
     fresh = app.test_client()
     response = fresh.get(f"/s/{row['token']}/my-summary.pdf")
-    assert response.status_code == 410
-    assert response.mimetype == "text/html"
+    assert response.status_code == 303  # issue 19 §8: from any device, once confirmed
+    assert response.headers["Location"].endswith(f"/s/{row['token']}/copy")
 
 
 def test_patient_copy_before_submission_is_not_served(app, client):

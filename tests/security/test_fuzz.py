@@ -235,7 +235,8 @@ class World:
                       *(f"/staff/screenings/{i}" for i in ids)],
             "intake": ["/staff/invitations/new", *(f"/staff/screenings/{i}" for i in ids)],
             "clinician": [f"/staff/screenings/{i}" for i in ids],
-            "anonymous": ["/staff/login", f"/s/{self.submitted[1]}/result"],
+            "anonymous": ["/staff/login", f"/s/{self.submitted[1]}/result", "/c",
+                          f"/s/{self.submitted[1]}/copy"],
             "patient": [f"/s/{self.invited[1]}", f"/s/{self.invited[1]}/review",
                         *(f"/s/{self.invited[1]}/step/{s}" for s in self.step_ids)],
         }  # fmt: skip

@@ -113,6 +113,15 @@ def location(response) -> str:
     return re.sub(r"^https?://[^/]+", "", response.headers.get("Location", ""))
 
 
+def print_handout(client, ident: int, **kwargs):
+    """Press "Print a handout" (a POST that makes the link) and open the handout page it
+    redirects to (a GET: reloading it shows the same link)."""
+    response = client.post(f"/staff/screenings/{ident}/handout", **kwargs)
+    assert response.status_code == 303, response.status_code
+    assert location(response) == f"/staff/screenings/{ident}/handout"
+    return client.get(location(response), **kwargs)
+
+
 def goes_to_login(response) -> bool:
     return response.status_code in (302, 303) and location(response).startswith("/staff/login")
 

@@ -61,6 +61,7 @@ def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
     assert set(routes) == {
         "staff.login", "staff.logout", "staff.new_invitation", "staff.send", "staff.extend",
         "staff.revoke", "staff.handout", "staff.hand_over", "staff.acknowledge",
+        "staff.invitation_email_test",
         "staff.withdraw_acknowledgement", "staff.review", "staff.undo_review",
         "staff.refresh_pdf", "staff.users",
         "staff.disable_user", "staff.enable_user", "staff.user_sites", "staff.sites",

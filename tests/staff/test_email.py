@@ -97,10 +97,10 @@ def test_sending_again_replaces_the_link(app, client, staff, smtp_server):
     [old_path], [new_path] = links_in(old), links_in(new)
     assert len({first, old_path, new_path}) == 3
     patient = app.test_client()
-    assert patient.get(f"/s/{first}").status_code == 404
+    assert patient.get(f"/s/{first}").status_code == 410
     response = patient.get(old_path)
-    assert response.status_code == 404
-    assert "This link isn't working" in page(response).find("main").text
+    assert response.status_code == 410
+    assert "This link has been replaced by a newer one" in page(response).find("main").text
     assert "Ann" not in response.get_data(as_text=True)
     assert starts(patient, new_path)
     assert [e.action for e in audit_events(app) if e.screening_id == ident] == [

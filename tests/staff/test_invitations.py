@@ -12,7 +12,17 @@ from screening.models import Message, Screening, utcnow
 from tests import factories
 from tests.web.support import page, parse
 
-from .conftest import audit_events, count, location, row, scalars, set_columns, signed_in, snapshot
+from .conftest import (
+    audit_events,
+    count,
+    location,
+    print_handout,
+    row,
+    scalars,
+    set_columns,
+    signed_in,
+    snapshot,
+)
 
 FULL = {
     "patient_name": "Ann Example",
@@ -45,13 +55,14 @@ def welcome_works(client, path: str) -> bool:
     return response.status_code == 200 and page(response).find("main").find("button") is not None
 
 
-def test_the_form_offers_14_days_and_e_mail_by_default(app, client, staff):
+def test_the_form_offers_14_days_and_no_e_mail_until_asked(app, client, staff):
     signed_in(client, staff["intake"])
     response = client.get("/staff/invitations/new")
     assert response.status_code == 200
     form = page(response)
     assert form.find("input", name="link_days").attrs["value"] == "14"
-    assert "checked" in form.find("input", name="send_email").attrs
+    # A blank form has no address: "Send the link by e-mail" is not ticked for it.
+    assert "checked" not in form.find("input", name="send_email").attrs
     # The shipped questionnaire's languages, the clinic's first (so it is the default).
     assert [o.attrs["value"] for o in form.find("select", name="language").find_all("option")] == [
         "en", "es"
@@ -195,7 +206,7 @@ def test_extend_and_revoke_are_refused_after_submission(app, client, staff):
 def test_the_handout_has_a_new_link_and_its_qr_code(app, client, staff):
     ident, old = factories.screening(app, "Ann Example", patient_mrn="MRN-0042")
     signed_in(client, staff["intake"])
-    response = client.post(f"/staff/screenings/{ident}/handout")
+    response = print_handout(client, ident)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     main = page(response).find("main")
@@ -208,13 +219,13 @@ def test_the_handout_has_a_new_link_and_its_qr_code(app, client, staff):
     assert [e.screening_id for e in audit_events(app, "handout_printed")] == [ident]
     patient = app.test_client()
     assert welcome_works(patient, path)
-    assert patient.get(f"/s/{old}").status_code == 404  # the earlier link stopped working
+    assert patient.get(f"/s/{old}").status_code == 410  # the earlier link stopped working
 
 
 def test_a_spanish_patients_handout_is_in_spanish_on_an_english_page(app, client, staff):
     ident, _ = factories.screening(app, "Ana Ruiz", language="es")
     signed_in(client, staff["intake"])
-    response = client.post(f"/staff/screenings/{ident}/handout")
+    response = print_handout(client, ident)
     assert response.status_code == 200
     html = page(response)
     assert html.find("html").attrs["lang"] == "en"  # the staff page around it
@@ -222,8 +233,8 @@ def test_a_spanish_patients_handout_is_in_spanish_on_an_english_page(app, client
     assert handout.attrs["lang"] == "es"
     assert "Su cuestionario antes de la cirugía de columna" in handout.text
     assert "Estimado/a Ana Ruiz:" in handout.text
-    assert "Escanee este código" in handout.text
-    assert " de " in handout.text.split("Funciona hasta el", 1)[1]  # "15 de diciembre de 2026"
+    assert "Escanee este código" in handout.text and "escriba este código" in handout.text
+    assert " de " in handout.text.split("Funcionan hasta el", 1)[1]  # "15 de diciembre de 2026"
     assert "Si tiene preguntas, llame a la recepción de la clínica." in handout.text
     assert "Print this page and give it to the patient" in html.find("main").text
 
@@ -231,14 +242,14 @@ def test_a_spanish_patients_handout_is_in_spanish_on_an_english_page(app, client
 def test_the_qr_code_encodes_the_link(app, client, staff):
     ident, _ = factories.screening(app)
     signed_in(client, staff["intake"])
-    html = client.post(f"/staff/screenings/{ident}/handout").get_data(as_text=True)
+    html = print_handout(client, ident).get_data(as_text=True)
     [link] = {m.group(0) for m in LINK.finditer(parse(html).find("main").text)}
     expected = segno.make(link, error="m").svg_inline(
         scale=5, dark="#000", light="#fff", title="QR code of the link")
     assert expected in html
 
 
-ACTIONS = ["send", "extend", "revoke", "handout", "hand-over", "review", "summary/refresh"]
+ACTIONS = ["send", "extend", "revoke", "hand-over", "review", "summary/refresh"]
 
 
 def test_actions_are_never_done_on_get(app, staff):
@@ -257,6 +268,10 @@ def test_actions_are_never_done_on_get(app, staff):
         for action in flag_actions:
             response = client.get(f"/staff/screenings/{done}/{action}")
             assert response.status_code == 405, (role, action)
+        # The handout page is a GET that shows the handout this browser printed: none here.
+        for screening_id in (ident, done):
+            response = client.get(f"/staff/screenings/{screening_id}/handout")
+            assert response.status_code == (200 if role == "intake" else 403), role
         for path in (f"/staff/users/{staff['intake'].id}/disable",
                      f"/staff/users/{staff['intake'].id}/enable", "/staff/logout"):
             assert client.get(path).status_code == 405, (role, path)

@@ -10,7 +10,7 @@ from screening.models import Screening
 from tests import factories
 from tests.web.support import example, main, main_text, page, walk
 
-from .conftest import audit_events, location, row, set_columns, signed_in
+from .conftest import audit_events, location, print_handout, row, set_columns, signed_in
 
 DOB = dt.date(1958, 11, 2)
 GOALS = "Dance at Pilar's wedding"
@@ -60,8 +60,8 @@ def test_the_screening_page_shows_failed_checks_and_a_new_link_unlocks(app, staf
     intake = signed_in(app.test_client(), staff["intake"])
     assert "Identity check" not in main_text(intake.get(f"/staff/screenings/{ident}"))
 
-    handout = intake.post(f"/staff/screenings/{ident}/handout")
-    token = page(handout).find("p", class_="handout-link").text.rsplit("/s/", 1)[1]
+    handout = print_handout(intake, ident)
+    token = page(handout).find("span", class_="handout-link").text.rsplit("/s/", 1)[1]
     path = f"/s/{token}"
     stranger = app.test_client()
     assert location(stranger.get(path)) == f"{path}/confirm"

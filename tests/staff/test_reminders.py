@@ -100,7 +100,7 @@ def test_each_reminder_carries_a_new_link(app, smtp_server):
     [path] = set(LINK.findall(mail.text))
     patient = app.test_client()
     assert patient.get(path).status_code == 200
-    assert patient.get(f"/s/{token}").status_code == 404
+    assert patient.get(f"/s/{token}").status_code == 410  # replaced by the reminder's link
 
 
 def test_send_reminders_command(app, runner, smtp_server):

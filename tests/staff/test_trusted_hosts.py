@@ -12,6 +12,8 @@ from screening import settings
 from tests import factories
 from tests.web.support import page
 
+from .conftest import print_handout
+
 BASE = "https://screening.clinic.example"
 LINK = re.compile(r"https?://[^/\s\"<]+/s/[A-Za-z0-9_-]{20,}")
 EVIL = {"Host": "evil.example"}
@@ -38,7 +40,7 @@ def test_the_e_mailed_link_and_the_handout_use_the_base_url(app, client, staff, 
     links = set(LINK.findall(mail.text + mail.html))
     assert links and all(link.startswith(f"{BASE}/s/") for link in links), links
     assert "evil.example" not in mail.everything
-    handout = client.post(f"/staff/screenings/{ident}/handout", base_url=ELSEWHERE)
+    handout = print_handout(client, ident, base_url=ELSEWHERE)
     assert handout.status_code == 200
     [link] = set(LINK.findall(page(handout).find("main").text))
     assert link.startswith(f"{BASE}/s/")

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from screening.definition import Questionnaire, load_path
 from screening.extensions import db
-from screening.models import Answer, Screening, StepDone, hash_token
+from screening.models import Answer, Draft, Screening, StepDone, hash_token
 from tests.helpers import location_path, step_data
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -205,8 +205,13 @@ def db_state(app) -> dict[str, list]:
             for s in db.session.scalars(
                 sa.select(StepDone).order_by(StepDone.screening_id, StepDone.step_id))
         ]
+        drafts = [
+            (d.screening_id, d.step_id, json.dumps(d.fields, sort_keys=True))
+            for d in db.session.scalars(
+                sa.select(Draft).order_by(Draft.screening_id, Draft.step_id))
+        ]
         db.session.remove()
-    return {"screenings": screenings, "answers": answers, "steps_done": steps}
+    return {"screenings": screenings, "answers": answers, "steps_done": steps, "drafts": drafts}
 
 
 def screening_row(app, token: str) -> dict[str, Any]:

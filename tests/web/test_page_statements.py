@@ -1,6 +1,6 @@
-"""What a patient's step costs the database, read through the session: a page shown is three
-plain reads (the screening by its link, its answers, its finished steps); a step saved is those
-reads, then its writes, in one transaction."""
+"""What a patient's step costs the database, read through the session: a page shown is four
+plain reads (the screening by its link, its answers, its finished steps, the step's draft); a
+step saved is the first three, then its writes (its draft deleted), in one transaction."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_a_step_page_shown_reads_the_link_its_answers_and_its_steps(app, client,
     walk(client, app, token, answers, until="mood")
     statements.clear()
     assert client.get(f"/s/{token}/step/mood").status_code == 200
-    assert statements == ["SELECT", "SELECT", "SELECT"]
+    assert statements == ["SELECT", "SELECT", "SELECT", "SELECT"]
 
 
 def test_saving_a_step_reads_then_writes_in_one_transaction(app, client, statements, backend):
@@ -46,12 +46,13 @@ def test_saving_a_step_reads_then_writes_in_one_transaction(app, client, stateme
     data = step_data(questionnaire(app).step_by_id["mood"], answers)
     assert client.post(f"/s/{token}/step/mood", data=data).status_code == 303
     # The screening taken (still open?), the answers, the step done, then the screening's red
-    # flags read to record any the answers raise or take back; nothing read again after the
-    # commit (the next page's address follows from what was saved). At the commit, the audit
-    # event: on PostgreSQL the lock and its id, then the chain's end read, and the insert.
+    # flags read to record any the answers raise or take back, the step's draft deleted; nothing
+    # read again after the commit (the next page's address follows from what was saved). At the
+    # commit, the audit event: on PostgreSQL the lock and its id, then the chain's end read, and
+    # the insert.
     chained = ["SELECT", "SELECT", "INSERT"] if backend == "postgresql" else ["SELECT", "INSERT"]
     assert statements == [
-        "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "INSERT", "SELECT", *chained]
+        "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "INSERT", "SELECT", "DELETE", *chained]
     assert saved(app, token)["phq9_1"] == answers["phq9_1"]
 
 

@@ -32,14 +32,23 @@ def post(client, app, token: str, step_id: str, answers: dict, **extra):
     return client.post(f"/s/{token}/step/{step_id}", data=data)
 
 
-def test_step_counter_counts_only_the_visible_steps(app, client):
+def test_step_counter_counts_the_steps_that_may_still_be_shown(app, client):
     token = new_screening(app)
     answers = example(app, "low tier")  # no earlier spine surgery
+    # Before any answer, "earlier surgery" and STarT Back (for low-back surgery) may be shown:
+    # the welcome page promises at most 11, as the first step counts them (issue 20, item 6).
+    welcome = main_text(client.get(f"/s/{token}"))
+    assert "in up to 11 short steps" in welcome
     assert client.post(f"/s/{token}/start").status_code == 303
     first = client.get(f"/s/{token}/step/about_surgery")
-    assert step_counter(first) == (1, 9)  # "earlier surgery" (and STarT Back, for low-back
-    # surgery) are not shown until asked for
-    assert "(step 1 of 9)" in page(first).find("title").text
+    assert step_counter(first) == (1, 11)
+    assert "(step 1 of 11)" in page(first).find("title").text
+    steps = [li.text for li in page(first).find("details").find_all("li")]
+    assert len(steps) == 11
+    assert [s for s in steps if "only if it applies to you" in s] == [
+        "Your earlier spine surgery only if it applies to you",
+        "Your back pain in the last 2 weeks only if it applies to you",
+    ]
 
     response = post(client, app, token, "about_surgery", {**answers, "prior_spine_surgery": True})
     assert location_path(response) == f"/s/{token}/step/earlier_surgery"
@@ -56,6 +65,21 @@ def test_step_counter_counts_only_the_visible_steps(app, client):
     assert len(steps) == 10
     assert not [s for s in steps if "Your earlier spine surgery" in s]
     assert "in 10 short steps" in main_text(client.get(f"/s/{token}"))
+
+
+def test_welcome_promises_the_steps_each_step_counts(app, client):
+    """Once the first step is answered, the welcome page's number, each step's "of N" and the
+    steps the patient then answers are one and the same number (issue 20, item 6)."""
+    for name, expected in (("low tier", 10), ("high tier", 11)):
+        token = new_screening(app)
+        answers = example(app, name)
+        client.post(f"/s/{token}/start")
+        walk(client, app, token, answers, until="medical_history")
+        counted = step_counter(client.get(f"/s/{token}/step/medical_history"))[1]
+        assert counted == expected, name
+        assert f"in {counted} short steps" in main_text(client.get(f"/s/{token}"))
+        assert walk(client, app, token, answers) == f"/s/{token}/review"
+        assert len(steps_done(app, token)) == counted, name
 
 
 def test_step_list_links_only_the_steps_reached(app, client):

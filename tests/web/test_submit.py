@@ -67,7 +67,7 @@ def test_after_submission_steps_are_closed_for_the_same_browser(app, client):
         response = client.post(f"/s/{token}/step/{step_id}", data=data)
         assert response.status_code == 410
         assert main(response).find("h1").text == "Your answers have already been sent"
-        assert client.post(f"/s/{token}/step/{step_id}?return=review",
+        assert client.post(f"/s/{token}/step/{step_id}?return_to=review",
                            data=data).status_code == 410
     assert client.post(f"/s/{token}/start").status_code == 410
     assert client.get(f"/s/{token}/review").status_code == 410
