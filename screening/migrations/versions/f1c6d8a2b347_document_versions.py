@@ -5,7 +5,7 @@ review) and rendered by a background job; each version is kept with its hash and
 documents become version 1, asked for when they were rendered.
 
 Revision ID: f1c6d8a2b347
-Revises: e4a7b2c91d05
+Revises: b8d3f0a6c214
 Create Date: 2026-12-05 09:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'f1c6d8a2b347'
-down_revision = 'e4a7b2c91d05'
+down_revision = 'b8d3f0a6c214'
 branch_labels = None
 depends_on = None
 
