@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from .columns import (  # noqa: F401 (hash_token and LARGEST_ID are read from here too)
+    LARGEST_ID,
+    NAME_KEY_TYPE,
+    JSONType,
+    UTCDateTime,
+    hash_token,
+    name_key,
+    utcnow,
+)
 from .extensions import db
-
-JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 STATUSES = ("invited", "in_progress", "submitted", "expired", "revoked")
 OPEN_STATUSES = ("invited", "in_progress")
@@ -24,45 +29,6 @@ STATUS_LABELS = {
     "expired": "Expired",
     "revoked": "Revoked",
 }
-
-
-# The largest id a row can have (PostgreSQL's `integer`): a larger one is never looked up.
-LARGEST_ID = 2**31 - 1
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(sa.TypeDecorator):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; use an aware UTC datetime")
-        return value.astimezone(dt.UTC)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-NAME_KEY_TYPE = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
-
-
-def name_key(name: str) -> str:
-    """A name as searched: lower case, single spaces."""
-    return " ".join(name.lower().split())
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def effective_status(status: str, expires_at: dt.datetime, now: dt.datetime | None = None) -> str:

@@ -77,9 +77,10 @@ def test_header_names_the_clinic_the_patient_the_surgery_and_the_screening(rende
         "Screening S-000042, 27 February 2026",
         "Review Not yet reviewed",
         # The planned surgery as the patient answered it, and as the clinic entered it.
-        "Planned surgery Patient: Lower back; Fusion — joining two or more bones, often with "
-        "screws or rods; Three or more levels; From the back only; Yes",
-        "Clinic: L4-S1 posterior fusion, 14 April 2026",
+        "Planned surgery The patient's answer The clinic's entry",
+        "The clinic's note L4-S1 posterior fusion, 14 April 2026",
+        "Which part of your spine is the surgery for? Lower back –",
+        "How many levels (joints between the bones) will be fused? Three or more levels –",
         f"{fbss.title}, version {fbss.version}, answered in English",
         "Before your spine surgery, version 2.0.0, answered in English",
     ):

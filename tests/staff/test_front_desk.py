@@ -11,6 +11,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from screening import queue
 from screening.domain import links
 from screening.extensions import db
 from screening.models import Screening
@@ -391,6 +392,8 @@ def test_the_patients_copy_from_another_device_after_the_identity_check(app):
     assert right.status_code == 303 and location(right) == f"/s/{token}/copy"
     offered = page(device.get(f"/s/{token}/copy")).find("a", href=f"/s/{token}/my-summary.pdf")
     assert offered is not None
+    assert device.get(f"/s/{token}/my-summary.pdf").status_code == 202  # being prepared
+    queue.run_pending(app)  # the worker renders it
     pdf = device.get(f"/s/{token}/my-summary.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert pdf.headers["Cache-Control"] == "no-store"

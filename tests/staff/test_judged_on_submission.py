@@ -9,6 +9,7 @@ import json
 
 import sqlalchemy as sa
 
+from screening import queue
 from screening.extensions import db
 from screening.models import Answer, Screening, utcnow
 from tests import factories
@@ -48,6 +49,7 @@ def test_a_past_planned_date_is_still_an_answer(app, client, staff):
     assert "incomplete" not in main.lower()
 
     assert client.post(f"/staff/screenings/{ident}/summary/refresh").status_code == 303
+    queue.run_pending(app)
     pdf = client.get(f"/staff/screenings/{ident}/summary.pdf")
     text = body_text(page_texts(pdf.data))
     assert f"When is your surgery planned? {shown}" in text

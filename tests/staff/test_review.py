@@ -6,6 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from screening import queue
 from screening.codec import display as display_answer
 from screening.models import Document, Screening, utcnow
 from screening.scoring import score, type_answers
@@ -70,6 +71,8 @@ def test_a_screening_not_yet_finished(app, client, staff):
 def test_the_pdf_summary_is_kept_and_served_byte_for_byte(app, client, staff):
     ident, _ = factories.submitted(app, "high tier", name="Hal High")
     signed_in(client, staff["clinician"])
+    assert client.get(f"/staff/screenings/{ident}/summary.pdf").status_code == 202  # preparing
+    queue.run_pending(app)  # the worker renders both documents
     first = client.get(f"/staff/screenings/{ident}/summary.pdf")
     assert first.status_code == 200
     assert first.mimetype == "application/pdf"
@@ -80,15 +83,17 @@ def test_the_pdf_summary_is_kept_and_served_byte_for_byte(app, client, staff):
     second = client.get(f"/staff/screenings/{ident}/summary.pdf")
     assert second.data == first.data
     assert second.headers["ETag"] == first.headers["ETag"]
-    assert count(app, Document) == 1
+    assert count(app, Document) == 2  # the summary and the patient's copy, version 1 of each
     events = audit_events(app, "pdf_downloaded")
     assert [(e.user_id, e.screening_id) for e in events] == [(staff["clinician"].id, ident)] * 2
 
     response = client.post(f"/staff/screenings/{ident}/summary/refresh")
     assert response.status_code == 303
     assert [e.screening_id for e in audit_events(app, "pdf_rerendered")] == [ident]
-    assert count(app, Document) == 1
-    assert client.get(f"/staff/screenings/{ident}/summary.pdf").data.startswith(b"%PDF-")
+    assert count(app, Document) == 3  # version 2 of the summary, asked for
+    assert client.get(f"/staff/screenings/{ident}/summary.pdf").data == first.data  # until ready
+    queue.run_pending(app)
+    assert client.get(f"/staff/screenings/{ident}/summary.pdf").data != first.data
 
 
 def test_there_is_no_other_way_to_the_pdf_than_the_staff_route(app, staff):
@@ -100,7 +105,7 @@ def test_there_is_no_other_way_to_the_pdf_than_the_staff_route(app, staff):
             signed_in(client, staff[who])
         assert client.get(f"/reports/screenings/{ident}/summary.pdf").status_code == 404
         assert client.post(f"/reports/screenings/{ident}/summary/refresh").status_code == 404
-    assert count(app, Document) == 0
+    assert count(app, Document) == 2  # asked for at submission, not rendered by any of these
 
 
 def test_mark_reviewed_stores_who_and_when(app, client, staff):
