@@ -23,7 +23,7 @@ from sqlalchemy.orm import undefer
 
 from .. import queue
 from ..extensions import db
-from ..models import Document, FlagEvent, Screening, User, utcnow
+from ..models import Document, Screening, User, utcnow
 from ..report.render import (
     FlagStatus,
     PatientInfo,
@@ -33,7 +33,7 @@ from ..report.render import (
     render_patient_copy,
     render_summary,
 )
-from . import NotAllowed, answering, audit, questionnaires
+from . import NotAllowed, answering, audit, flags, questionnaires
 
 log = logging.getLogger(__name__)
 RENDERERS = {"summary": render_summary, "patient_copy": render_patient_copy}
@@ -75,13 +75,8 @@ def _name(user: User | None) -> str | None:
 def _flag_statuses(screening: Screening) -> tuple[FlagStatus, ...]:
     """Each flag the answers raised, standing or withdrawn but never acknowledged, with its
     acknowledgement (the one that stands)."""
-    events = db.session.scalars(
-        sa.select(FlagEvent)
-        .where(FlagEvent.screening_id == screening.id)
-        .order_by(FlagEvent.raised_at, FlagEvent.id)
-    ).all()
     statuses = []
-    for event in events:
+    for event in flags.events(screening):
         standing = event.acknowledgement
         if event.withdrawn_at is not None and standing is not None:
             continue  # taken back by a later answer, and seen to: nothing left to act on
@@ -282,9 +277,9 @@ def sweep(now: dt.datetime | None = None) -> int:
 # --- reading --------------------------------------------------------------------------------
 
 
-def newest(screening: Screening, kind: str) -> Document | None:
-    """The newest rendered version (what a download serves), its content loaded."""
-    return db.session.scalar(
+def _rendered(screening: Screening, kind: str) -> sa.Select:
+    """The screening's rendered versions of `kind`, their content loaded (to serve one)."""
+    return (
         sa.select(Document)
         .options(undefer(Document.content))
         .where(
@@ -292,9 +287,12 @@ def newest(screening: Screening, kind: str) -> Document | None:
             Document.kind == kind,
             Document.rendered_at.is_not(None),
         )
-        .order_by(Document.version.desc())
-        .limit(1)
     )
+
+
+def newest(screening: Screening, kind: str) -> Document | None:
+    """The newest rendered version (what a download serves), its content loaded."""
+    return db.session.scalar(_rendered(screening, kind).order_by(Document.version.desc()).limit(1))
 
 
 def versions(screening: Screening, kind: str = "summary") -> list[Document]:
@@ -310,28 +308,22 @@ def versions(screening: Screening, kind: str = "summary") -> list[Document]:
 
 def version(screening: Screening, kind: str, number: int) -> Document | None:
     """One rendered version, its content loaded."""
-    return db.session.scalar(
-        sa.select(Document)
-        .options(undefer(Document.content))
-        .where(
-            Document.screening_id == screening.id,
-            Document.kind == kind,
-            Document.version == number,
-            Document.rendered_at.is_not(None),
-        )
-    )
+    return db.session.scalar(_rendered(screening, kind).where(Document.version == number))
 
 
 def being_prepared(screening: Screening, kind: str, number: int) -> bool:
     """Whether version `number` was asked for and is not rendered yet."""
-    return db.session.scalar(
-        sa.select(sa.func.count(Document.id)).where(
-            Document.screening_id == screening.id,
-            Document.kind == kind,
-            Document.version == number,
-            Document.rendered_at.is_(None),
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Document.id)).where(
+                Document.screening_id == screening.id,
+                Document.kind == kind,
+                Document.version == number,
+                Document.rendered_at.is_(None),
+            )
         )
-    ) == 1
+        == 1
+    )
 
 
 def summary(screening: Screening, actor: User | None, number: int | None = None) -> Document | None:

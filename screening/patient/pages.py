@@ -199,9 +199,7 @@ def things_to_work_on(assessment: Assessment) -> list[m.RiskFactor]:
     """The risk factors the patient can change (`modifiable` in the questionnaire) that their
     answers raise, most important first: the most points first and, at equal points, in the
     questionnaire's order. Nothing the patient cannot change is in the list."""
-    order = {f.id: i for i, f in enumerate(assessment.questionnaire.risk_factors)}
-    found = [r.factor for r in assessment.factors if r.factor.modifiable]
-    return sorted(found, key=lambda f: (-f.points, order[f.id]))
+    return [r.factor for r in assessment.to_work_on]
 
 
 def review_sections(

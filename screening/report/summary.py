@@ -50,11 +50,8 @@ def _order(q: m.Questionnaire) -> dict[str, int]:
 
 
 def top_modifiable(a: Assessment) -> list[Any]:
-    """The modifiable factors that apply, the most important first: most points, then the
-    questionnaire's order."""
-    order = _order(a.questionnaire)
-    found = [r for r in a.factors if r.factor.modifiable]
-    return sorted(found, key=lambda r: (-r.factor.points, order[r.factor.id]))
+    """The modifiable factors that apply, the most important first (Assessment.to_work_on)."""
+    return list(a.to_work_on)
 
 
 def _flag_rows(a: Assessment, info: PatientInfo, fit: Fit) -> list[dict[str, Any]]:
@@ -78,7 +75,7 @@ def _flag_rows(a: Assessment, info: PatientInfo, fit: Fit) -> list[dict[str, Any
             {
                 "title": flag.title if flag else status.flag_id.replace("_", " ").capitalize(),
                 "urgency": m.URGENCY_LABELS[urgency],
-                "rank": URGENCY_ORDER.index(urgency),
+                "rank": m.URGENCIES.index(urgency),
                 "message": flag.clinician_message if flag else "",
                 "raised_at": status.raised_at,
                 "withdrawn": status.withdrawn_at is not None,
@@ -93,9 +90,6 @@ def _flag_rows(a: Assessment, info: PatientInfo, fit: Fit) -> list[dict[str, Any
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
     rows.sort(key=lambda r: (r["rank"], r["raised_at"] or epoch))
     return rows
-
-
-URGENCY_ORDER = ("emergency", "same_day", "review")
 
 
 def _scales(a: Assessment) -> list[dict[str, Any]]:

@@ -126,6 +126,14 @@ class Assessment:
         return self._judged[0]
 
     @property
+    def to_work_on(self) -> tuple[FactorResult, ...]:
+        """The modifiable factors that apply, the most important first: the most points, then
+        the questionnaire's order (the patient's result page and the clinician's page 1)."""
+        order = {f.id: i for i, f in enumerate(self.questionnaire.risk_factors)}
+        found = [r for r in self.factors if r.factor.modifiable]
+        return tuple(sorted(found, key=lambda r: (-r.factor.points, order[r.factor.id])))
+
+    @property
     def unknowns(self) -> tuple[FactorResult, ...]:
         """The risk factors that may apply: their condition depends on an answer that does not
         tell (and that the clinic has not entered either). To verify; never scored as absent."""
