@@ -12,7 +12,8 @@ What it does:
 2. runs N simulated patients at once (one thread and one cookie jar each) through the whole
    questionnaire with the questionnaire's example answer sets (taken in turn, plus a free-text
    answer of their own), while staff threads sign in as the clinician, load the dashboard and
-   download the PDF summaries of submitted screenings;
+   download the PDF summaries of submitted screenings, which one `screening worker` (the task
+   queue, as in production) renders in the background meanwhile;
 3. checks in the database that every screening is submitted and that the stored answers are
    exactly the visible answers that were posted (no answer missing, extra, changed or stored twice);
 4. reports each kind of request's latency (count, p50, p95, p99, max) and the targets.
@@ -42,7 +43,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.harness import Client, Server, Stats, csrf_token, fresh_database, server_env
+from tests.bench.harness import (
+    Client,
+    Server,
+    Stats,
+    Worker,
+    csrf_token,
+    fresh_database,
+    server_env,
+)
 from tests.bench.patients import (
     CLINICIAN_EMAIL,
     STAFF_PASSWORD,
@@ -73,6 +82,7 @@ class Staff:
         self.share = share
         self.pdfs = 0
         self.seen: set[int] = set()
+        self.preparing: list[int] = []  # asked for while being prepared: asked for again first
 
     def run(self) -> None:
         try:
@@ -106,7 +116,10 @@ class Staff:
         ids = [i for i in ids if i % self.share[1] == self.share[0]]
         if not ids:
             return
-        chosen = random.choice([i for i in ids if i not in self.seen] or ids)
+        if self.preparing:
+            chosen = self.preparing.pop(0)
+        else:
+            chosen = random.choice([i for i in ids if i not in self.seen] or ids)
         self.seen.add(chosen)
         pdf = self.client.get(f"/staff/screenings/{chosen}/summary.pdf")
         self.stats.add("PDF GET", pdf)
@@ -114,6 +127,8 @@ class Staff:
             if not pdf.body.startswith(b"%PDF"):
                 self.stats.error("PDF GET", "not a PDF")
             self.pdfs += 1
+        elif pdf.status == 202:  # being prepared by the worker: the page says so
+            self.preparing.append(chosen)
 
 
 @dataclass
@@ -204,7 +219,7 @@ class Report:
             f"patients' phase         {self.seconds:8.1f} s",
             f"completed screenings    {self.completed:8d} of {c.patients}",
             f"completed per minute    {self.per_minute:8.1f}",
-            f"PDFs downloaded         {self.pdfs:8d}",
+            f"PDFs downloaded         {self.pdfs:8d}  (the others asked for were being prepared)",
             f"requests resent         {self.resent:8d}  (kept-alive connection closed by server)",
             "",
             f"{'request':<16}{'count':>7}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}",
@@ -242,10 +257,13 @@ def run(config: Config, out: Callable[[str], None] | None = print) -> Report:
     fresh_database(config.database_url)
     *plans, warm_plan = create_patients(config.database_url, config.patients + 1, q,
                                         staff=((CLINICIAN_EMAIL, "clinician"),))
-    server = Server(server_env(config.database_url), workers=config.workers,
-                    threads=config.threads, log_dir=log_dir, name="screening")
-    out(f"starting screening serve on {server.base_url} ...")
+    env = server_env(config.database_url)
+    server = Server(env, workers=config.workers, threads=config.threads, log_dir=log_dir,
+                    name="screening")
+    worker = Worker(env, os.path.join(log_dir, "worker.log"))
+    out(f"starting screening serve on {server.base_url} and a screening worker ...")
     server.start()
+    worker.start()
     try:
         warm_up(server, warm_plan.token)
         stop = threading.Event()
@@ -262,6 +280,11 @@ def run(config: Config, out: Callable[[str], None] | None = print) -> Report:
             thread.join(600)
         report.seconds = time.perf_counter() - started
         out(f"patients done in {report.seconds:.1f} s; waiting for the staff ...")
+        # The PDFs asked for while being prepared are rendered by now or soon: the staff ask
+        # again until each has had one (a minute at most) before they stop.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(s.preparing and not s.pdfs for s in staff):
+            time.sleep(0.2)
         stop.set()
         for thread in staff_threads:
             thread.join(120)
@@ -274,7 +297,8 @@ def run(config: Config, out: Callable[[str], None] | None = print) -> Report:
         out("checking the answers in the database ...")
         report.verification = verify_answers(config.database_url, plans, q)
     finally:
-        out("stopping screening serve ...")
+        out("stopping screening serve and the worker ...")
+        worker.stop()
         server.stop()
         report.server_log_tail = server.error_log()[-3000:]
         if config.log_dir is None:

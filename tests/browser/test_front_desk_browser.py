@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from screening import queue
 from screening.domain.accounts import create_user
 from screening.extensions import db
 from tests import factories
@@ -143,9 +144,9 @@ def test_the_patients_copy_from_another_phone(app, make_context, size, language,
                                    patient_dob=dt.date(1961, 3, 27))  # fmt: skip
     words = {
         "en": ("Download a copy of your summary", "Day", "Month", "Year", "Continue",
-               "Download your summary (PDF)"),
+               "Download your summary (PDF)", "We are preparing your copy"),
         "es": ("Descargar una copia de su resumen", "Día", "Mes", "Año", "Continuar",
-               "Descargar su resumen (PDF)"),
+               "Descargar su resumen (PDF)", "Estamos preparando su copia"),
     }[language]  # fmt: skip
     report = AxeReport(f"{size} {language}")
     phone = make_context(**VIEWPORTS[size]).new_page()
@@ -163,7 +164,16 @@ def test_the_patients_copy_from_another_phone(app, make_context, size, language,
     expect(download_link).to_be_visible()
     report.check(phone, "copy: download")
     phone.screenshot(path=tmp_path / f"copy-download-{language}-{size}.png", full_page=True)
-    with phone.expect_download() as download:
-        download_link.click()
+    # The copy asked for at submission is not rendered yet: the page says so, then starts the
+    # download by itself once the worker has rendered it.
+    download_link.click()
+    expect(phone.get_by_text(words[6])).to_be_visible()
+    report.check(phone, "copy: being prepared")
+    with phone.expect_download(timeout=20_000) as download:
+        queue.run_pending(app)  # the worker
     assert Path(download.value.path()).read_bytes()[:4] == b"%PDF"
+    with phone.expect_download() as again:  # from now on straight from the store
+        phone.goto(f"/s/{token}/copy")
+        phone.get_by_role("link", name=words[5]).click()
+    assert Path(again.value.path()).read_bytes() == Path(download.value.path()).read_bytes()
     report.assert_clean()

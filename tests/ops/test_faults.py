@@ -405,7 +405,9 @@ def snapshot(url: str) -> dict:
         answers = {(a.screening_id, a.question_id): a.value
                    for a in db.session.scalars(sa.select(Answer))}
         steps = {(d.screening_id, d.step_id) for d in db.session.scalars(sa.select(StepDone))}
-        documents = {(d.screening_id, d.kind): (d.sha256, len(d.content))
+        # Every version, rendered (its hash and size) or still waiting for the worker (None).
+        documents = {(d.screening_id, d.kind, d.version):
+                     (d.sha256, None if d.content is None else len(d.content))
                      for d in db.session.scalars(sa.select(Document))}
         db.session.remove()
         db.engine.dispose()
@@ -447,6 +449,7 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
             sa.select(Screening).where(Screening.status == "submitted").order_by(Screening.id)
         ).all()
         old = [s.id for s in submitted[:3]]
+        submitted_ids = [s.id for s in submitted]
         documents.written_out(submitted[0], "summary")  # a stored PDF, rendered here
         db.session.commit()
         db.session.remove()
@@ -464,7 +467,10 @@ def test_backup_purge_dry_run_purge_apply_restore(backend: str, tmp_path: Path, 
             (sid,) = [i for i, s in before["screenings"].items() if s[0] == f"{name} {index}"]
             stored = {qid: v for (s, qid), v in before["answers"].items() if s == sid}
             assert stored == expected_answers(of, example.answers), example.name
-    assert len(before["documents"]) == 1
+    # Submission asked for version 1 of both documents of each; the one rendered here is stored.
+    assert set(before["documents"]) == {(sid, kind, 1) for sid in submitted_ids
+                                        for kind in ("summary", "patient_copy")}
+    assert [k for k, (sha, _) in before["documents"].items() if sha] == [(old[0], "summary", 1)]
 
     backup = tmp_path / f"screening-{backend}.backup"
     assert "wrote" in command(url, "backup", "--out", str(backup))

@@ -13,7 +13,15 @@ import time
 
 import pytest
 
-from tests.bench.harness import Client, Server, cli, closed_port, fresh_database, server_env
+from tests.bench.harness import (
+    Client,
+    Server,
+    Worker,
+    cli,
+    closed_port,
+    fresh_database,
+    server_env,
+)
 from tests.bench.patients import (
     CLINICIAN_EMAIL,
     Patient,
@@ -215,7 +223,11 @@ def test_a_patient_run_leaves_no_token_query_name_or_free_text_in_the_logs(serve
 
 
 @pytest.mark.postgres
-def test_the_first_downloads_of_a_pdf_at_the_same_time_all_succeed(server: Server, pg, q):
+def test_the_first_downloads_of_a_pdf_at_the_same_time_all_succeed(server: Server, pg, q,
+                                                                   tmp_path):
+    """Four clinicians ask for a new PDF at once: none waits on a render in the request (each is
+    told it is being prepared); a `screening worker` started beside the servers renders it once;
+    then four at once get the same stored bytes."""
     plan = create_patients(pg, 1, q, start=700)[0]
     patient = Patient(server.address, plan, q).run()
     assert patient.submitted
@@ -232,10 +244,22 @@ def test_the_first_downloads_of_a_pdf_at_the_same_time_all_succeed(server: Serve
         finally:
             client.close()
 
+    waiting = at_once(4, download)
+    assert [getattr(r, "status", repr(r)) for r in waiting] == [202] * 4
+    assert all("being prepared" in r.text for r in waiting)
+
+    worker = Worker(dict(server.env), tmp_path / "worker.log").start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and download(0).status != 200:
+            time.sleep(0.5)
+    finally:
+        worker.stop()
     responses = at_once(4, download)
     statuses = [getattr(r, "status", repr(r)) for r in responses]
-    assert statuses == [200] * 4
+    assert statuses == [200] * 4, worker.log_text()[-2000:]
     assert len({r.body for r in responses}) == 1  # one document, byte for byte
+    assert responses[0].body[:4] == b"%PDF"
 
 
 def test_the_log_filters_redact_tokens_and_attach_the_request_id():
