@@ -299,8 +299,27 @@ def test_fhir_a_month_is_a_date_of_month_precision():
     since = items["since"]
     assert since["type"] == "date"
     extensions = {e["url"]: e for e in since["extension"]}
-    assert extensions[fhir.common.ENTRY_FORMAT_URL]["valueString"] == "YYYY-MM"
+    assert extensions[fhir.ENTRY_FORMAT_URL]["valueString"] == "YYYY-MM"
     assert extensions[fhir.common.MIN_VALUE_URL]["valueDate"] == "2020-01"
     assert extensions[fhir.common.MAX_VALUE_URL]["valueDate"] == "2030-12"
     assert fhir.common.value_element(q, q.questions["stopped"], YearMonth(2021, 6), "value") == {
         "valueDate": "2021-06"}
+
+
+def test_screenings_pinned_to_2_0_0_still_display_and_score():
+    """2.0.0 is kept unchanged: its date answer and its examples are as they were; the same
+    answers read under 2.1.0 take the date's month."""
+    from screening.definition import load_path
+    from tests.unit.test_lint import SHIPPED
+
+    old = load_path(SHIPPED.parent / "previous" / "fbss-preop-2.0.0.yaml")
+    new = load_path(SHIPPED)
+    assert (old.version, old.questions["quit_date"].type) == ("2.0.0", "date")
+    assert not old.questions["other_pain_areas"].exclusive_values
+    answers = next(e for e in old.examples if e.name.startswith("moderate tier")).answers
+    assert answers["quit_date"] == "2021-06-15"
+    a = score(old, answers)
+    assert a.complete and not a.errors
+    assert codec.display(old.questions["quit_date"], a.answers["quit_date"]) == "15 June 2021"
+    b = score(new, answers)
+    assert b.answers["quit_date"] == YearMonth(2021, 6) and b.total == a.total
