@@ -464,7 +464,8 @@ def test_a_date_in_three_boxes(page: Page, patient: Patient):
     answers = patient.example("moderate tier - two-level fusion")
     patient.start(page, patient.new_token())
     patient.fill_step(page, answers)
-    expect(page.locator("#q_surgery_date-example")).to_have_text(re.compile(r"^For example, 27\s3\s"))
+    example = page.locator("#q_surgery_date-example")
+    expect(example).to_have_text(re.compile(r"^For example, 27\s3\s"))  # no-break spaces
     page.locator("#q_surgery_date_day").tap()
     page.keyboard.type("4")
     page.locator("#q_surgery_date_year").tap()
