@@ -38,6 +38,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides)
     # Checked however it was given (the environment's is checked as it is read).
     app.config["SCREENING_TIMEZONE"] = settings.time_zone(app.config["SCREENING_TIMEZONE"])
+    units = settings.one_of("SCREENING_UNITS", "metric", "us")
+    app.config["SCREENING_UNITS"] = units(app.config["SCREENING_UNITS"])
     app.url_map.converters["id"] = web.IdConverter
 
     db.init_app(app)

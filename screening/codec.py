@@ -12,6 +12,8 @@ patient's pages, the staff pages, the PDF, the CSV export and FHIR.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from .definition import model as m
@@ -81,6 +83,67 @@ def metric_weight(pounds: str) -> Any:
     return round(found * KG_PER_POUND, 1)
 
 
+# A date is typed in three boxes and a month in two (GOV.UK's "memorable date" pattern).
+DATE_PARTS = {"date": ("day", "month", "year"), "month_year": ("month", "year")}
+PART_LABELS = {"day": N_("Day"), "month": N_("Month"), "year": N_("Year")}
+MISSING_PARTS = {
+    ("day",): N_("Date must include a day."),
+    ("month",): N_("Date must include a month."),
+    ("year",): N_("Date must include a year."),
+    ("day", "month"): N_("Date must include a day and a month."),
+    ("day", "year"): N_("Date must include a day and a year."),
+    ("month", "year"): N_("Date must include a month and a year."),
+}
+
+
+def _part_error(template: str, parts: tuple[str, ...]) -> AnswerError:
+    """An AnswerError that names the boxes that are wrong (`parts`: their border shows it)."""
+    error = AnswerError(template)
+    error.parts = parts  # type: ignore[attr-defined]
+    return error
+
+
+def date_from_parts(qtype: str, typed: Mapping[str, str]) -> str:
+    """ISO text (YYYY-MM-DD, or YYYY-MM for a month) from the boxes as typed ("" when all are
+    blank); an AnswerError whose `parts` are the boxes to correct. The range is the engine's
+    to check (`parse`)."""
+    names = DATE_PARTS[qtype]
+    texts = {p: unicodedata.normalize("NFKC", str(typed.get(p) or "")).strip() for p in names}
+    if not any(texts.values()):
+        return ""
+    missing = tuple(p for p in names if not texts[p])
+    if missing:
+        raise _part_error(MISSING_PARTS[missing], missing)
+    wrong = tuple(p for p in names if not (texts[p].isascii() and texts[p].isdigit()))
+    if wrong:
+        raise _part_error(N_("Date must be written in numbers."), wrong)
+    year, month = int(texts["year"]), int(texts["month"])
+    if len(texts["year"]) != 4:
+        raise _part_error(N_("Year must include 4 numbers."), ("year",))
+    if not 1 <= month <= 12:
+        raise _part_error(N_("Month must be a number from 1 to 12."), ("month",))
+    if qtype == "month_year":
+        return f"{year:04d}-{month:02d}"
+    day = int(texts["day"])
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        raise _part_error(N_("Date must be a real date."), ("day",)) from None
+
+
+def date_parts(qtype: str, stored: Any) -> dict[str, str]:
+    """The boxes of a stored date (or month) as the page shows them: numbers without leading
+    zeros; blank boxes for none (or for a value that is not a date)."""
+    boxes = dict.fromkeys(DATE_PARTS[qtype], "")
+    text = stored.isoformat() if isinstance(stored, dt.date) else str(stored or "").strip()
+    pieces = text.split("-")
+    if len(pieces) in (2, 3) and all(piece.isdigit() for piece in pieces):
+        found = dict(zip(("year", "month", "day"), pieces, strict=False))
+        for part in boxes:
+            boxes[part] = str(int(found[part])) if part in found else ""
+    return boxes
+
+
 def display(question: m.Question, value: Any, language: str = CLINIC_LANGUAGE) -> str:
     """The answer in words, in `language` (a question's own texts come from the questionnaire
     copy given: pass the patient's localized copy for a patient's page)."""
@@ -110,6 +173,10 @@ def display(question: m.Question, value: Any, language: str = CLINIC_LANGUAGE) -
         if isinstance(value, str):
             value = dt.date.fromisoformat(value)
         return format_date(value, language)
+    if qtype == "month_year":
+        if isinstance(value, str):
+            value = m.YearMonth.parse(value) or dt.date.fromisoformat(value)
+        return format_date(m.YearMonth.of(value), language)
     return without_format_characters(str(value))
 
 

@@ -17,8 +17,10 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
 from babel.support import NullTranslations, Translations
 
+from .definition.terms import YearMonth
 from .paths import PACKAGE_DIR
 from .scoring.answers import plain
 
@@ -68,9 +70,12 @@ def language_name(language: str, in_language: str | None = None) -> str:
 
 
 def format_date(value: dt.date, language: str = CLINIC_LANGUAGE) -> str:
-    """A date as people write it: "1 December 2026", "1 de diciembre de 2026"."""
+    """A date as people write it: "1 December 2026", "1 de diciembre de 2026"; a month (a
+    `month_year` answer) "December 2026", "diciembre de 2026"."""
     if language == CLINIC_LANGUAGE:
         return plain(value)
+    if isinstance(value, YearMonth):
+        return format_skeleton("yMMMM", value, locale=language)
     return babel_format_date(value, format="long", locale=language)
 
 

@@ -191,6 +191,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCREENING_LOG_REQUESTS", True, flag),
     # The clinic's time zone: every time on the staff pages is shown in it.
     Setting("SCREENING_TIMEZONE", "UTC", time_zone),
+    # The units a height and a weight are asked in first (the others are offered too).
+    Setting("SCREENING_UNITS", "metric", one_of("SCREENING_UNITS", "metric", "us")),
     # The staff side
     Setting("SCREENING_IDLE_MINUTES", 30, whole("SCREENING_IDLE_MINUTES")),
     Setting("SCREENING_SESSION_HOURS", 12, whole("SCREENING_SESSION_HOURS")),

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from screening import codec
 from screening.definition import model as m
 from screening.domain import invitations, questionnaires
 from screening.extensions import db
@@ -38,6 +39,9 @@ def field_data(question: m.Question, value: Any) -> dict[str, Any]:
         return {name: "yes" if value else "no"}
     if question.type == "multi_choice":
         return {name: [str(v) for v in value]}
+    if question.type in codec.DATE_PARTS:  # the day, month and year boxes
+        boxes = codec.date_parts(question.type, value)
+        return {f"{name}_{part}": text for part, text in boxes.items()}
     if isinstance(value, dt.date):
         return {name: value.isoformat()}
     return {name: str(value)}

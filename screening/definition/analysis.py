@@ -119,9 +119,22 @@ class _Space:
                 points.append(leaf.operand)
         return points
 
-    def _interval_reps(self, var: Var, lo: Any, hi: Any, step: float, as_date: bool) -> list[Any]:
+    def _interval_reps(
+        self, var: Var, lo: Any, hi: Any, step: float, as_date: bool | str
+    ) -> list[Any]:
+        """Representative values between `lo` and `hi` around the thresholds the conditions
+        test; `as_date`: days (True) or months ("month") counted as whole numbers."""
+
         def num(v: Any) -> float:
+            if as_date == "month":
+                return v.year * 12 + v.month - 1
             return v.toordinal() if as_date else v
+
+        def back(c: float) -> Any:
+            if as_date == "month":
+                year, month = divmod(int(c), 12)
+                return m.YearMonth(year, month + 1)
+            return dt.date.fromordinal(int(c)) if as_date else c
 
         thresholds = sorted({num(t) for t in self._thresholds(var)})
         candidates = set()
@@ -140,7 +153,7 @@ class _Space:
             if step == 1:
                 c = round(c)
             if (lo_n is None or c >= lo_n) and (hi_n is None or c <= hi_n):
-                kept.append(dt.date.fromordinal(int(c)) if as_date else c)
+                kept.append(back(c))
         return self._signature_reps(var, kept)
 
     def _make_domain(self, var: Var) -> tuple[list[Any], bool]:
@@ -162,8 +175,13 @@ class _Space:
             if len(mentioned) > 12:
                 return [MISSING], False
             values: list[Any] = [MISSING]
+            alone = question.exclusive_values  # chosen with no other option, ever
             for size in range(1, len(mentioned) + 1):
-                values.extend(itertools.combinations(mentioned, size))
+                values.extend(
+                    combo
+                    for combo in itertools.combinations(mentioned, size)
+                    if size == 1 or not alone.intersection(combo)
+                )
             if others:
                 values.append((others[0],))
             return values, True
@@ -176,6 +194,11 @@ class _Space:
             lo = self.today if question.min == "today" else question.min
             hi = self.today if question.max == "today" else question.max
             return [MISSING, *self._interval_reps(var, lo, hi, 1, True)], True
+        if qtype == "month_year":
+            this_month = m.YearMonth.of(self.today)
+            lo = this_month if question.min == "today" else question.min
+            hi = this_month if question.max == "today" else question.max
+            return [MISSING, *self._interval_reps(var, lo, hi, 1, "month")], True
         lo, hi = question.min, question.max
         if qtype in m.DEFAULT_BOUNDS:
             lo = m.DEFAULT_BOUNDS[qtype][0] if lo is None else lo

@@ -27,6 +27,7 @@ from .visibility import visibility_order
 from .yaml_source import Problem, YList, YMap, describe, join
 
 _DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the schema takes this; the calendar may not
+_MONTH_SHAPE = re.compile(r"^\d{4}-\d{2}$")
 
 
 def build(data: Any, file: str, problems: list[Problem]) -> m.Questionnaire | None:
@@ -183,23 +184,25 @@ class _Builder(RulesReader):
         if qtype is None:
             return q  # its type is unknown: nothing more can be checked
         if qtype in ("choice", "multi_choice"):
-            q["options"] = self.read_options(b, path)
+            q["options"] = self.read_options(b, path, qtype)
         for bound in ("min", "max"):
             if bound in b:
                 q[bound] = self.read_bound(b, bound, path, qtype)
         lo, hi = q["min"], q["max"]
-        if qtype == "date":
-            lo = dt.date.today() if lo == "today" else lo
-            hi = dt.date.today() if hi == "today" else hi
+        if qtype in m.DATE_TYPES:
+            today = dt.date.today() if qtype == "date" else m.YearMonth.of(dt.date.today())
+            lo = today if lo == "today" else lo
+            hi = today if hi == "today" else hi
         if lo is not None and hi is not None and lo > hi:
             r.error(b.key_lines["min"], join(path, "min"), "min is greater than max")
         if qtype == "text" and q["max"] is None:
             q["max"] = m.TEXT_MAX_DEFAULT
         return q
 
-    def read_options(self, b: YMap, path: str) -> tuple[m.Option, ...]:
+    def read_options(self, b: YMap, path: str, qtype: str) -> tuple[m.Option, ...]:
         r = self.r
         options, seen = [], {}
+        exclusive_lines: list[int] = []
         for ob, o_path, _ in r.blocks(b, "options", path):
             value = ob.get("value")
             if isinstance(value, bool) or not isinstance(value, str | int):
@@ -211,6 +214,17 @@ class _Builder(RulesReader):
                 continue
             seen[key] = line
             label = r.text(ob, "label", o_path, patient=True)
+            exclusive = bool(r.boolean(ob, "exclusive", False))
+            if exclusive and qtype != "multi_choice":
+                r.error(
+                    ob.key_lines["exclusive"],
+                    join(o_path, "exclusive"),
+                    f"only an option of a multi_choice question can be exclusive (this is a "
+                    f"{qtype} question, whose options are exclusive already)",
+                )
+                exclusive = False
+            elif exclusive:
+                exclusive_lines.append(ob.key_lines["exclusive"])
             options.append(
                 m.Option(
                     value,
@@ -218,7 +232,15 @@ class _Builder(RulesReader):
                     r.coding(ob, "code", o_path),
                     unknown=bool(r.boolean(ob, "unknown", False)),
                     score=r.integer(ob, "score"),
+                    exclusive=exclusive,
                 )
+            )
+        if options and len(exclusive_lines) == len(options):
+            r.error(
+                exclusive_lines[0],
+                join(path, "options"),
+                "every option is exclusive, so only one can ever be chosen: make it a choice "
+                "question, or mark only the options that cannot go with others (\"None of these\")",
             )
         return tuple(options)
 
@@ -240,6 +262,14 @@ class _Builder(RulesReader):
                 )
                 return None
             return value
+        if qtype == "month_year":
+            if value == "today":
+                return "today"
+            month = m.YearMonth.parse(value) if isinstance(value, str) else None
+            if month is None and isinstance(value, str) and _MONTH_SHAPE.match(value.strip()):
+                message = f"must be a month like 2020-01 or 'today', not {describe(value)}"
+                self.r.error(b.key_lines[key], join(path, key), message)
+            return month
         if qtype == "date":
             if value == "today":
                 return "today"

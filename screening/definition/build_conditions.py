@@ -124,12 +124,10 @@ class ConditionReader:
                 self.r.error(line, path, f"{op} takes a number, not {describe(operand)}")
                 return _BAD
             return operand
-        if qtype == "date":
-            parsed = parse_date(operand)
+        if qtype in m.DATE_TYPES:
+            parsed = _date_operand(qtype, operand)
             if parsed is None:
-                self.r.error(
-                    line, path, f"{op} takes a date like 2020-01-31, not {describe(operand)}"
-                )
+                self.r.error(line, path, f"{op} takes {_DATE_LIKE[qtype]}, not {describe(operand)}")
                 return _BAD
             return parsed
         self.r.error(
@@ -151,10 +149,11 @@ class ConditionReader:
                 r.error(line, path, f"'{ref}' holds a number: {describe(value)} is not a number")
                 return _BAD
             return value
-        if qtype == "date":
-            parsed = parse_date(value)
+        if qtype in m.DATE_TYPES:
+            parsed = _date_operand(qtype, value)
             if parsed is None:
-                r.error(line, path, f"'{ref}' holds a date: {describe(value)} is not a date")
+                what = "date" if qtype == "date" else "month (YYYY-MM)"
+                r.error(line, path, f"'{ref}' holds a {what}: {describe(value)} is not one")
                 return _BAD
             return parsed
         if not isinstance(value, str):
@@ -175,3 +174,14 @@ class ConditionReader:
             line, path, f"question '{ref}' has no option {value!r} (its options are: {values})"
         )
         return _BAD
+
+
+_DATE_LIKE = {"date": "a date like 2020-01-31", "month_year": "a month like 2020-01"}
+
+
+def _date_operand(qtype: str, value: Any) -> Any:
+    """A date (a `date` question) or a month (YYYY-MM, a `month_year` question) as written in
+    a condition, or None."""
+    if qtype == "date":
+        return parse_date(value)
+    return m.YearMonth.parse(value) if isinstance(value, str) else None

@@ -21,11 +21,13 @@ QUESTION_TYPES = (
     "number",
     "text",
     "date",
+    "month_year",
     "height",
     "weight",
 )
 NUMERIC_TYPES = frozenset({"integer", "number", "height", "weight"})
-ORDERED_TYPES = NUMERIC_TYPES | {"date"}
+DATE_TYPES = frozenset({"date", "month_year"})
+ORDERED_TYPES = NUMERIC_TYPES | DATE_TYPES
 CATEGORIES = ("surgery", "history", "habits", "mental_health", "psychosocial")
 CATEGORY_LABELS = {
     "surgery": "Planned surgery",
@@ -61,11 +63,15 @@ from .terms import (  # noqa: E402 - re-exported: the model is read as one modul
     LeafOp,
     Not,
     Text,
+    YearMonth,
     localize,
 )
 
 # The terms above are re-exported; every other name of this module is public too.
-__all__ = ["LEAF_OPS", "All", "AnyOf", "Condition", "Leaf", "LeafOp", "Not", "Text", "localize"]
+__all__ = [
+    "LEAF_OPS", "All", "AnyOf", "Condition", "Leaf", "LeafOp", "Not", "Text", "YearMonth",
+    "localize",
+]  # fmt: skip
 
 
 # --- questions and steps ----------------------------------------------------------------------
@@ -87,6 +93,9 @@ class Option:
     # an unknown to verify, never scored as absent.
     unknown: bool = False
     score: int | None = None  # what it adds to an instrument (else its value, a whole number)
+    # "None of these", "Nowhere else": on a multi_choice question, never chosen with another
+    # option (the page unticks the others; the engine refuses the combination).
+    exclusive: bool = False
 
     @property
     def item_score(self) -> int:
@@ -126,6 +135,10 @@ class Question:
         """Options keyed by their value itself, as an answer stores it: the values whose
         spelling `option_by_key` would find as they are (no spaces around them)."""
         return {o.value: o for o in self.options if (key := str(o.value)) and key == key.strip()}
+
+    @cached_property
+    def exclusive_values(self) -> frozenset[OptionValue]:
+        return frozenset(o.value for o in self.options if o.exclusive)
 
     def option_label(self, value: Any) -> str | None:
         option = self.option_by_key.get(str(value))

@@ -1,13 +1,60 @@
-"""The language's smallest terms: a text in several languages, and the nodes of a condition.
+"""The language's smallest terms: a month of a year, a text in several languages, and the nodes
+of a condition.
 
 Part of the model (`model.py` re-exports them); apart so that the model stays one readable room.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Literal
+
+# --- a month of a year -----------------------------------------------------------------------
+
+YEAR_MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")
+
+
+class YearMonth(dt.date):
+    """A month of a year, the answer to a `month_year` question ("When did you stop? An
+    approximate date is fine"): written YYYY-MM (stored, exported, in conditions), and ordered
+    as its first day, so it compares with another month and with a date as a date does."""
+
+    __slots__ = ()
+
+    def __new__(cls, year: int, month: int, day: int = 1) -> YearMonth:
+        # `day` is taken and ignored: date's own methods make a copy with three numbers.
+        return super().__new__(cls, year, month, 1)
+
+    @classmethod
+    def of(cls, value: dt.date) -> YearMonth:
+        return cls(value.year, value.month)
+
+    @classmethod
+    def parse(cls, text: str) -> YearMonth | None:
+        """YYYY-MM, or None (a month out of 1-12 too)."""
+        found = YEAR_MONTH_RE.fullmatch(text.strip())
+        if not found:
+            return None
+        try:
+            return cls(int(found.group(1)), int(found.group(2)))
+        except ValueError:
+            return None
+
+    def isoformat(self) -> str:  # type: ignore[override]
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def __str__(self) -> str:
+        return self.isoformat()
+
+    def __repr__(self) -> str:
+        return f"YearMonth({self.year}, {self.month})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # type: ignore[override]
+        return (YearMonth, (self.year, self.month))
+
 
 # --- texts in several languages ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_wtf import FlaskForm
 from wtforms.fields import Field
 from wtforms.utils import unset_value
@@ -34,10 +35,26 @@ class QuestionField(Field):
         super().__init__(label, validators, **kwargs)
         self.question = question
 
+    # The boxes of a question typed in several (a date's day, month and year; a height's feet
+    # and inches) whose answer is wrong: their border shows it, the error summary links to the
+    # first. Set when the answer is typed (`typed`); empty for a question of one box.
+    error_parts: tuple[str, ...] = ()
+
     @property
     def input_id(self) -> str:
         """The id of the element the label and the error summary point at."""
         return self.id
+
+    def box_id(self, part: str) -> str:
+        """The id of one of the question's boxes."""
+        return f"{self.id}_{part}"
+
+    def box_in_error(self, part: str) -> bool:
+        return bool(self.errors) and part in self.wrong_parts
+
+    @property
+    def wrong_parts(self) -> tuple[str, ...]:
+        return self.error_parts
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = valuelist[0] if valuelist else ""
@@ -80,6 +97,11 @@ class MultiChoiceField(QuestionField):
 
     pairs = ChoiceField.pairs
 
+    @property
+    def exclusive_keys(self) -> frozenset[str]:
+        """The posted values of the options that go with no other ("Nowhere else")."""
+        return frozenset(str(value) for value in self.question.exclusive_values)
+
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = list(valuelist)
 
@@ -87,12 +109,94 @@ class MultiChoiceField(QuestionField):
         return str(value) in {str(v) for v in self.data or ()}
 
 
+class DateField(QuestionField):
+    """A date in three boxes (day, month, year), or a month in two (`month_year`: month, year),
+    as GOV.UK's "memorable date" pattern: `<name>_day`, `<name>_month`, `<name>_year`. `data`
+    holds each box as typed, so a page shown again keeps them; a single `<name>` posted as ISO
+    text (a draft kept before the boxes) fills them in too."""
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return codec.DATE_PARTS[self.question.type]
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self.process_errors = []
+        if data is unset_value:
+            data = self.default
+        self.object_data = data
+        qtype = self.question.type
+        self.data = codec.date_parts(qtype, None if data is unset_value else data)
+        if formdata is not None:
+            keys = [f"{self.name}_{part}" for part in self.parts]
+            if any(key in formdata for key in keys):
+                self.data = {part: formdata.get(f"{self.name}_{part}", "") for part in self.parts}
+            elif self.name in formdata:
+                self.data = codec.date_parts(qtype, formdata.get(self.name, ""))
+
+    @property
+    def input_id(self) -> str:
+        return self.box_id((self.wrong_parts or self.parts)[0])
+
+    @property
+    def wrong_parts(self) -> tuple[str, ...]:
+        return self.error_parts or self.parts  # a missing or out-of-range date: every box
+
+    def raw_answer(self) -> Any:
+        return codec.date_from_parts(self.question.type, self.data)
+
+    def typed(self, today: Any = None) -> Any:
+        try:
+            return super().typed(today)
+        except AnswerError as exc:
+            self.error_parts = getattr(exc, "parts", self.parts)
+            raise
+
+
+def clinic_units() -> str:
+    """`us` or `metric` (SCREENING_UNITS): which units a height and a weight show first."""
+    return (current_app.config.get("SCREENING_UNITS") if has_app_context() else None) or "metric"
+
+
 class MeasureField(QuestionField):
     """Height or weight, in metric or US units; the stored value is always cm or kg.
 
     Inputs: `<name>` (cm or kg), and `<name>_ft` + `<name>_in` for a height or `<name>_lb` for a
-    weight. The metric box wins when both are filled in.
+    weight. The metric box wins when both are filled in. The clinic's units
+    (SCREENING_UNITS) come first on the page.
     """
+
+    @property
+    def groups(self) -> list[tuple[str, ...]]:
+        """The boxes, in the order the page shows them: metric, then US, or US first."""
+        us = ("ft", "in") if self.question.type == "height" else ("lb",)
+        return [us, ("metric",)] if clinic_units() == "us" else [("metric",), us]
+
+    def box_id(self, part: str) -> str:
+        return self.id if part == "metric" else f"{self.id}_{part}"
+
+    @property
+    def input_id(self) -> str:
+        return self.box_id(self.wrong_parts[0])
+
+    @property
+    def wrong_parts(self) -> tuple[str, ...]:
+        return self.error_parts or self.groups[0]  # nothing typed: the first boxes
+
+    def typed(self, today: Any = None) -> Any:
+        try:
+            return super().typed(today)
+        except AnswerError:
+            self.error_parts = self._typed_parts()
+            raise
+
+    def _typed_parts(self) -> tuple[str, ...]:
+        """The boxes the answer was read from (the metric box wins)."""
+        d = self.data
+        if d["metric"].strip():
+            return ("metric",)
+        if self.question.type == "height":
+            return tuple(p for p in ("ft", "in") if d[p].strip()) or ("ft", "in")
+        return ("lb",)
 
     def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
         self.process_errors = []
@@ -126,6 +230,8 @@ FIELD_TYPES: dict[str, type[QuestionField]] = {
     "multi_choice": MultiChoiceField,
     "height": MeasureField,
     "weight": MeasureField,
+    "date": DateField,
+    "month_year": DateField,
 }
 
 

@@ -55,9 +55,12 @@ def N_(text: str) -> str:  # noqa: N802 - the name gettext's tools look for
 
 
 def plain(value: Any) -> str:
-    """A value as an English sentence writes it: no needless ".0", dates as 1 December 2026."""
+    """A value as an English sentence writes it: no needless ".0", dates as 1 December 2026,
+    months as December 2026."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, m.YearMonth):
+        return f"{value:%B %Y}"
     if isinstance(value, dt.date):
         return f"{value.day} {value:%B %Y}"
     return str(value)
@@ -75,8 +78,10 @@ class AnswerError(ValueError):
         super().__init__(template % {k: plain(v) for k, v in params.items()})
 
 
-def _bound(value: Any, today: dt.date) -> Any:
-    return today if value == "today" else value
+def _bound(value: Any, today: dt.date, qtype: str) -> Any:
+    if value != "today":
+        return value
+    return m.YearMonth.of(today) if qtype == "month_year" else today
 
 
 RANGE_MESSAGES = {
@@ -104,12 +109,13 @@ RANGE_MESSAGES = {
 
 
 def _check_range(question: m.Question, value: Any, today: dt.date) -> None:
-    lo, hi = _bound(question.min, today), _bound(question.max, today)
+    lo, hi = _bound(question.min, today, question.type), _bound(question.max, today, question.type)
     if question.type in DEFAULT_BOUNDS:
         d_lo, d_hi = DEFAULT_BOUNDS[question.type]
         lo = d_lo if lo is None else lo
         hi = d_hi if hi is None else hi
-    kind = question.type if question.type in RANGE_MESSAGES else "number"
+    kind = "date" if question.type in m.DATE_TYPES else question.type
+    kind = kind if kind in RANGE_MESSAGES else "number"
     unit = {"height": " cm", "weight": " kg"}.get(
         question.type, f" {question.unit}" if question.unit else ""
     )
@@ -124,6 +130,13 @@ def _check_range(question: m.Question, value: Any, today: dt.date) -> None:
         raise AnswerError(at_least, low=spelled(lo))
     if hi is not None and value > hi:
         raise AnswerError(at_most, high=spelled(hi))
+
+
+def _iso_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _is_blank(raw: Any) -> bool:
@@ -162,6 +175,12 @@ def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> A
         items = raw if isinstance(raw, list | tuple) else [raw]
         chosen = {str(_option(question, item)) for item in items if not _is_blank(item)}
         values = [o.value for o in question.options if str(o.value) in chosen]
+        alone = [o for o in question.options if o.exclusive and str(o.value) in chosen]
+        if alone and len(values) > 1:
+            raise AnswerError(
+                N_("Please choose “%(option)s” or the other answers, not both."),
+                option=alone[0].label,
+            )
         return tuple(values) if values else MISSING
     if qtype == "yes_no":
         if isinstance(raw, bool):
@@ -210,6 +229,20 @@ def normalize(question: m.Question, raw: Any, today: dt.date | None = None) -> A
                 value = dt.date.fromisoformat(str(raw).strip())
             except ValueError:
                 raise AnswerError(N_("Please enter a real date, for example 2025-03-31.")) from None
+        _check_range(question, value, today)
+        return value
+    if qtype == "month_year":
+        # A whole date is a month too (an answer given to a `date` question before it became
+        # a `month_year` one, re-scored under the new version).
+        if isinstance(raw, dt.datetime):
+            raise AnswerError(N_("Please enter a month and a year."))
+        if isinstance(raw, dt.date):
+            value = m.YearMonth.of(raw)
+        else:
+            text = str(raw).strip()
+            value = m.YearMonth.parse(text[:7]) if len(text) in (7, 10) else None
+            if value is None or (len(text) == 10 and _iso_date(text) is None):
+                raise AnswerError(N_("Please enter a real month, for example 2025-03."))
         _check_range(question, value, today)
         return value
     if qtype == "text":

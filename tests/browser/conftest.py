@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
+from screening import codec
 from tests.helpers import new_screening, questionnaire, step_data
 
 CHROMIUM = "/usr/bin/chromium"
@@ -125,6 +126,12 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+def date_boxes(question, value: Any) -> list[tuple[str, str]]:
+    """(box id, text) for each box of a date (day, month, year) or a month (month, year)."""
+    boxes = codec.date_parts(question.type, value)
+    return [(f"q_{question.id}_{part}", text) for part, text in boxes.items()]
+
+
 def option_index(question, value: Any) -> int:
     """The position of the radio/checkbox for `value` (the `-<index>` of its id)."""
     if question.type == "yes_no":
@@ -188,6 +195,9 @@ class Patient:
         elif question.type == "multi_choice":
             for v in value:
                 page.locator(f"#{name}-{option_index(question, v)}").check()
+        elif question.type in codec.DATE_PARTS:
+            for box, text in date_boxes(question, value):
+                page.locator(f"#{box}").fill(text)
         else:
             page.locator(f"#{name}").fill(as_text(value))
 

@@ -111,3 +111,36 @@ def test_mood_review_and_result_pages(viewport_page: tuple[str, Page], patient: 
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("already been sent"))
     report.check(page, "link already used")
     report.assert_clean()
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_answer_fields_at_phone_widths(make_context, patient: Patient, app, width: int):
+    """The day, month and year boxes, the month and year, "Nowhere else" after "or" and the US
+    units first (issue 20, items 3, 7, 8, 13), as answered and with their errors."""
+    app.config["SCREENING_UNITS"] = "us"
+    report = AxeReport(f"{width} px")
+    page = make_context(viewport={"width": width, "height": 740}).new_page()
+    answers = patient.example("moderate tier - two-level fusion")
+    token = patient.new_token()
+    patient.seed(page, token, answers, until="mood")
+    page.goto(f"/s/{token}/step/pain")
+    report.check(page, "pain areas")
+    page.goto(f"/s/{token}/step/about_surgery")
+    report.check(page, "a date in three boxes")
+    page.locator("#q_surgery_date_day").fill("31")
+    page.locator("#q_surgery_date_month").fill("2")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#error-summary")).to_be_visible()
+    report.check(page, "a date that is not a real one")
+    page.goto(f"/s/{token}/step/habits")
+    expect(page.locator("#q_quit_date_month")).to_be_visible()
+    report.check(page, "a month and a year")
+    page.goto(f"/s/{token}/step/medical_history")
+    page.locator("#q_weight").fill("")
+    page.locator("#q_weight_lb").fill("heavy")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#q_weight_lb")).to_have_class(re.compile(r"\binput-error\b"))
+    report.check(page, "pounds first, with letters in the pounds box")
+    report.assert_clean()

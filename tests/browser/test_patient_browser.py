@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from screening.extensions import db
 from screening.models import Screening, hash_token
 
-from .conftest import DESKTOP_ARGS, Patient, as_text, option_index
+from .conftest import DESKTOP_ARGS, Patient, as_text, date_boxes, option_index
 
 pytestmark = pytest.mark.browser
 
@@ -74,11 +74,11 @@ def key_answer(page: Page, question, value: Any) -> None:
             tab_until(page, lambda i, box=box: i == box, box)
             page.keyboard.press("Space")
             expect(page.locator(f"#{box}")).to_be_checked()
-    elif question.type == "date":
-        tab_until(page, lambda i: i == name, name)
-        year, month, day = as_text(value).split("-")
-        page.keyboard.type(month + day + year)  # Chromium's en-US date field: mm/dd/yyyy
-        expect(page.locator(f"#{name}")).to_have_value(as_text(value))
+    elif question.type in ("date", "month_year"):  # the day, month and year boxes
+        for box, text in date_boxes(question, value):
+            tab_until(page, lambda i, box=box: i == box, box)
+            page.keyboard.type(text)
+            expect(page.locator(f"#{box}")).to_have_value(text)
     else:
         tab_until(page, lambda i: i == name, name)
         page.keyboard.press("ControlOrMeta+A")
@@ -127,9 +127,11 @@ def touch_answer(page: Page, question, value: Any) -> None:
             index = option_index(question, v)
             page.locator(f"label[for={name}-{index}]").tap()
             expect(page.locator(f"#{name}-{index}")).to_be_checked()
-    elif question.type == "date":
-        page.locator(f"#{name}").tap()
-        page.locator(f"#{name}").fill(as_text(value))  # what the phone's date picker does
+    elif question.type in ("date", "month_year"):  # the day, month and year boxes
+        for box, text in date_boxes(question, value):
+            page.locator(f"#{box}").tap()
+            page.keyboard.type(text)
+            expect(page.locator(f"#{box}")).to_have_value(text)
     else:
         page.locator(f"#{name}").tap()
         page.keyboard.type(as_text(value))
@@ -200,8 +202,9 @@ def test_touch_patient_completes_the_questionnaire(app, page: Page, patient: Pat
     with page.expect_navigation():
         page.get_by_role("link", name="Change your answer to: When did you stop?").tap()
     assert patient.step_id(page) == "habits"
-    expect(page.locator("#q_quit_date")).to_have_value(as_text(answers["quit_date"]))
-    expect(page.locator("#q_quit_date")).to_be_focused()
+    expect(page.locator("#q_quit_date_month")).to_have_value("6")  # June 2021
+    expect(page.locator("#q_quit_date_year")).to_have_value("2021")
+    expect(page.locator("#q_quit_date_month")).to_be_focused()
     with page.expect_navigation():
         page.get_by_role("button", name="Save and return to review").tap()
     page.wait_for_url(re.compile(r"/review$"))
@@ -232,6 +235,9 @@ def expect_step_shows(patient: Patient, page: Page, answers: dict[str, Any]) -> 
         elif question.type == "multi_choice":
             for v in value:
                 expect(page.locator(f"#{name}-{option_index(question, v)}")).to_be_checked()
+        elif question.type in ("date", "month_year"):
+            for box, text in date_boxes(question, value):
+                expect(page.locator(f"#{box}")).to_have_value(text)
         else:
             expect(page.locator(f"#{name}")).to_have_value(as_text(value))
         checked += 1
@@ -425,6 +431,83 @@ def test_quit_date_and_self_harm_box_show_and_hide_without_reload(page: Page, pa
     same.check()
 
 
+def test_nowhere_else_unticks_the_areas_and_an_area_unticks_it(page: Page, patient: Patient):
+    """An exclusive option (issue 20, item 8), with the page's script: ticking it unticks the
+    others; ticking another unticks it. The server refuses the pair without the script."""
+    answers = patient.example("low tier")
+    patient.seed(page, patient.new_token(), answers, until="pain")
+    q = patient.q.questions["other_pain_areas"]
+    box = {o.value: page.locator(f"#q_other_pain_areas-{option_index(q, o.value)}")
+           for o in q.options}
+    label = {v: page.locator(f"label[for=q_other_pain_areas-{option_index(q, v)}]") for v in box}
+    expect(page.locator("#question-other_pain_areas .options-or")).to_have_text("or")
+    same = NoReload(page)
+    label["headaches"].tap()
+    label["arms_hands"].tap()
+    label["none"].tap()
+    expect(box["none"]).to_be_checked()
+    expect(box["headaches"]).not_to_be_checked()
+    expect(box["arms_hands"]).not_to_be_checked()
+    label["neck_shoulders"].tap()
+    expect(box["neck_shoulders"]).to_be_checked()
+    expect(box["none"]).not_to_be_checked()
+    label["none"].tap()
+    same.check()
+    patient.fill_step(page, {k: v for k, v in answers.items() if k != "other_pain_areas"})
+    patient.press_continue(page)  # only "Nowhere else" was sent: saved without an error
+    assert patient.step_id(page) == "safety"
+
+
+def test_a_date_in_three_boxes(page: Page, patient: Patient):
+    """The memorable date (issue 20, item 7): day, month and year boxes; a missing month is
+    named, its box has the red border and the summary's link goes to it; what was typed stays."""
+    answers = patient.example("moderate tier - two-level fusion")
+    patient.start(page, patient.new_token())
+    patient.fill_step(page, answers)
+    example = page.locator("#q_surgery_date-example")
+    expect(example).to_have_text(re.compile(r"^For example, 27\s3\s"))  # no-break spaces
+    page.locator("#q_surgery_date_day").tap()
+    page.keyboard.type("4")
+    page.locator("#q_surgery_date_year").tap()
+    page.keyboard.type("2031")
+    with page.expect_navigation():
+        page.locator("form.step-form button[type=submit]").tap()
+    link = page.locator("#error-summary a[href='#q_surgery_date_month']")
+    expect(link).to_have_text(re.compile("Date must include a month"))
+    expect(page.locator("#q_surgery_date_month")).to_have_class(re.compile(r"\binput-error\b"))
+    expect(page.locator("#q_surgery_date_day")).not_to_have_class(re.compile(r"\binput-error\b"))
+    expect(page.locator("#q_surgery_date_day")).to_have_value("4")
+    expect(page.locator("#q_surgery_date_year")).to_have_value("2031")
+    link.click()
+    expect(page.locator("#q_surgery_date_month")).to_be_focused()
+    page.keyboard.type("11")
+    patient.press_continue(page)
+    with page.expect_navigation():
+        page.locator("a.back-link").click()
+    for box, text in (("day", "4"), ("month", "11"), ("year", "2031")):
+        expect(page.locator(f"#q_surgery_date_{box}")).to_have_value(text)
+
+
+def test_a_month_and_year_shows_its_follow_up_and_is_kept_as_a_draft(app, page: Page,
+                                                                      patient: Patient):
+    from .test_patient_pages_browser import wait_for_draft
+
+    answers = patient.example("moderate tier - two-level fusion")
+    token = patient.new_token()
+    patient.seed(page, token, answers, until="habits")
+    page.locator("label[for=q_nicotine-1]").tap()  # I used to, but I have stopped
+    expect(page.locator("#question-quit_date legend")).to_contain_text("When did you stop?")
+    expect(page.locator("#question-quit_date input")).to_have_count(2)  # month, year: no day
+    page.locator("#q_quit_date_month").fill("6")
+    page.locator("#q_quit_date_year").fill("2021")
+    kept = wait_for_draft(app, token, "habits")
+    assert kept["q_quit_date_month"] == ["6"] and kept["q_quit_date_year"] == ["2021"]
+    page.goto(f"/s/{token}/step/habits")  # opened again: the draft is shown
+    expect(page.locator("#draft-restored")).to_be_visible()
+    expect(page.locator("#q_quit_date_month")).to_have_value("6")
+    expect(page.locator("#q_quit_date_year")).to_have_value("2021")
+
+
 # --- 7. without JavaScript ------------------------------------------------------------------------
 
 
@@ -497,6 +580,68 @@ def test_no_horizontal_scrolling_at_360px(patient: Patient, make_context):
     with page.expect_navigation():
         page.get_by_role("button", name="Send my answers").click()
     assert_no_sideways_scroll(page)
+
+
+ANSWER_FIELD_STEPS = {"about_surgery": ["surgery_date"], "habits": ["quit_date"],
+                      "pain": ["other_pain_areas"], "medical_history": ["height", "weight"]}
+
+
+def shoot(page: Page, question_ids: list[str], path: Path) -> None:
+    """The questions (one picture, from the first's top to the last's bottom), full width."""
+    boxes = [page.locator(f"#question-{qid}").bounding_box() for qid in question_ids]
+    top = min(b["y"] for b in boxes) + page.evaluate("window.scrollY") - 8
+    bottom = max(b["y"] + b["height"] for b in boxes) + page.evaluate("window.scrollY") + 8
+    width = page.evaluate("document.documentElement.clientWidth")
+    page.screenshot(path=str(path), full_page=True, scale="css",
+                    clip={"x": 0, "y": max(top, 0), "width": width, "height": bottom - top})
+NOWHERE_ELSE = "#q_other_pain_areas-6"  # the last option, after "or"
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_the_answer_fields_fit_a_small_phone_with_large_text(patient: Patient, make_context,
+                                                             app, width: int):
+    """The date, month and year, pain-areas and US-unit boxes at 390 and 320 px, with errors,
+    and at 320 px with the text at 200%: nothing scrolls sideways. Screenshots in
+    /tmp/answers-shots/ to look at."""
+    app.config["SCREENING_UNITS"] = "us"
+    folder = SCREENSHOTS.parent / "answers-shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page = make_context(viewport={"width": width, "height": 740}).new_page()
+    answers = patient.example("moderate tier - two-level fusion")  # a former smoker
+    token = patient.new_token()
+    patient.seed(page, token, answers, until="mood")
+    for step_id, question_ids in ANSWER_FIELD_STEPS.items():
+        page.goto(f"/s/{token}/step/{step_id}")
+        bad = {"about_surgery": ("#q_surgery_date_month", "13"),
+               "habits": ("#q_quit_date_year", "21"),
+               "medical_history": ("#q_weight_lb", "heavy")}.get(step_id)
+        patient.fill_step(page, answers)
+        if step_id == "pain":  # an area and "Nowhere else", as a page without the script sends
+            page.locator("#q_other_pain_areas-0").check()
+            page.locator(NOWHERE_ELSE).evaluate("el => { el.checked = true; }")
+        if step_id == "medical_history":
+            page.locator("#q_weight").fill("")
+        if bad:
+            page.locator(bad[0]).fill(bad[1])
+        with page.expect_navigation():
+            page.locator("form.step-form button[type=submit]").click()
+        expect(page.locator("#error-summary")).to_be_visible()
+        assert_no_sideways_scroll(page, width)
+        shoot(page, question_ids, folder / f"{width}-{step_id}-errors.png")
+        if width == 320:
+            page.evaluate("document.documentElement.style.fontSize = '200%'")
+            assert_no_sideways_scroll(page, width)
+            shoot(page, question_ids, folder / f"{width}-{step_id}-text-200.png")
+            page.evaluate("document.documentElement.style.fontSize = ''")
+        if bad:
+            page.locator(bad[0]).fill("")
+        patient.fill_step(page, answers)
+        if step_id == "pain":
+            page.locator("#q_other_pain_areas-0").uncheck()
+            page.locator(NOWHERE_ELSE).uncheck()
+        if step_id == "medical_history":
+            page.locator("#q_weight_lb").fill("")
+        patient.press_continue(page)
 
 
 def test_no_horizontal_scrolling_at_360px_with_errors(patient: Patient, make_context):

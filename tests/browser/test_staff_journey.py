@@ -35,7 +35,7 @@ from screening.domain.accounts import create_user
 from screening.extensions import db
 from screening.models import Answer, AuditEvent, Screening, utcnow
 
-from .conftest import DESKTOP, DESKTOP_ARGS, MOBILE, as_text
+from .conftest import DESKTOP, DESKTOP_ARGS, MOBILE, as_text, date_boxes
 
 pytestmark = pytest.mark.browser
 
@@ -222,7 +222,10 @@ def answer(page: Page, question, value: Any) -> None:
             box = page.locator(f'input[name="{name}"][value="{v}"]')
             page.locator(f'label[for="{box.get_attribute("id")}"]').tap()
             expect(box).to_be_checked()
-    else:  # integer, number, date, text, and the metric box of height (#q_height) and weight
+    elif question.type in ("date", "month_year"):  # the day, month and year boxes
+        for box, text in date_boxes(question, value):
+            page.locator(f"#{box}").fill(text)
+    else:  # integer, number, text, and the metric box of height (#q_height) and weight
         page.locator(f"#{name}").fill(as_text(value))
 
 

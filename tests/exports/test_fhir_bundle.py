@@ -139,6 +139,19 @@ def test_every_example_of_the_shipped_questionnaire(shipped, shipped_questionnai
     assert set(answered(one(bundle, "QuestionnaireResponse"))) == set(a.answers)
 
 
+def test_a_month_and_year_is_a_fhir_date_of_month_precision(shipped, shipped_questionnaire):
+    """quit_date (`month_year`, 2.1.0): an item of type date, answered YYYY-MM (R4's date
+    allows a year and a month alone); validated by fhir.resources like every export."""
+    item = next(i for i in items(shipped_questionnaire) if i["linkId"] == "quit_date")
+    assert item["type"] == "date"
+    assert {"url": fhir.ENTRY_FORMAT_URL, "valueString": "YYYY-MM"} in item["extension"]
+    answers = next(e for e in shipped.examples if e.name.startswith("moderate tier")).answers
+    bundle = fhir.bundle(score(shipped, answers, SUBMITTED.date()), PATIENT, META)
+    check_bundle(bundle)
+    assert answered(one(bundle, "QuestionnaireResponse"))["quit_date"] == [
+        {"valueDate": "2021-06"}]
+
+
 def test_the_resources_read_well(shipped):
     a = score(shipped, example_answers(shipped, "several safety flags"), SUBMITTED.date())
     bundle = fhir.bundle(a, PATIENT, META)

@@ -50,9 +50,11 @@ def valid(question: Question) -> st.SearchStrategy[Any]:
     if qtype == "choice":
         values = [o.value for o in question.options]
         return st.sampled_from(values) | st.sampled_from([str(v) for v in values])
-    if qtype == "multi_choice":
-        values = [o.value for o in question.options]
-        return st.lists(st.sampled_from(values), unique=True, min_size=1, max_size=len(values))
+    if qtype == "multi_choice":  # an exclusive option ("Nowhere else") alone, or others
+        values = [o.value for o in question.options if not o.exclusive]
+        alone = [[o.value] for o in question.options if o.exclusive]
+        some = st.lists(st.sampled_from(values), unique=True, min_size=1, max_size=len(values))
+        return some | st.sampled_from(alone) if alone else some
     if qtype == "yes_no":
         return st.booleans() | st.sampled_from(["yes", "no", "true", "false", "Yes", "NO"])
     if qtype == "integer":
@@ -71,6 +73,11 @@ def valid(question: Question) -> st.SearchStrategy[Any]:
         lo = _bound(question.min, today) or dt.date(1900, 1, 1)
         hi = _bound(question.max, today) or dt.date(2100, 12, 31)
         return st.dates(lo, hi).map(dt.date.isoformat)
+    if qtype == "month_year":
+        today = dt.date.today()
+        lo = _bound(question.min, today) or dt.date(1900, 1, 1)
+        hi = _bound(question.max, today) or dt.date(2100, 12, 31)
+        return st.dates(dt.date(lo.year, lo.month, 1), hi).map(lambda d: d.isoformat()[:7])
     if qtype == "text":
         return st.text(min_size=1, max_size=question.max or 50).filter(str.strip)
     raise AssertionError(f"no strategy for {qtype}")

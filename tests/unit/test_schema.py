@@ -127,7 +127,7 @@ def test_the_base_of_these_tests_loads():
             "{value: b, label: B}",
             "{value: b, label: B, colour: red}",
             "s.yaml:14: steps[0].questions[1].options[1].colour: unknown key 'colour' "
-            "(allowed here: value, label, code, unknown, score)",
+            "(allowed here: value, label, code, unknown, score, exclusive)",
         ),
         (
             "    type: choice\n",
@@ -211,7 +211,7 @@ def test_structural_and_semantic_problems_come_together():
     assert problems_of(text) == [
         "s.yaml:8: steps[0].questions[0]: the required key 'label' is missing",
         "s.yaml:8: steps[0].questions[0].type: unknown question type 'slider' (use one of: "
-        "choice, multi_choice, yes_no, integer, number, text, date, height, weight)",
+        "choice, multi_choice, yes_no, integer, number, text, date, month_year, height, weight)",
         "s.yaml:17: red_flags[0].when.question: there is no question 'q3'",
     ]
 

@@ -152,6 +152,19 @@ def input_value(response, name: str) -> str | None:
     return node.attrs.get("value")
 
 
+def date_fields(name: str, *boxes: str) -> dict[str, str]:
+    """The boxes of a date (day, month, year) or a month (month, year) as a browser posts them."""
+    parts = ("day", "month", "year") if len(boxes) == 3 else ("month", "year")
+    return {f"{name}_{part}": box for part, box in zip(parts, boxes, strict=True)}
+
+
+def date_boxes(response, name: str) -> tuple[str | None, ...]:
+    """What the date's boxes on the page hold (day, month, year; or month, year)."""
+    doc = page(response)
+    found = [doc.find("input", name=f"{name}_{part}") for part in ("day", "month", "year")]
+    return tuple(node.attrs.get("value") for node in found if node is not None)
+
+
 def error_summary_links(response) -> dict[str, str]:
     """href -> link text of the error summary."""
     summary = page(response).find(id="error-summary")

@@ -9,6 +9,8 @@ from tests.helpers import new_screening, step_data
 
 from .support import (
     checked_values,
+    date_boxes,
+    date_fields,
     db_state,
     described_by,
     error_summary_links,
@@ -65,14 +67,14 @@ def test_option_that_does_not_exist_is_422_and_keeps_the_other_answers(app, clie
     answers = example(app, "low tier")
     before = db_state(app)
     response = post(client, app, token, "about_surgery", answers,
-                    q_surgery_region="the_moon", q_surgery_date="2031-02-03")
+                    q_surgery_region="the_moon", **date_fields("q_surgery_date", "3", "2", "2031"))
     assert_field_error(response, "q_surgery_region", "#q_surgery_region-0",
                        "Please choose one of the options.")
     owner = main(response).find("fieldset", **{"aria-describedby": "q_surgery_region-error"})
     assert owner is not None
     assert page(response).find("title").text.startswith("Error: Your planned surgery")
     # Everything else the patient entered is still there.
-    assert input_value(response, "q_surgery_date") == "2031-02-03"
+    assert date_boxes(response, "q_surgery_date") == ("3", "2", "2031")
     assert checked_values(response, "surgery_type") == ["discectomy"]
     assert checked_values(response, "prior_spine_surgery") == ["no"]
     assert checked_values(response, "surgery_region") == []
@@ -227,19 +229,29 @@ def test_blank_and_whitespace_only_answers_count_as_missing(app, client):
     assert db_state(app) == before
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("2031-02-30", "Please enter a real date, for example 2025-03-31."),
-    ("next week", "Please enter a real date, for example 2025-03-31."),
-    ("2001-01-01", "Please enter a date of at least"),
+@pytest.mark.parametrize(("boxes", "message", "wrong"), [
+    (("30", "2", "2031"), "Date must be a real date.", ["day"]),
+    (("next", "week", "2031"), "Date must be written in numbers.", ["day", "month"]),
+    (("1", "1", "2001"), "Please enter a date of at least", ["day", "month", "year"]),
+    (("", "2", ""), "Date must include a day and a year.", ["day", "year"]),
+    (("3", "", "2031"), "Date must include a month.", ["month"]),
+    (("3", "13", "2031"), "Month must be a number from 1 to 12.", ["month"]),
+    (("3", "2", "31"), "Year must include 4 numbers.", ["year"]),
 ])
-def test_bad_dates_are_422(app, client, value, message):
+def test_bad_dates_are_422(app, client, boxes, message, wrong):
+    """GOV.UK's memorable date: the message names what is missing or wrong, the border is on
+    the boxes to correct, the summary links to the first, and every box keeps what was typed."""
     token = new_screening(app)
     client.post(f"/s/{token}/start")
     before = db_state(app)
     response = post(client, app, token, "about_surgery", example(app, "low tier"),
-                    q_surgery_date=value)
-    assert_field_error(response, "q_surgery_date", "#q_surgery_date", message)
-    assert input_value(response, "q_surgery_date") == value
+                    **date_fields("q_surgery_date", *boxes))
+    assert_field_error(response, "q_surgery_date", f"#q_surgery_date_{wrong[0]}", message)
+    assert date_boxes(response, "q_surgery_date") == boxes
+    doc = main(response)
+    marked = [part for part in ("day", "month", "year")
+              if doc.by_id(f"q_surgery_date_{part}").has_class("input-error")]
+    assert marked == wrong
     assert db_state(app) == before
 
 

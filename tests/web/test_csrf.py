@@ -10,9 +10,10 @@ from tests.helpers import location_path, new_screening, step_data
 from .support import (
     checked_values,
     csrf_token,
+    date_boxes,
+    date_fields,
     db_state,
     example,
-    input_value,
     main,
     main_text,
     questionnaire,
@@ -40,7 +41,7 @@ def test_step_post_without_token_shows_the_answers_again_and_saves_nothing(app, 
     form = client.get(f"/s/{token}/step/about_surgery")
     before = db_state(app)
     data = step_data(questionnaire(app).step_by_id["about_surgery"], answers)
-    data["q_surgery_date"] = "2031-04-05"
+    data.update(date_fields("q_surgery_date", "5", "4", "2031"))
     for bad in ({}, {"csrf_token": "not-a-token"}, {"csrf_token": ""}):
         response = client.post(f"/s/{token}/step/about_surgery", data={**data, **bad})
         assert response.status_code == 400
@@ -48,7 +49,7 @@ def test_step_post_without_token_shows_the_answers_again_and_saves_nothing(app, 
         assert checked_values(response, "surgery_region") == ["lower_back"]
         assert checked_values(response, "surgery_type") == ["discectomy"]
         assert checked_values(response, "prior_spine_surgery") == ["no"]
-        assert input_value(response, "q_surgery_date") == "2031-04-05"
+        assert date_boxes(response, "q_surgery_date") == ("5", "4", "2031")
         assert main(response).find("h1").text == "Your planned surgery"
         assert response.headers["Cache-Control"] == "no-store"
         assert db_state(app) == before

@@ -20,7 +20,7 @@ ENV_NAMES = ("SCREENING_SECRET_KEY", "SCREENING_ENV", "DATABASE_URL", "SCREENING
              "SCREENING_OPEN_REPORTS", "SCREENING_PAPER", "SCREENING_QUEUE",
              "SCREENING_RED_FLAG_EMAIL", *settings.ALERT_SETTINGS,
              "SCREENING_ALERT_EMAIL_ESCALATION", "SCREENING_BASE_URL", "SCREENING_TRUSTED_HOSTS",
-             "SCREENING_TIMEZONE")
+             "SCREENING_TIMEZONE", "SCREENING_UNITS")
 
 
 @pytest.fixture
@@ -251,3 +251,24 @@ def test_an_unknown_time_zone_is_a_start_up_error_naming_it(instance: Path,
     clean_env.delenv("SCREENING_TIMEZONE")
     with pytest.raises(settings.ConfigError, match="SCREENING_TIMEZONE"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SCREENING_TIMEZONE": zone})
+
+
+def test_units_are_metric_unless_us_is_given(instance: Path, clean_env: pytest.MonkeyPatch):
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    assert settings.from_environment(str(instance))["SCREENING_UNITS"] == "metric"
+    clean_env.setenv("SCREENING_UNITS", " US ")
+    assert settings.from_environment(str(instance))["SCREENING_UNITS"] == "us"
+
+
+@pytest.mark.parametrize("value", ["imperial", "US units", "1"])
+def test_units_of_another_kind_are_a_start_up_error_naming_them(instance: Path,
+                                                                clean_env: pytest.MonkeyPatch,
+                                                                value):
+    clean_env.setenv("SCREENING_SECRET_KEY", "x")
+    clean_env.setenv("SCREENING_UNITS", value)
+    with pytest.raises(settings.ConfigError, match="SCREENING_UNITS must be metric or us"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    # Given as a setting (a test's, an instance config), it is checked too.
+    clean_env.delenv("SCREENING_UNITS")
+    with pytest.raises(settings.ConfigError, match="SCREENING_UNITS must be metric or us"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SCREENING_UNITS": value})

@@ -9,6 +9,8 @@ from tests.helpers import location_path, new_screening, step_data
 
 from .support import (
     checked_values,
+    date_boxes,
+    date_fields,
     db_state,
     example,
     input_value,
@@ -308,20 +310,22 @@ def test_the_metric_box_wins_when_both_units_are_filled_in(app, client):
 
 def test_dates_are_stored_as_the_iso_date_entered(app, client):
     token = new_screening(app)
-    answers = example(app, "moderate tier - two-level")  # former smoker, quit 2021-06-15
+    answers = example(app, "moderate tier - two-level")  # former smoker, quit June 2021
     client.post(f"/s/{token}/start")
-    response = post(client, app, token, "about_surgery", answers, q_surgery_date="2031-01-01")
+    response = post(client, app, token, "about_surgery", answers,
+                    **date_fields("q_surgery_date", "1", "01", "2031"))
     assert response.status_code == 303
     assert saved(app, token)["surgery_date"] == "2031-01-01"
-    assert input_value(client.get(f"/s/{token}/step/about_surgery"),
-                       "q_surgery_date") == "2031-01-01"
+    assert date_boxes(client.get(f"/s/{token}/step/about_surgery"),
+                      "q_surgery_date") == ("1", "1", "2031")
     walk(client, app, token, answers)
     stored = saved(app, token)
     assert stored["surgery_date"] == "2031-01-01"  # no shift to 2030-12-31 on any server zone
-    assert stored["quit_date"] == "2021-06-15"
+    assert stored["quit_date"] == "2021-06"  # a month and a year (month_year)
+    assert date_boxes(client.get(f"/s/{token}/step/habits"), "q_quit_date") == ("6", "2021")
     text = main_text(client.get(f"/s/{token}/review"))
     assert "1 January 2031" in text
-    assert "15 June 2021" in text
+    assert "When did you stop? June 2021" in text
 
 
 def test_optional_date_left_blank_is_not_stored_and_clearing_it_deletes_it(app, client):
@@ -329,10 +333,10 @@ def test_optional_date_left_blank_is_not_stored_and_clearing_it_deletes_it(app, 
     answers = example(app, "low tier")
     client.post(f"/s/{token}/start")
     assert post(client, app, token, "about_surgery", answers,
-                q_surgery_date="2031-05-06").status_code == 303
+                **date_fields("q_surgery_date", "6", "5", "2031")).status_code == 303
     assert saved(app, token)["surgery_date"] == "2031-05-06"
     assert post(client, app, token, "about_surgery", answers,
-                q_surgery_date="  ").status_code == 303
+                **date_fields("q_surgery_date", " ", "", "  ")).status_code == 303
     assert "surgery_date" not in saved(app, token)
     walk(client, app, token, answers)
     assert "When is your surgery planned? Not answered" in main_text(

@@ -28,6 +28,7 @@ UNIT_OPTION_URL = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOpt
 MIN_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE_URL = "http://hl7.org/fhir/StructureDefinition/maxValue"
 MIN_LENGTH_URL = "http://hl7.org/fhir/StructureDefinition/minLength"
+ENTRY_FORMAT_URL = "http://hl7.org/fhir/StructureDefinition/entryFormat"
 ORDINAL_URL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 TRANSLATION_URL = "http://hl7.org/fhir/StructureDefinition/translation"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -136,7 +137,8 @@ def value_element(
         return {f"{prefix}Decimal": value}
     if qtype in UNITS:
         return {f"{prefix}Quantity": _quantity(question, value)}
-    # A date and a text are written as the answer is stored (a date as ISO text).
-    if qtype == "date":
+    # A date and a text are written as the answer is stored (a date as ISO text; a month as a
+    # FHIR date of month precision, YYYY-MM).
+    if qtype in m.DATE_TYPES:
         return {f"{prefix}Date": codec.to_stored(value)}
     return {f"{prefix}String": codec.to_stored(value)}

@@ -10,6 +10,7 @@ from ... import codec
 from ...definition import model as m
 from .common import (
     CONTENT_HASH_SYSTEM,
+    ENTRY_FORMAT_URL,
     ITEM_CONTROL_SYSTEM,
     ITEM_CONTROL_URL,
     MAX_VALUE_URL,
@@ -36,6 +37,7 @@ ITEM_TYPES = {
     "number": "decimal",
     "text": "text",
     "date": "date",
+    "month_year": "date",  # a FHIR date may be partial: YYYY-MM, a month
     "height": "quantity",
     "weight": "quantity",
 }
@@ -48,7 +50,7 @@ def _bound(question: m.Question, url: str, value: Any) -> dict[str, Any] | None:
         return {"url": url, "valueInteger": value}
     if question.type == "number":
         return {"url": url, "valueDecimal": value}
-    if question.type == "date":
+    if question.type in m.DATE_TYPES:
         return {"url": url, "valueDate": codec.to_stored(value)}
     return None
 
@@ -64,6 +66,8 @@ def _question_item(q: m.Questionnaire, question: m.Question) -> dict[str, Any]:
         extensions.append(
             {"url": UNIT_URL, "valueCoding": text_element("display", question.unit, q.language)}
         )
+    if question.type == "month_year":  # the month and the year only
+        extensions.append({"url": ENTRY_FORMAT_URL, "valueString": "YYYY-MM"})
     if question.type == "text":
         if question.min:
             extensions.append({"url": MIN_LENGTH_URL, "valueInteger": question.min})

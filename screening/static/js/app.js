@@ -1,6 +1,7 @@
 // Progressive enhancement only: every page works without this script.
 // 1. Moves focus to the error summary. 2. Shows and hides questions (and red-flag messages) at once
-// as the patient answers, evaluating the same condition language as the server.
+// as the patient answers, evaluating the same condition language as the server. 3. Unticks the
+// other options when an exclusive one ("Nowhere else") is ticked, and it when another is.
 (function () {
   "use strict";
 
@@ -33,6 +34,7 @@
       });
       return values.length ? values : MISSING;
     }
+    if (type === "date" || type === "month_year") { return dateValue(name, type); }
     var input = form.elements[name];
     var raw = input ? input.value.trim() : "";
     if (type === "height" || type === "weight") {
@@ -52,6 +54,23 @@
       return isNaN(n) ? MISSING : n;
     }
     return raw; // text and ISO dates compare as text
+  }
+
+  // A date's boxes as ISO text (YYYY-MM-DD, or YYYY-MM for a month), as the server reads them;
+  // MISSING until they make a real one.
+  function dateValue(name, type) {
+    function box(part) { return ((form.elements[name + "_" + part] || {}).value || "").trim(); }
+    var year = box("year"), month = box("month"), day = type === "date" ? box("day") : "1";
+    if (!/^[0-9]{4}$/.test(year) || !/^[0-9]{1,2}$/.test(month) || !/^[0-9]{1,2}$/.test(day)) {
+      return MISSING;
+    }
+    var y = Number(year), m = Number(month), d = Number(day);
+    var check = new Date(Date.UTC(y, m - 1, d));
+    if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) {
+      return MISSING;
+    }
+    var text = year + "-" + (m < 10 ? "0" : "") + m;
+    return type === "date" ? text + "-" + (d < 10 ? "0" : "") + d : text;
   }
 
   function computedValue(id) {
@@ -113,6 +132,20 @@
       if (!changed) { break; }
     }
   }
+
+  // 3. Exclusive options: before the refresh (and the draft), which then see the boxes as left.
+  form.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.type !== "checkbox" || !box.checked) { return; }
+    var group = box.closest("[data-exclusive-group]");
+    if (!group) { return; }
+    var alone = box.hasAttribute("data-exclusive");
+    group.querySelectorAll('input[type="checkbox"]').forEach(function (other) {
+      if (other !== box && other.checked && (alone || other.hasAttribute("data-exclusive"))) {
+        other.checked = false;
+      }
+    });
+  });
 
   form.addEventListener("change", refresh);
   form.addEventListener("input", refresh);
