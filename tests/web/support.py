@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from screening.definition import Questionnaire, load_path
 from screening.extensions import db
 from screening.models import Answer, Draft, Screening, StepDone, hash_token
-from tests.helpers import location_path, step_data
+from tests.helpers import location_path, new_screening, step_data
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
@@ -310,3 +310,17 @@ def walk(client, app, token: str, answers: dict[str, Any], until: str | None = N
         assert response.status_code == 303, (path, main_text(response)[:1500])
         path = location_path(response)
     raise AssertionError("the questionnaire did not end")
+
+
+def post(client, app, token: str, step_id: str, answers: dict, **extra):
+    """Post a step with `answers` (question id -> value) plus raw form fields `extra`."""
+    data = step_data(questionnaire(app).step_by_id[step_id], answers)
+    data.update(extra)
+    return client.post(f"/s/{token}/step/{step_id}", data=data)
+
+
+def at_step(client, app, step_id: str, answers: dict, **details) -> str:
+    """A new screening (with `details`) whose patient has answered every step before `step_id`."""
+    token = new_screening(app, **details)
+    walk(client, app, token, answers, until=step_id)
+    return token

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import new_screening, step_data
+from tests.helpers import new_screening
 
 from .support import (
+    at_step,
     checked_values,
     date_boxes,
     date_fields,
@@ -19,7 +20,7 @@ from .support import (
     main,
     main_text,
     page,
-    questionnaire,
+    post,
     saved,
     walk,
 )
@@ -28,18 +29,6 @@ from .support import (
 @pytest.fixture
 def app_config() -> dict:
     return {"PROPAGATE_EXCEPTIONS": False}
-
-
-def post(client, app, token: str, step_id: str, answers: dict, **extra):
-    data = step_data(questionnaire(app).step_by_id[step_id], answers)
-    data.update(extra)
-    return client.post(f"/s/{token}/step/{step_id}", data=data)
-
-
-def at_step(client, app, step_id: str, answers: dict, **details) -> str:
-    token = new_screening(app, **details)
-    walk(client, app, token, answers, until=step_id)
-    return token
 
 
 def former_smoker(app) -> dict:

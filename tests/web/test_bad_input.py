@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import new_screening, step_data
+from tests.helpers import new_screening
 
 from .support import (
+    at_step,
     checked_values,
     date_boxes,
     date_fields,
@@ -19,7 +20,7 @@ from .support import (
     main,
     main_text,
     page,
-    questionnaire,
+    post,
     saved,
     screening_row,
     title,
@@ -31,18 +32,6 @@ from .support import (
 def app_config() -> dict:
     # As in production: an unexpected error is the friendly 500 page, not an exception in the test.
     return {"PROPAGATE_EXCEPTIONS": False}
-
-
-def post(client, app, token: str, step_id: str, answers: dict, **extra):
-    data = step_data(questionnaire(app).step_by_id[step_id], answers)
-    data.update(extra)
-    return client.post(f"/s/{token}/step/{step_id}", data=data)
-
-
-def at_step(client, app, step_id: str, answers: dict) -> str:
-    token = new_screening(app)
-    walk(client, app, token, answers, until=step_id)
-    return token
 
 
 def assert_field_error(response, field_id: str, anchor: str, message: str) -> None:

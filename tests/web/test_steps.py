@@ -17,6 +17,7 @@ from .support import (
     main,
     main_text,
     page,
+    post,
     questionnaire,
     saved,
     screening_row,
@@ -25,13 +26,6 @@ from .support import (
     title,
     walk,
 )
-
-
-def post(client, app, token: str, step_id: str, answers: dict, **extra):
-    """Post a step with `answers` (question id -> value) plus raw form fields `extra`."""
-    data = step_data(questionnaire(app).step_by_id[step_id], answers)
-    data.update(extra)
-    return client.post(f"/s/{token}/step/{step_id}", data=data)
 
 
 def test_step_counter_counts_the_steps_that_may_still_be_shown(app, client):
