@@ -39,10 +39,11 @@ test: install
 	$(BIN)/screening lint questionnaires/*.yaml questionnaires/previous/*.yaml
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
-# The inner loop: unit and web tests on SQLite; no browser, no PostgreSQL, no server processes.
+# The inner loop: unit and web tests on SQLite; no browser, no PostgreSQL, no server processes,
+# no PDF renderings (tests/pdf: a second or more each; `pytest tests/pdf` when changing them).
 check: install
 	$(BIN)/ruff check screening tests
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser and not postgres" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser and not postgres" --ignore=tests/pdf $(PYTEST_ARGS)
 
 serve: install-run
 	$(BIN)/screening db upgrade

@@ -257,7 +257,10 @@ def run(config: Config, out: Callable[[str], None] | None = print) -> Report:
     fresh_database(config.database_url)
     *plans, warm_plan = create_patients(config.database_url, config.patients + 1, q,
                                         staff=((CLINICIAN_EMAIL, "clinician"),))
-    env = server_env(config.database_url)
+    # A queue of its own: the shared test queue file may hold what earlier tests left there
+    # (alerts to an absent mail server), which the worker would work through first.
+    env = server_env(config.database_url,
+                     SCREENING_QUEUE=f"sqlite:///{os.path.join(log_dir, 'queue.db')}")
     server = Server(env, workers=config.workers, threads=config.threads, log_dir=log_dir,
                     name="screening")
     worker = Worker(env, os.path.join(log_dir, "worker.log"))
@@ -301,6 +304,8 @@ def run(config: Config, out: Callable[[str], None] | None = print) -> Report:
         worker.stop()
         server.stop()
         report.server_log_tail = server.error_log()[-3000:]
+        if not report.pdfs:
+            report.server_log_tail += "\n--- worker ---\n" + worker.log_text()[-3000:]
         if config.log_dir is None:
             shutil.rmtree(log_dir, ignore_errors=True)
     report.load_after = os.getloadavg()[0]

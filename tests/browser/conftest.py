@@ -1,7 +1,9 @@
 """Browser fixtures: the real app on a live server, driven by the system Chromium.
 
-The app runs with CSRF protection ON (as in production) on a werkzeug server in a thread, on each
-database backend of tests/conftest.py. These tests never skip for a missing browser: the system
+The app runs with CSRF protection ON (as in production) on a werkzeug server in a thread, on one
+database: PostgreSQL, production's, when TEST_DATABASE_URL is set (always in CI), SQLite otherwise.
+What a browser sees does not depend on the database; the web tests below them (tests/web,
+tests/staff) run every request on both. These tests never skip for a missing browser: the system
 Chromium (/usr/bin/chromium, from Debian) is required locally and in CI.
 """
 
@@ -20,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
 from screening import codec
+from tests.conftest import PG_URL
 from tests.helpers import new_screening, questionnaire, step_data
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,6 +37,12 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 # --- the app on a live server ------------------------------------------------------------------
+
+
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres)] if PG_URL
+                else ["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
 
 
 @pytest.fixture
