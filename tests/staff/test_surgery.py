@@ -245,3 +245,80 @@ def test_the_form_needs_its_csrf_token(app, csrf, staff):
     response = post(client, ident, status="cancelled", replaces="", csrf_token=token)
     assert response.status_code == 303
     assert count(app, SurgeryRecord) == 1
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def surgery_cli(runner, *args: str):
+    from screening.commands import main as screening_cli
+
+    return runner.invoke(screening_cli, ["surgery", "record", *args])
+
+
+def test_the_command_records_and_corrects_the_operation(app, runner):
+    ident, _ = factories.screening(app)
+    made_days_ago(app, ident, 5)
+    day = (TODAY - dt.timedelta(days=1)).isoformat()
+    result = surgery_cli(runner, "--screening", f"S-{ident:06d}", "--status", "performed",
+                         "--date", day, "--procedure", "surgery_type=decompression",
+                         "--procedure", "surgery_region=lower_back", "--note", "L4-5")
+    assert result.exit_code == 0, result.output
+    [made] = records(app, ident)
+    assert result.output == (f"S-{ident:06d}: recorded performed on {day}: record {made.id}\n")
+    assert made.procedure == {"surgery_type": "decompression", "surgery_region": "lower_back"}
+    assert (made.via, made.recorded_by_id, made.note) == ("cli", None, "L4-5")
+    result = surgery_cli(runner, "--screening", str(ident), "--status", "cancelled")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(f"(replacing record {made.id})\n")
+    result = surgery_cli(runner, "--screening", str(ident), "--status", "cancelled")
+    assert "nothing changed" in result.output and result.exit_code == 0
+    events = audit_events(app, "surgery_recorded")
+    assert [(e.address, e.user_id) for e in events] == [("cli", None)] * 2
+    assert events[0].detail == f"record {made.id}: performed (command line)"
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (["--status", "performed"], "--date: Enter the date of surgery."),
+        (["--status", "performed", "--date", "2999-01-01", "--note", "x"],
+         "--date: The date of surgery must be today"),
+        (["--status", "performed", "--date", TODAY.isoformat(), "--procedure", "levels=9"],
+         "--procedure levels=...: Not a question the clinic enters"),
+        (["--status", "performed", "--date", TODAY.isoformat(),
+          "--procedure", "surgery_type=laser"], "--procedure surgery_type=...: "),
+        (["--status", "cancelled", "--date", TODAY.isoformat()],
+         "--date: Only a performed operation has a date of surgery."),
+        (["--status", "cancelled", "--procedure", "surgery_type=fusion"],
+         "--procedure: Only a performed operation has a procedure performed."),
+        (["--status", "postponed", "--planned-date", "2020-01-01"],
+         "--planned-date: The new planned date must be after today"),
+        (["--status", "cancelled", "--note", "a\x00b"], "--note: Remove the control characters"),
+    ],
+)
+def test_the_command_says_what_cannot_be_recorded(app, runner, args, wanted):
+    ident, _ = factories.screening(app)
+    result = surgery_cli(runner, "--screening", str(ident), *args)
+    assert result.exit_code == 1, result.output
+    assert wanted in result.output and "nothing was recorded" in result.output
+    assert count(app, SurgeryRecord) == 0 and audit_events(app, "surgery_recorded") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (["--screening", "abc", "--status", "cancelled"], "is not a screening number"),
+        (["--screening", "99999", "--status", "cancelled"], "there is no screening 99999"),
+        (["--screening", "1", "--status", "done"], "'done' is not one of"),
+        (["--screening", "1", "--status", "performed", "--date", "2026-02-30"],
+         "is not a date like"),
+        (["--screening", "1", "--status", "performed", "--procedure", "fusion"],
+         "is not QUESTION=VALUE"),
+    ],
+)
+def test_the_command_refuses_what_it_cannot_read(app, runner, args, wanted):
+    factories.screening(app)
+    result = surgery_cli(runner, *args)
+    assert result.exit_code in (1, 2) and wanted in result.output, result.output
+    assert count(app, SurgeryRecord) == 0
