@@ -322,3 +322,49 @@ def test_the_command_refuses_what_it_cannot_read(app, runner, args, wanted):
     result = surgery_cli(runner, *args)
     assert result.exit_code in (1, 2) and wanted in result.output, result.output
     assert count(app, SurgeryRecord) == 0
+
+
+# --- the domain: the clinic's day, the follow-ups' anchor -------------------------------------
+
+
+def test_today_is_the_clinics_day(app):
+    """At 20:00 UTC on 5 March it is already 6 March in Kiritimati (UTC+14): a surgery
+    performed there on 6 March may be recorded, one on 7 March may not."""
+    from screening.domain import surgery
+
+    ident, _ = factories.screening(app, created=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    now = dt.datetime(2026, 3, 5, 20, 0, tzinfo=dt.UTC)
+    app.config["SCREENING_TIMEZONE"] = "Pacific/Kiritimati"
+    with app.app_context():
+        assert surgery.today(now) == dt.date(2026, 3, 6)
+        s = db.session.get(Screening, ident)
+        late = surgery.Given("performed", dt.date(2026, 3, 7), note="Discectomy")
+        with pytest.raises(surgery.Refused) as refused:
+            surgery.record(s, late, now=now)
+        assert "today (2026-03-06)" in refused.value.problems["surgery_date"]
+        made, new = surgery.record(s, surgery.Given("performed", dt.date(2026, 3, 6),
+                                                    note="Discectomy"), now=now)
+        assert new and made.surgery_date == dt.date(2026, 3, 6)
+        db.session.rollback()
+    app.config["SCREENING_TIMEZONE"] = "UTC"
+    with app.app_context():
+        assert surgery.today(now) == dt.date(2026, 3, 5)
+
+
+def test_follow_ups_count_from_a_standing_performed_record_only(app):
+    from screening.domain import surgery
+
+    ident, _ = factories.screening(app, created=utcnow() - dt.timedelta(days=60))
+    day = TODAY - dt.timedelta(days=30)
+    with app.app_context():
+        s = db.session.get(Screening, ident)
+        assert surgery.anchor(s) is None  # nothing recorded
+        surgery.record(s, surgery.Given("postponed", planned_date=TODAY + dt.timedelta(days=9)))
+        assert surgery.anchor(s) is None
+        surgery.record(s, surgery.Given("performed", day, procedure={"surgery_type": "fusion"}))
+        assert surgery.anchor(s) == day
+        surgery.record(s, surgery.Given("cancelled", note="Recorded on the wrong patient"))
+        assert surgery.anchor(s) is None  # a correction: no follow-up after a cancellation
+        assert [r.status for r in surgery.history(s)] == ["cancelled", "performed", "postponed"]
+        db.session.commit()
+    assert len(audit_events(app, "surgery_recorded")) == 3
