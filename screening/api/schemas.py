@@ -479,10 +479,20 @@ def _body_day(value: Any) -> Any:
     return dt.date.fromisoformat(value)  # ValueError for a day that does not exist
 
 
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's integer is a number with no fraction: 1.0 is one; "1" and true are not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("not a whole number")
+    return value
+
+
 BodyDay = Annotated[dt.date, BeforeValidator(_body_day)]
+JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
 EntryText = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
-ProcedureValue = EntryText | int | bool
-RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ProcedureValue = EntryText | JsonInteger | bool
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)]
 
 
 class SurgeryInput(BaseModel):
@@ -538,7 +548,7 @@ def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
                 entry, f"{entry}: give the value as text (1 to 200 characters), a whole number "
                 "or true/false.",
             ) from None  # fmt: skip
-        message = error["msg"].rstrip(".")
+        message = error["msg"].removeprefix("Value error, ").rstrip(".")
         raise BadParameter(name, f"{name}: {message}.") from None
 
 

@@ -217,3 +217,16 @@ def test_no_body_gives_a_server_error(app, client, screening, body):
     response = record(client, screening, writer, body)
     assert response.status_code in (200, 201, 400, 409, 422), (body, response.get_json())
     assert response.mimetype == "application/json"
+
+
+def test_a_whole_number_may_be_written_with_a_point_zero(app, client, screening):
+    """JSON Schema's integer: 1.0 is one (schemathesis sends it), "1" and true are not."""
+    writer, _ = make_key(app)
+    first = record(client, screening, writer, {"status": "postponed"}).get_json()
+    response = record(client, screening, writer, {"status": "cancelled",
+                                                  "replaces": float(first["id"])})
+    assert response.status_code == 201 and response.get_json()["replaces"] == first["id"]
+    for wrong in (str(first["id"]), True, first["id"] + 0.5):
+        response = record(client, screening, writer, {"status": "postponed", "replaces": wrong})
+        assert response.status_code == 400
+        assert response.get_json()["message"] == "replaces: not a whole number."
