@@ -368,3 +368,58 @@ def test_follow_ups_count_from_a_standing_performed_record_only(app):
         assert [r.status for r in surgery.history(s)] == ["cancelled", "performed", "postponed"]
         db.session.commit()
     assert len(audit_events(app, "surgery_recorded")) == 3
+
+
+def test_a_screening_purged_takes_its_records_with_it(app):
+    """Retention removes a screening with one statement; its records (which point at each
+    other) go with it."""
+    from screening.domain import surgery
+
+    ident, _ = factories.screening(app, created=utcnow() - dt.timedelta(days=60))
+    with app.app_context():
+        s = db.session.get(Screening, ident)
+        surgery.record(s, surgery.Given("postponed"))
+        surgery.record(s, surgery.Given("cancelled"))
+        db.session.commit()
+        db.session.execute(sa.delete(Screening).where(Screening.id == ident))
+        db.session.commit()
+    assert count(app, SurgeryRecord) == 0
+
+
+def test_two_records_made_at_once_are_made_one_after_the_other(app, backend):
+    """The screening's row is held from the first record to its commit: the second waits, then
+    replaces it (one line of history, never two records replacing the same one)."""
+    import threading
+    import time
+
+    from screening.domain import surgery
+
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    ident, _ = factories.screening(app)
+    first_made = threading.Event()
+    results: dict[str, object] = {}
+
+    def first() -> None:
+        with app.app_context():
+            s = db.session.get(Screening, ident)
+            results["first"] = surgery.record(s, surgery.Given("postponed"))[0].id
+            first_made.set()
+            time.sleep(0.5)  # the second is waiting for the row meanwhile
+            db.session.commit()
+
+    def second() -> None:
+        first_made.wait(5)
+        with app.app_context():
+            s = db.session.get(Screening, ident)
+            made, _ = surgery.record(s, surgery.Given("cancelled"))
+            results["second"] = (made.id, made.replaces_id)
+            db.session.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results["second"] == (results["first"] + 1, results["first"])
+    assert [r.status for r in records(app, ident)] == ["postponed", "cancelled"]
