@@ -374,10 +374,63 @@ class Document(db.Model):
         return self.rendered_at is not None
 
 
+SURGERY_STATUSES = ("performed", "cancelled", "postponed")
+# Who recorded an operation: a member of staff on the screening's page, an API key, the command.
+RECORDED_VIA = ("staff", "api", "cli")
+
+
+class SurgeryRecord(db.Model):
+    """The operation as it happened, as the clinic recorded it (domain.surgery): performed on a
+    date (today or before) with the procedure performed, cancelled, or postponed (perhaps to a
+    new planned date). Never changed or deleted: a correction or a later turn of events is a new
+    record that replaces the one before (`replaces_id`, unique: one line of history per
+    screening); the newest stands. Follow-ups count from the standing record's surgery date."""
+
+    __tablename__ = "surgery_records"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('performed', 'cancelled', 'postponed')", name="status_known"
+        ),
+        sa.CheckConstraint(
+            "(status = 'performed' AND surgery_date IS NOT NULL) "
+            "OR (status <> 'performed' AND surgery_date IS NULL)",
+            name="date_when_performed",
+        ),
+        sa.CheckConstraint(
+            "status = 'postponed' OR planned_date IS NULL", name="planned_when_postponed"
+        ),
+        sa.CheckConstraint("via IN ('staff', 'api', 'cli')", name="via_known"),
+        sa.Index("ix_surgery_records_screening", "screening_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(sa.ForeignKey("screenings.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    # The day of the operation (performed only), and the new planned day (postponed, if known).
+    surgery_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    planned_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    # The procedure performed, in the codes of the clinic's entries of the planned surgery
+    # (question id -> stored value, domain.clinic_entries); empty unless performed.
+    procedure: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    replaces_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("surgery_records.id"), unique=True
+    )
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    via: Mapped[str] = mapped_column(sa.String(10))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_keys.id"))
+
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    api_key: Mapped[ApiKey | None] = relationship(foreign_keys=[api_key_id])
+
+
 ROLES = ("intake", "clinician", "admin")
-# What an API key may read: screenings (the list, each one's status, tier, flags and
-# assessment), and exports (the patient's answers as well).
-API_SCOPES = ("screenings:read", "exports:read")
+# What an API key may do: read screenings (the list, each one's status, tier, flags and
+# assessment), read exports (the patient's answers as well), and record the operation as it
+# happened (domain.surgery).
+API_SCOPES = ("screenings:read", "exports:read", "surgery:write")
+READ_SCOPES = ("screenings:read", "exports:read")  # a key's scopes unless others are asked for
 
 
 class User(db.Model):

@@ -42,6 +42,12 @@ UNAUTHORIZED = _error(
     {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
 )
 FORBIDDEN = _error("The key was not given the scope this call needs.")
+ID_PARAMETER = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": schemas.SCREENING_ID.json_schema(),
+}
 TOO_MANY = _error(
     "Too many refused keys from this address lately (SCREENING_API_FAILED_KEY_LIMIT); "
     "try again later.",
@@ -79,7 +85,8 @@ def component_schemas(tiers: dict[str, str]) -> dict[str, dict[str, Any]]:
     named on the screenings' `tier` (not an enum: a screening keeps the tier of the version it
     was answered under)."""
     _, generated = models_json_schema(
-        [(model, "serialization") for model in schemas.RESPONSES],
+        [(model, "serialization") for model in schemas.RESPONSES]
+        + [(model, "validation") for model in schemas.REQUESTS],
         ref_template=REF,
         schema_generator=schemas.JsonSchema,
     )
@@ -101,14 +108,16 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Pre-surgery screening: read-only API",
+            "title": "Pre-surgery screening: API",
             "version": "1.0.0",
             "description": "Screenings and their assessments, for integration. Every call needs "
             "an API key that an admin creates on the staff page *API keys*, sent as "
-            "`Authorization: Bearer <key>`. A key reads the screenings of its sites only, with "
-            "its scopes: `screenings:read` (the list and each screening, its flags, the "
-            "clinic's entries and the assessment) and `exports:read` (the patient's answers as "
-            "well). Every call is in the audit log. Nothing here changes a screening.",
+            "`Authorization: Bearer <key>`. A key reaches the screenings of its sites only, "
+            "with its scopes: `screenings:read` (the list and each screening, its flags, the "
+            "clinic's entries, the operation as it happened and the assessment), "
+            "`exports:read` (the patient's answers as well) and `surgery:write` (recording the "
+            "operation as it happened: the only change made here). Every call is in the audit "
+            "log.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"apiKey": []}],
@@ -132,14 +141,7 @@ def document() -> dict[str, Any]:
                     "operationId": "getScreening",
                     "summary": "One screening, with the clinic's entries, and its assessment and "
                     "answers once submitted",
-                    "parameters": [
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": schemas.SCREENING_ID.json_schema(),
-                        }
-                    ],
+                    "parameters": [ID_PARAMETER],
                     "responses": {
                         "200": _response(schemas.ScreeningDetail, "The screening."),
                         "400": _error(f"The id is not a whole number from 1 to {schemas.MAX_ID}."),
@@ -148,6 +150,50 @@ def document() -> dict[str, Any]:
                         "404": _error(
                             "There is no screening with this id (or it is of a site "
                             "the key does not read)."
+                        ),
+                        "429": TOO_MANY,
+                    },
+                }
+            },
+            "/screenings/{id}/surgery": {
+                "post": {
+                    "operationId": "recordSurgery",
+                    "summary": "Record the operation as it happened (performed, cancelled or "
+                    "postponed), or correct the record that stands",
+                    "description": "Needs the `surgery:write` scope. A record is never changed: "
+                    "each call that says something new adds a record that replaces the one "
+                    "standing (both are in the screening's `surgery_records`); one that says "
+                    "the same as the standing record adds nothing (200). Audited.",
+                    "parameters": [ID_PARAMETER],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref(schemas.SurgeryInput)}},
+                    },
+                    "responses": {
+                        "200": _response(
+                            schemas.SurgeryRecord,
+                            "Nothing new: the record that stands says the same.",
+                        ),
+                        "201": _response(schemas.SurgeryRecord, "Recorded: the new record."),
+                        "400": _error(
+                            f"The id is not a whole number from 1 to {schemas.MAX_ID}, or the "
+                            "body is not a JSON object of this shape (`parameter` names the "
+                            "field)."
+                        ),
+                        "401": UNAUTHORIZED,
+                        "403": FORBIDDEN,
+                        "404": _error(
+                            "There is no screening with this id (or it is of a site "
+                            "the key does not read)."
+                        ),
+                        "409": _error(
+                            "Another record was made since the one `replaces` names: nothing "
+                            "was recorded."
+                        ),
+                        "422": _error(
+                            "The clinic's rules refuse it (a date of surgery in the future, a "
+                            "procedure the questionnaire does not take, ...): `problems` holds "
+                            "a message per field. Nothing was recorded."
                         ),
                         "429": TOO_MANY,
                     },

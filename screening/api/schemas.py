@@ -27,7 +27,7 @@ from werkzeug.datastructures import MultiDict
 
 from ..definition.model import URGENCIES
 from ..domain.listing import SORTS
-from ..models import LARGEST_ID, STATUSES
+from ..models import LARGEST_ID, STATUSES, SURGERY_STATUSES
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25  # the API's own: not tied to the dashboard's page size
@@ -42,6 +42,8 @@ ERROR_NAMES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
+    422: "unprocessable",
     429: "too_many_requests",
     500: "server_error",
 }
@@ -386,6 +388,30 @@ class FlagEvent(BaseModel):
     )
 
 
+class SurgeryRecord(BaseModel):
+    """The operation as it happened, as one record of the clinic's: performed (on
+    `surgery_date`, with the procedure performed), cancelled, or postponed (to `planned_date`
+    when known). Records are never changed: a correction is a new record that replaces the one
+    before (`replaces`); the newest stands."""
+
+    id: int = Field(ge=1)
+    status: Literal[SURGERY_STATUSES]
+    surgery_date: dt.date | None = Field(description="Performed: the day of surgery.")
+    planned_date: dt.date | None = Field(description="Postponed: the new planned day, if known.")
+    procedure: dict[str, AnswerValue] = Field(
+        description="Performed: the procedure, by question id, in the codes of the clinic's "
+        "entries of the planned surgery (`clinic_answers`): the questions the screening's "
+        "questionnaire marks `clinic`. Empty otherwise."
+    )
+    note: str | None
+    replaces: int | None = Field(description="The record this one replaced; null for the first.")
+    recorded_at: Timestamp
+    recorded_by: str = Field(
+        description="A clinician's e-mail address, an API key (`API key <prefix> (<client>)`), "
+        "or `the command line`."
+    )
+
+
 class ScreeningDetail(Screening):
     """One screening: as listed, with its red flags as they were raised, and its assessment and
     answers once submitted."""
@@ -396,6 +422,13 @@ class ScreeningDetail(Screening):
         description="Read-only: what the clinic entered about the planned surgery (the "
         "invitation's entries for the questions the questionnaire marks `clinic`), by question "
         "id; scored where the patient's own answer does not tell. Empty when none."
+    )
+    surgery: SurgeryRecord | None = Field(
+        description="The operation as it happened: the record that stands (the newest); null "
+        "while none is recorded."
+    )
+    surgery_records: list[SurgeryRecord] = Field(
+        description="Every record of the operation, oldest first (the last one stands)."
     )
     assessment: Assessment | None = Field(description="Once submitted; null before.")
     answers: dict[str, AnswerValue] | None = Field(
@@ -422,7 +455,102 @@ class Error(BaseModel):
 
     error: Literal[(*ERROR_NAMES.values(), OTHER_ERROR)]
     message: str
-    parameter: str | Absent = Field(None, description="The query or path parameter that is wrong.")
+    parameter: str | Absent = Field(
+        None,
+        description="The query or path parameter, or the field of the body, that is wrong (the "
+        "first one; a procedure's entry as `procedure.<question id>`).",
+    )
+    problems: dict[str, str] | Absent = Field(
+        None, description="422: a message for every field of the body that is wrong."
+    )
 
 
-RESPONSES: tuple[type[BaseModel], ...] = (ScreeningList, ScreeningDetail, Error)
+# --- request bodies ---------------------------------------------------------------------------
+
+# A note may hold line breaks and tabs (kept as single spaces), no other control character.
+NOTE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+NOTE_LENGTH = 2000  # domain.surgery.NOTE_LENGTH (a test checks they are the same)
+
+
+def _body_day(value: Any) -> Any:
+    # In a body, a day is text, exactly YYYY-MM-DD (never a number of seconds).
+    if not isinstance(value, str) or not re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z", value):
+        raise ValueError("not a date like 2026-01-31")
+    return dt.date.fromisoformat(value)  # ValueError for a day that does not exist
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's integer is a number with no fraction: 1.0 is one; "1" and true are not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("not a whole number")
+    return value
+
+
+BodyDay = Annotated[dt.date, BeforeValidator(_body_day)]
+JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
+EntryText = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
+ProcedureValue = EntryText | JsonInteger | bool
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_json_integer)]
+
+
+class SurgeryInput(BaseModel):
+    """The operation as it happened, to record (or to correct the record that stands: a new
+    record replaces it, and the one before is kept). The clinic's rules are checked after the
+    shape (422, with a message per field): performed needs `surgery_date`, today or before in
+    the clinic's time zone and not before the screening was made, and the procedure (entries,
+    or a note saying what); postponed may have `planned_date`, after today; cancelled has
+    neither; the procedure's entries must be questions the screening's questionnaire marks
+    `clinic`, with values it takes ("not sure" is not one)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    status: Literal[SURGERY_STATUSES]
+    surgery_date: BodyDay | None = Field(None, description="Performed: the day of surgery.")
+    planned_date: BodyDay | None = Field(
+        None, description="Postponed: the new planned day, if known."
+    )
+    procedure: dict[str, ProcedureValue] | None = Field(
+        None,
+        max_length=20,
+        description="Performed: the procedure, by question id, in the codes of the clinic's "
+        "entries of the planned surgery (e.g. `{\"surgery_type\": \"fusion\"}`).",
+    )
+    note: Annotated[str, Field(max_length=NOTE_LENGTH, pattern=NOTE_PATTERN)] | None = Field(
+        None, description="Anything more: the procedure in words, why it was cancelled."
+    )
+    replaces: RecordId | None = Field(
+        None,
+        description="The id of the record that stood when this change was decided (null: none "
+        "stood). If another record was made since, nothing is recorded (409). Left out: "
+        "whatever stands is replaced.",
+    )
+
+
+def parse_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """The request's JSON body, validated; BadParameter names the first field that is wrong
+    (`body` when it is not a JSON object)."""
+    try:
+        return model.model_validate_json(raw or b"")
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = [str(part) for part in error["loc"]]
+        if not where or error["type"] in ("json_invalid", "model_type"):
+            message = "Send a JSON object (Content-Type: application/json)."
+            raise BadParameter("body", message) from None
+        name = where[0]
+        if error["type"] == "extra_forbidden":
+            raise BadParameter(name, f"{name} is not a field of this body.") from None
+        if name == "procedure" and len(where) > 1:  # an entry (its value tried as each type)
+            entry = f"procedure.{where[1]}"
+            raise BadParameter(
+                entry, f"{entry}: give the value as text (1 to 200 characters), a whole number "
+                "or true/false.",
+            ) from None  # fmt: skip
+        message = error["msg"].removeprefix("Value error, ").rstrip(".")
+        raise BadParameter(name, f"{name}: {message}.") from None
+
+
+RESPONSES: tuple[type[BaseModel], ...] = (ScreeningList, ScreeningDetail, SurgeryRecord, Error)
+REQUESTS: tuple[type[BaseModel], ...] = (SurgeryInput,)

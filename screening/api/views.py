@@ -1,7 +1,9 @@
-"""The JSON API's routes: the screenings list, one screening, and the OpenAPI document.
+"""The JSON API's routes: the screenings list, one screening, the operation as it happened
+(recorded with the `surgery:write` scope: the only change the API makes), and the OpenAPI
+document.
 
-Read-only. Every call needs `Authorization: Bearer <key>` (never a session cookie); every call
-that returns patients' data is in the audit log, with the key's prefix and client name (never the
+Every call needs `Authorization: Bearer <key>` (never a session cookie); every call that returns
+or changes patients' data is in the audit log, with the key's prefix and client name (never the
 key) and, for the list, its filters (a search by its length only: it may be a patient's name) and
 the ids listed. The list is the staff dashboard's list
 (screening/domain/listing.py), filtered and ordered the same way, as a clinician sees it.
@@ -26,9 +28,10 @@ from ..domain import (
     listing,
     questionnaires,
     sites,
+    surgery,
 )
 from ..extensions import db, limiter, retry_after
-from ..models import ApiKey, FlagEvent, Screening, User, utcnow
+from ..models import ApiKey, FlagEvent, Screening, SurgeryRecord, User, utcnow
 from . import schemas
 from .openapi import document
 
@@ -64,12 +67,19 @@ class ApiError(HTTPException):
         self.parameter, self.challenge = parameter, challenge
 
 
-def error_response(code: int, message: str, parameter: str | None = None, **headers: str):
+def error_response(
+    code: int,
+    message: str,
+    parameter: str | None = None,
+    problems: dict[str, str] | None = None,
+    **headers: str,
+):
     error = schemas.Error(
         error=schemas.ERROR_NAMES.get(code, schemas.OTHER_ERROR),
         message=message,
-        # Not set, not sent: `parameter` is left out rather than null.
+        # Not set, not sent: `parameter` and `problems` are left out rather than null.
         **({"parameter": parameter} if parameter is not None else {}),
+        **({"problems": problems} if problems else {}),
     )
     response = jsonify(schemas.body(error))
     response.status_code = code
@@ -116,7 +126,7 @@ def _finish(response):
     response.headers["Cache-Control"] = "no-store"
     if request.method == "OPTIONS" and request.endpoint != "api.elsewhere":
         # Werkzeug would list the catch-all route's methods too.
-        response.headers["Allow"] = ALLOW
+        response.headers["Allow"] = allowed_here()
     return response
 
 
@@ -146,7 +156,8 @@ def authenticate(scope: str = "screenings:read") -> ApiKey:
     key.last_used_at = utcnow()
     g.api_key = key
     if scope not in (key.scopes or []):
-        raise ApiError(403, f"This API key may not read {scope.split(':')[0]} ({scope}).")
+        what, _, verb = scope.partition(":")
+        raise ApiError(403, f"This API key may not {verb} {what} ({scope}).")
     return key
 
 
@@ -281,10 +292,13 @@ def get_screening(ident: str):
         raise ApiError(404, f"There is no screening {screening_id}.", "id")
     submitted = s.status == "submitted"
     exports = "exports:read" in key.scopes
+    records = surgery.history(s)[::-1]  # oldest first
     detail = schemas.ScreeningDetail(
         **screening_fields(s, utcnow(), emails([s])),
         flags=[flag_fields(event) for event in flags.events(s)],
         clinic_answers=clinic_entries.of(s),
+        surgery=surgery_fields(records[-1]) if records else None,
+        surgery_records=[surgery_fields(made) for made in records],
         assessment=s.assessment if submitted else None,
         answers=visible_answers(s) if submitted and exports else None,
     )
@@ -307,6 +321,49 @@ def flag_fields(event: FlagEvent) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def surgery_fields(made: SurgeryRecord) -> dict[str, Any]:
+    return {
+        "id": made.id,
+        "status": made.status,
+        "surgery_date": made.surgery_date,
+        "planned_date": made.planned_date,
+        "procedure": dict(made.procedure or {}),
+        "note": made.note,
+        "replaces": made.replaces_id,
+        "recorded_at": made.recorded_at,
+        "recorded_by": surgery.recorded_by(made),
+    }
+
+
+@bp.post("/screenings/<ident>/surgery")
+@failed_keys_limit
+def record_surgery(ident: str):
+    """Record the operation as it happened: 201 with the new record, 200 with the standing one
+    when it says the same; 422 when the clinic's rules refuse it (a message per field), 409
+    when another record was made since the one `replaces` names."""
+    key = authenticate("surgery:write")
+    screening_id = schemas.parse_id(ident)
+    s = db.session.get(Screening, screening_id)
+    if s is None or not sites.visible(key, s):  # another site's is not said to exist
+        raise ApiError(404, f"There is no screening {screening_id}.", "id")
+    body = schemas.parse_body(schemas.SurgeryInput, request.get_data(cache=False))
+    given = surgery.Given(
+        status=body.status, surgery_date=body.surgery_date, planned_date=body.planned_date,
+        procedure=body.procedure, note=body.note,
+    )  # fmt: skip
+    replaces = body.replaces if "replaces" in body.model_fields_set else surgery.ANY
+    try:
+        made, new = surgery.record(s, given, api_key=key, replaces=replaces)
+    except surgery.Refused as exc:
+        db.session.rollback()
+        return error_response(422, str(exc), next(iter(exc.problems)), exc.problems)
+    except surgery.Changed as exc:
+        db.session.rollback()
+        raise ApiError(409, str(exc), "replaces") from None
+    result = schemas.SurgeryRecord(**surgery_fields(made))
+    return jsonify(schemas.body(result)), 201 if new else 200
+
+
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI document (no key needed: it holds no data)."""
@@ -316,17 +373,26 @@ def openapi():
 # Anything else under /api/v1 answers in JSON too (the app's error pages are HTML, and its 405
 # page has no `Allow`): 405 with `Allow` for a method a route does not take, else 404. Plain
 # Werkzeug rules with no method list, so that they match every method there is.
-ALLOW = "GET, HEAD, OPTIONS"  # every route here is read-only
+ALLOWS = {"GET": "GET, HEAD, OPTIONS", "POST": "POST, OPTIONS"}  # each route takes one
+
+
+def allowed_here() -> str:
+    """The methods this address takes ("" when it is no route's)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method, allow in ALLOWS.items():
+        try:
+            endpoint, _ = adapter.match(request.path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api.elsewhere":
+            return allow
+    return ""
 
 
 def elsewhere(rest: str = ""):
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    try:
-        endpoint, _ = adapter.match(request.path, method="GET")
-    except HTTPException:
-        endpoint = None
-    if endpoint not in (None, "api.elsewhere"):
-        return error_response(405, f"{request.method} is not allowed here.", Allow=ALLOW)
+    allow = allowed_here()
+    if allow:
+        return error_response(405, f"{request.method} is not allowed here.", Allow=allow)
     return error_response(
         404, "There is nothing here. The API is described at /api/v1/openapi.json."
     )

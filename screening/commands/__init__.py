@@ -36,6 +36,7 @@ for command in (
     screenings.pdf_command,
     screenings.rescore_command,
     screenings.send_reminders_command,
+    screenings.surgery_group,
     accounts.users_group,
     accounts.api_keys_group,
     audit.audit_group,

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from ..domain import accounts, api_keys, passwords, two_factor
 from ..extensions import db
-from ..models import API_SCOPES, ROLES
+from ..models import API_SCOPES, READ_SCOPES, ROLES
 from .sites import site_ids
 
 
@@ -158,14 +158,14 @@ def api_keys_group() -> None:
     "scopes",
     multiple=True,
     type=click.Choice(API_SCOPES),
-    help="What it reads (repeat; default: both).",
+    help="What it may do (repeat; default: both read scopes; surgery:write only when asked).",
 )
 @with_appcontext
 def api_keys_create(name: str, site_names: tuple[str, ...], scopes: tuple[str, ...]) -> None:
     """Create a key; it is printed once (only its hash is stored)."""
     try:
         key, secret = api_keys.create(
-            name, how=" (command line)", scopes=scopes or API_SCOPES,
+            name, how=" (command line)", scopes=scopes or READ_SCOPES,
             site_ids=site_ids(site_names) if site_names else None,
         )  # fmt: skip
     except ValueError as exc:

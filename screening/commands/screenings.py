@@ -1,5 +1,5 @@
 """Commands on screenings: invite a patient, a screening's PDF, its re-scoring, its FHIR bundle,
-and the reminders run."""
+the operation as it happened, and the reminders run."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ..domain import (
     invitations,
     links,
     questionnaires,
+    surgery,
 )
 from ..exports import fhir
 from ..extensions import db
@@ -209,3 +210,71 @@ def send_reminders_command() -> None:
     """E-mail patients who have not started or finished (for cron; safe to run repeatedly)."""
     result = invitations.send_reminders()
     click.echo(f"reminders sent: {result['sent']}, failed: {result['failed']}")
+
+
+@click.group("surgery")
+def surgery_group() -> None:
+    """The operation as it happened (performed, cancelled or postponed)."""
+
+
+# Each field of domain.surgery's problems, as the option that gives it.
+SURGERY_OPTIONS = {"status": "--status", "surgery_date": "--date",
+                   "planned_date": "--planned-date", "procedure": "--procedure", "note": "--note"}
+
+
+@surgery_group.command("record")
+@click.option("--screening", "screening_ref", required=True, help="12 or S-000012.")
+@click.option("--status", required=True, type=click.Choice(surgery.STATUSES))
+@click.option("--date", "surgery_date", help="Performed: the date of surgery, YYYY-MM-DD.")
+@click.option("--planned-date", help="Postponed: the new planned date, YYYY-MM-DD, if known.")
+@click.option(
+    "--procedure",
+    multiple=True,
+    metavar="QUESTION=VALUE",
+    help="Performed: the procedure, in the codes of the clinic's entries of the planned surgery "
+    "(a question the screening's questionnaire marks `clinic`; repeat for several), e.g. "
+    "--procedure surgery_type=fusion.",
+)
+@click.option("--note", help="Anything more (the procedure in words, why it was cancelled).")
+@with_appcontext
+def surgery_record_command(screening_ref, status, surgery_date, planned_date, procedure, note):
+    """Record the operation of a screening, or correct the record that stands (a new record
+    replaces it; the one before is kept). Audited as done on the command line."""
+    screening_id = screening_number(screening_ref)
+    given = surgery.Given(
+        status=status, surgery_date=day(surgery_date), planned_date=day(planned_date),
+        procedure=_pairs(procedure), note=note,
+    )  # fmt: skip
+    screening = db.session.get(Screening, screening_id)
+    if screening is None:
+        click.echo(f"there is no screening {screening_id}", err=True)
+        sys.exit(1)
+    try:
+        made, new = surgery.record(screening, given)
+    except surgery.Refused as exc:
+        db.session.rollback()
+        for field, message in exc.problems.items():
+            name, _, question = field.partition(".")
+            option = SURGERY_OPTIONS[name] + (f" {question}=..." if question else "")
+            click.echo(f"{option}: {message}", err=True)
+        click.echo("nothing was recorded", err=True)
+        sys.exit(1)
+    db.session.commit()
+    what = made.status + (f" on {made.surgery_date}" if made.surgery_date else "")
+    what += f", planned for {made.planned_date}" if made.planned_date else ""
+    if new:
+        replaced = f" (replacing record {made.replaces_id})" if made.replaces_id else ""
+        click.echo(f"{screening.reference}: recorded {what}: record {made.id}{replaced}")
+    else:
+        click.echo(f"{screening.reference}: nothing changed; record {made.id} ({what}) stands")
+
+
+def _pairs(given: tuple[str, ...]) -> dict[str, str]:
+    """QUESTION=VALUE options as a dict (a usage error for one without '=')."""
+    pairs: dict[str, str] = {}
+    for item in given:
+        question_id, sep, value = item.partition("=")
+        if not sep or not question_id.strip():
+            raise click.BadParameter(f"{item!r} is not QUESTION=VALUE", param_hint="--procedure")
+        pairs[question_id.strip()] = value
+    return pairs

@@ -14,7 +14,7 @@ import secrets
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import API_SCOPES, ApiKey, User, hash_token, utcnow
+from ..models import API_SCOPES, READ_SCOPES, ApiKey, User, hash_token, utcnow
 from . import NotAllowed, audit, sites
 
 SECRET_BYTES = 32
@@ -33,12 +33,13 @@ def create(
     name: str,
     created_by: User | None = None,
     how: str = "",
-    scopes: tuple[str, ...] | list[str] = API_SCOPES,
+    scopes: tuple[str, ...] | list[str] = READ_SCOPES,
     site_ids: list[int] | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key for the client `name` (audited), and the key itself (to show once, never
-    stored). `how`: added to the audit detail, e.g. " (command line)". It reads `scopes`, in
-    the sites `site_ids`, or (None) in every site its maker sees."""
+    stored). `how`: added to the audit detail, e.g. " (command line)". It has `scopes` (reading
+    only, unless a write scope is asked for), in the sites `site_ids`, or (None) in every site
+    its maker sees."""
     name = " ".join(name.split())
     if not name or len(name) > NAME_LENGTH:
         raise ValueError(f"Give the client a name of 1 to {NAME_LENGTH} characters.")

@@ -66,6 +66,7 @@ ACTIONS = (
     "acknowledgement_withdrawn",
     "screening_reviewed",
     "screening_review_undone",
+    "surgery_recorded",
     "user_created",
     "user_disabled",
     "user_enabled",

@@ -10,8 +10,10 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -31,7 +33,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from .. import codec
 from ..definition import model as m
 from ..definition.conditions import MISSING
-from ..domain import api_keys, clinic_entries, clinical, questionnaires, sites
+from ..domain import api_keys, clinic_entries, clinical, questionnaires, sites, surgery
 from ..i18n import CLINIC_LANGUAGE, language_name
 from ..mail import EMAIL_RE
 from ..models import API_SCOPES, ROLES
@@ -234,6 +236,88 @@ class ClinicAnswersForm(ClinicEntries):
     """The clinic's entries changed on the screening's page, before the patient submits."""
 
 
+class DayField(DateField):
+    """A date typed as YYYY-MM-DD (or chosen in the browser's date picker), with a message that
+    says what to type."""
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a real date, like 2026-03-31.") from None
+
+
+class SurgeryForm(ClinicEntries):
+    """The operation as it happened, on the screening's page: performed (the date and the
+    procedure, in the codes of the clinic's entries, `clinic_<id>`), cancelled or postponed (a
+    new planned date, if known); a note. The fields under an option not chosen are cleared
+    before validation (GOV.UK's conditional questions: what they held is not recorded).
+    `replaces`: the id of the record that stood when the page was made ("" for none). The
+    clinic's rules (the dates, a procedure said) are the domain's: `surgery.check`."""
+
+    status = RadioField(
+        "What happened",
+        choices=[SelectChoice(value, surgery.STATUS_LABELS[value]) for value in surgery.STATUSES],
+        validators=[InputRequired("Choose whether the operation was performed, cancelled or "
+                                  "postponed.")],
+        validate_choice=True,
+    )
+    surgery_date = DayField("Date of surgery", validators=[Optional()])
+    planned_date = DayField("New planned date", validators=[Optional()])
+    note = TextAreaField(
+        "Note",
+        validators=[
+            Optional(),
+            Length(
+                max=surgery.NOTE_LENGTH, message=f"Use at most {surgery.NOTE_LENGTH} characters."
+            ),
+        ],
+        filters=[strip],
+        render_kw={"rows": 2},
+    )
+    replaces = HiddenField()
+
+    # Which field shows each of the domain's problems (surgery.Refused).
+    def field_for(self, problem: str):
+        if problem.startswith("procedure."):
+            return self[f"clinic_{problem.partition('.')[2]}"]
+        if problem == "procedure":
+            fields = self.clinic_fields()
+            return fields[0] if fields else self.note
+        return self[problem]
+
+    def validate(self, extra_validators=None) -> bool:
+        chosen = self.status.data
+        cleared = [] if chosen == "performed" else [self.surgery_date, *self.clinic_fields()]
+        if chosen != "postponed":
+            cleared.append(self.planned_date)
+        for field in cleared:
+            field.data, field.raw_data, field.process_errors = None, [], []
+        return super().validate(extra_validators)
+
+    @property
+    def given(self) -> surgery.Given:
+        return surgery.Given(
+            status=self.status.data or "",
+            surgery_date=self.surgery_date.data,
+            planned_date=self.planned_date.data,
+            procedure=self.clinic_answers,
+            note=self.note.data,
+        )
+
+    @property
+    def replaced(self) -> int | None:
+        """The id of the record that stood when the page was made (None: none stood)."""
+        value = (self.replaces.data or "").strip()
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+    def refused(self, problems: dict[str, str]) -> None:
+        """Show the domain's problems on their fields."""
+        for problem, message in problems.items():
+            field = self.field_for(problem)
+            field.errors = [*field.errors, message]
+
+
 class ExtendForm(StaffForm):
     days = WholeNumberField(
         "Extend by (days)",
@@ -351,6 +435,8 @@ class SiteForm(StaffForm):
 SCOPE_LABELS = {
     "screenings:read": "screenings:read: the list of screenings, their status and risk assessment",
     "exports:read": "exports:read: also the patient's answers",
+    "surgery:write": "surgery:write: record the operation as it happened (performed, cancelled "
+    "or postponed)",
 }
 
 
@@ -364,10 +450,10 @@ class ApiKeyForm(SitesForm):
         filters=[strip],
     )
     scopes = SelectMultipleField(
-        "What it may read",
+        "What it may do",
         choices=[SelectChoice(scope, SCOPE_LABELS[scope]) for scope in API_SCOPES],
         default=["screenings:read"],
-        validators=[DataRequired("Choose at least one thing the key may read.")],
+        validators=[DataRequired("Choose at least one thing the key may do.")],
         invalid_choice_message="Choose from the list.",
         option_widget=CheckboxInput(),
         widget=ListWidget(prefix_label=False),

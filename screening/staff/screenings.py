@@ -23,6 +23,7 @@ from ..domain import (
     links,
     listing,
     questionnaires,
+    surgery,
 )
 from ..exports import fhir
 from ..extensions import db
@@ -37,6 +38,7 @@ from .forms import (
     EmptyForm,
     ExtendForm,
     ReviewForm,
+    SurgeryForm,
     clinic_form_data,
     with_clinic_fields,
 )
@@ -108,9 +110,10 @@ def _page(
     screening: Screening,
     entries_form: ClinicAnswersForm | None = None,
     review_form: ReviewForm | None = None,
+    surgery_form: SurgeryForm | None = None,
 ) -> str:
-    """The screening's page (with the clinic's entries' or the review's form as posted, when it
-    has errors)."""
+    """The screening's page (with the clinic's entries', the review's or the operation's form
+    as posted, when it has errors)."""
     user = auth.actor()
     clinician = user.has_role("clinician")
     context: dict[str, Any] = {
@@ -137,6 +140,7 @@ def _page(
         context.update(flag_panel(screening))
         found = listing.planned_surgery_answers([screening]).get(screening.id, {})
         context["patient_surgery"] = found
+    context.update(_surgery_context(screening, clinician, surgery_form))
     if clinician and screening.status == "submitted":
         context.update(_assessment_context(screening))
         context["review_form"] = review_form or ReviewForm(formdata=None)
@@ -170,6 +174,78 @@ def clinic_answers(screening_id: int):
     change = clinic_entries.change
     if attempt(lambda: changed.extend(change(screening, form.clinic_answers, auth.actor()))):
         flash("The clinic's entries are saved." if changed else "Nothing was changed.")
+    return back_to(screening_id)
+
+
+def _surgery_context(
+    screening: Screening, clinician: bool, form: SurgeryForm | None
+) -> dict[str, Any]:
+    """The operation as it happened: its records, the newest (standing) first, each with the
+    procedure in words (clinicians only: intake staff see what happened and when, not what was
+    done); and, for clinicians, the form to record it (or correct it)."""
+    records = surgery.history(screening)
+    rows = [
+        {
+            "record": made,
+            "by": surgery.recorded_by(made),
+            "procedure": surgery.procedure_rows(screening, made) if clinician else [],
+        }
+        for made in records
+    ]
+    context: dict[str, Any] = {"surgery_rows": rows, "surgery_labels": surgery.STATUS_LABELS}
+    if clinician:
+        context["surgery_form"] = form or surgery_form(screening, records[0] if records else None)
+    return context
+
+
+def surgery_form(screening: Screening, standing=None, formdata=None) -> SurgeryForm:
+    """The form of the operation for the screening's questionnaire (its procedure in the codes
+    of the clinic's entries): as posted, or the standing record to correct, or, before any, the
+    clinic's entries of the planned procedure."""
+    q = questionnaires.of(screening)
+    form_class = with_clinic_fields(SurgeryForm, q)
+    if formdata is not None:
+        return form_class(formdata=formdata)
+    if standing is None:
+        data = {**clinic_form_data(q, clinic_entries.of(screening)), "replaces": ""}
+        return form_class(formdata=None, data=data)
+    data = {
+        **clinic_form_data(q, standing.procedure or {}),
+        "status": standing.status,
+        "surgery_date": standing.surgery_date,
+        "planned_date": standing.planned_date,
+        "note": standing.note or "",
+        "replaces": str(standing.id),
+    }
+    return form_class(formdata=None, data=data)
+
+
+@bp.route("/screenings/<id:screening_id>/surgery", methods=["POST"])
+@auth.roles_required("clinician")
+def record_surgery(screening_id: int):
+    """Record the operation as it happened (or correct the record that stands): the page again
+    with the form's errors when it cannot be recorded."""
+    screening = screening_or_404(screening_id)
+    form = surgery_form(screening, formdata=request.form)
+    if not form.validate_on_submit():
+        return _page(screening, surgery_form=form), 422
+    try:
+        made, new = surgery.record(
+            screening, form.given, user=auth.actor(), replaces=form.replaced
+        )
+    except surgery.Refused as exc:
+        db.session.rollback()
+        form.refused(exc.problems)
+        return _page(screening, surgery_form=form), 422
+    except NotAllowed as exc:  # recorded again meanwhile (surgery.Changed)
+        db.session.rollback()
+        flash(str(exc), "error")
+        return back_to(screening_id)
+    db.session.commit()
+    if new:
+        flash(f"The operation is recorded: {surgery.STATUS_LABELS[made.status].lower()}.")
+    else:
+        flash("Nothing was changed: this is the record that stands.")
     return back_to(screening_id)
 
 

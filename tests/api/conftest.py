@@ -24,10 +24,11 @@ class Key:
     name: str
 
 
-def make_key(app, name: str = "Hospital EHR") -> Key:
-    """An API key made the product's way, committed; its secret as shown once."""
+def make_key(app, name: str = "Hospital EHR", scopes: tuple[str, ...] | None = None) -> Key:
+    """An API key made the product's way (with the read scopes, or `scopes`), committed; its
+    secret as shown once."""
     with app.app_context():
-        key, secret = keys.create(name)
+        key, secret = keys.create(name, **({"scopes": scopes} if scopes else {}))
         db.session.commit()
         made = Key(key.id, secret, key.prefix, key.name)
         db.session.remove()

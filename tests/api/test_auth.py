@@ -138,7 +138,9 @@ def test_a_key_needs_a_client_name(app):
 def test_the_openapi_document_needs_no_key(app, client):
     document = ok(client.get("/api/v1/openapi.json"))
     assert document["openapi"].startswith("3.1")
-    assert set(document["paths"]) == {"/screenings", "/screenings/{id}"}
+    assert set(document["paths"]) == {"/screenings", "/screenings/{id}",
+                                      "/screenings/{id}/surgery"}
+    assert set(document["paths"]["/screenings/{id}/surgery"]) == {"post"}
     assert document["components"]["securitySchemes"]["apiKey"] == {
         "type": "http", "scheme": "bearer",
         "description": document["components"]["securitySchemes"]["apiKey"]["description"]}
@@ -157,15 +159,19 @@ def test_other_addresses_and_methods_answer_in_json(app, client, api_key):
         ("GET", "/api/v1/", 404), ("GET", "/api/v1/nothing", 404),
         ("GET", "/api/v1/screenings/1/answers", 404),
         ("POST", "/api/v1/screenings", 405), ("DELETE", "/api/v1/screenings/1", 405),
+        ("GET", "/api/v1/screenings/1/surgery", 405),
+        ("PUT", "/api/v1/screenings/1/surgery", 405),
         ("PUT", "/api/v1/screenings/1", 405), ("PATCH", "/api/v1/openapi.json", 405),
     ]:
         response = client.open(path, method=method, headers=bearer(api_key))
         assert response.status_code == status, (method, path, response.status_code)
         assert response.mimetype == "application/json"
         if status == 405:
-            assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+            assert response.headers["Allow"] == (
+                "POST, OPTIONS" if path.endswith("/surgery") else "GET, HEAD, OPTIONS")
     response = client.options("/api/v1/screenings")
     assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert client.options("/api/v1/screenings/1/surgery").headers["Allow"] == "POST, OPTIONS"
     # A POST changes nothing, with or without a key, and needs no CSRF token to be refused.
     assert client.post("/api/v1/screenings", data={"x": "1"}).status_code == 405
 

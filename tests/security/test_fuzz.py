@@ -35,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
 from screening.extensions import db
-from screening.models import LARGEST_ID, User
+from screening.models import API_SCOPES, LARGEST_ID, User
 from tests import factories
 from tests.api.conftest import make_key
 from tests.conftest import make_app, truncate_all
@@ -179,7 +179,7 @@ class World:
         flagged, _ = factories.screening(app, "Eve Evans", patient_email="eve@patients.example")
         factories.submit_example(app, flagged, "self-harm")
         self.invited = factories.screening(app, "Ivy Invited", surgeon="Dr. B")
-        self.key = make_key(app)
+        self.key = make_key(app, scopes=API_SCOPES)  # every route reached, writing too
         self.clients = {role: app.test_client() for role in SENDERS}
         self.csrf: dict[str, str] = {}
         for role in STAFF_ROLES:

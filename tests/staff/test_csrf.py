@@ -44,6 +44,7 @@ FORM_DATA = {
     "staff.sites": {"name": "South Clinic"},
     "staff.user_sites": {"all_sites": "y"},
     "staff.review": {"note": "Seen."},
+    "staff.record_surgery": {"status": "cancelled", "replaces": ""},
 }
 
 
@@ -68,7 +69,7 @@ def test_every_staff_post_without_a_token_is_400_and_changes_nothing(
         "staff.api_keys", "staff.revoke_api_key",
         "staff.login_code", "staff.change_password", "staff.enrol_two_factor",
         "staff.renew_recovery_codes", "staff.reset_password", "staff.reset_two_factor",
-        "staff.set_password", "staff.clinic_answers"}
+        "staff.set_password", "staff.clinic_answers", "staff.record_surgery"}
     clients = {role: signed_in(app.test_client(), who) for role, who in staff.items()}
     before = snapshot(app)
     for endpoint, url in routes.items():

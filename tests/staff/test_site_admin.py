@@ -231,7 +231,8 @@ def test_an_admin_does_not_change_their_own_sites(app, network):
 def test_a_network_admin_makes_a_key_with_sites_and_scopes(app, network):
     client = signed_in(app.test_client(), network["admin"])
     form = client.get("/staff/api-keys")
-    assert checkboxes(form, "scopes") == {"screenings:read": True, "exports:read": False}
+    assert checkboxes(form, "scopes") == {"screenings:read": True, "exports:read": False,
+                                         "surgery:write": False}
     assert set(checkboxes(form, "sites")) == {str(network["a"]), str(network["b"])}
     listed = rows(form)
     assert listed["Network EHR"][4:6] == ["screenings:read, exports:read", "All sites"]
@@ -264,7 +265,7 @@ def test_a_network_admin_makes_a_key_with_sites_and_scopes(app, network):
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [({"scopes": []}, "Choose at least one thing the key may read."),
+    [({"scopes": []}, "Choose at least one thing the key may do."),
      ({"scopes": ["admin:write"]}, "Choose from the list."),
      ({"sites": []}, "Choose at least one site, or all sites."),
      ({"sites": ["999999"]}, "Choose sites from the list."),

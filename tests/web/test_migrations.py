@@ -175,3 +175,48 @@ def test_the_replaced_links_revision_goes_down_and_up_again(empty_database_url: 
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_surgery_records_revision_goes_down_and_up_again(empty_database_url: str):
+    """a7e3c5d9b162 adds surgery_records (its checks hold in the database itself); its downgrade
+    drops the table with its records, and upgrading again makes it anew."""
+    from flask_migrate import downgrade
+
+    from tests import factories
+
+    app = make_app(empty_database_url)
+
+    def insert(conn, **values) -> None:
+        row = {"screening_id": ident, "procedure": "{}", "via": "cli", "surgery_date": None,
+               "planned_date": None, **values}
+        conn.execute(sa.text(
+            "INSERT INTO surgery_records (screening_id, status, surgery_date, planned_date, "
+            "procedure, via, recorded_at) VALUES (:screening_id, :status, :surgery_date, "
+            ":planned_date, :procedure, :via, CURRENT_TIMESTAMP)"), row)
+
+    try:
+        with app.app_context():
+            upgrade()
+        ident, _ = factories.screening(app)
+        with app.app_context():
+            with db.engine.begin() as conn:
+                insert(conn, status="performed", surgery_date="2026-12-01")
+            for wrong in ({"status": "performed"}, {"status": "done"},
+                          {"status": "cancelled", "surgery_date": "2026-12-01"},
+                          {"status": "cancelled", "planned_date": "2027-01-01"},
+                          {"status": "cancelled", "via": "fax"}):
+                with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+                    insert(conn, **wrong)
+            downgrade(revision="f1c6d8a2b347")
+            assert "surgery_records" not in sa.inspect(db.engine).get_table_names()
+            with db.engine.connect() as conn:
+                assert MigrationContext.configure(conn).get_current_revision() == "f1c6d8a2b347"
+            upgrade()
+            assert "surgery_records" in sa.inspect(db.engine).get_table_names()
+            with db.engine.connect() as conn:
+                assert MigrationContext.configure(conn).get_current_revision() == head()
+                assert conn.execute(sa.text("SELECT count(*) FROM surgery_records")).scalar() == 0
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
