@@ -61,6 +61,11 @@ MESSAGES = {
     "text_length": "must be a whole number of characters",
     "option_value": "an option value must be a word or a whole number, not {value}",
     "computed oneOf": "give exactly one of 'sum' or 'bmi'",
+    "outcome_value oneOf": "give exactly one of 'change' or 'percent_change'",
+    "offset minProperties": "give one of days, weeks or months, e.g. {weeks: 6}",
+    "offset maxProperties": "give one of days, weeks or months, e.g. {weeks: 6}",
+    "followup_file": "{value} is not the name of a YAML file beside this one, like "
+    "fbss-followup.yaml",
     "citation anyOf": "a citation needs a doi, a pmid or a url",
     "doi": "{value} is not a DOI like 10.1001/jama.2010.338",
     "pmid": "{value} is not a PubMed id (digits only)",
