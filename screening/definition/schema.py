@@ -55,6 +55,7 @@ MESSAGES = {
     "version": "{value} is not a semantic version like 1.0.0 (write it in quotes)",
     "language": "{value} is not a language code like en, es or pt-BR",
     "languages uniqueItems": "the language {value} is listed twice",
+    "baseline_values uniqueItems": "the value {value} is listed twice",
     "needs_options": "a {type} question needs options",
     "absent": "a {type} question has no {key}",
     "date_bound": "must be a date like 2020-01-31 or 'today', not {value}",
@@ -62,8 +63,8 @@ MESSAGES = {
     "option_value": "an option value must be a word or a whole number, not {value}",
     "computed oneOf": "give exactly one of 'sum' or 'bmi'",
     "outcome_value oneOf": "give exactly one of 'change' or 'percent_change'",
-    "offset minProperties": "give one of days, weeks or months, e.g. {weeks: 6}",
-    "offset maxProperties": "give one of days, weeks or months, e.g. {weeks: 6}",
+    "offset minProperties": "give one of days, weeks or months, e.g. {{weeks: 6}}",
+    "offset maxProperties": "give one of days, weeks or months, e.g. {{weeks: 6}}",
     "followup_file": "{value} is not the name of a YAML file beside this one, like "
     "fbss-followup.yaml",
     "citation anyOf": "a citation needs a doi, a pmid or a url",
