@@ -16,7 +16,7 @@ from ..definition.lint import lint
 from ..definition.model import CATEGORY_LABELS
 from ..exports import fhir
 from ..report import render
-from ..scoring import Assessment, score
+from ..scoring import Assessment, OutcomeResult, score, score_outcome
 from .options import day
 
 
@@ -70,14 +70,42 @@ def lint_command(paths: tuple[Path, ...]) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def score_command(definition: Path, answers: Any, fmt: str) -> None:
-    """Score ANSWERS (a JSON object of question id -> answer; - for stdin) with DEFINITION."""
+@click.option(
+    "--baseline",
+    type=click.File("r", encoding="utf-8"),
+    help="A follow-up's: the pre-operative screening's values (a JSON object of id -> number) "
+    "its outcome compares with.",
+)
+def score_command(definition: Path, answers: Any, fmt: str, baseline: Any) -> None:
+    """Score ANSWERS (a JSON object of question id -> answer; - for stdin) with DEFINITION; a
+    follow-up's outcome too, against --baseline."""
     questionnaire = load_or_exit(definition)
-    assessment = score(questionnaire, answers_from(answers))
+    given = answers_from(answers)
+    if baseline is not None and questionnaire.outcome is None:
+        raise click.BadParameter("the questionnaire states no outcome", param_hint="--baseline")
+    values = answers_from(baseline, "--baseline") if baseline is not None else {}
+    assessment = score(questionnaire, given)
+    outcome = score_outcome(questionnaire, given, values) if questionnaire.outcome else None
     if fmt == "json":
-        click.echo(json.dumps(assessment.to_json(), indent=2, default=str))
+        data = assessment.to_json()
+        if outcome is not None:
+            data["outcome"] = outcome.to_json()
+        click.echo(json.dumps(data, indent=2, default=str))
     else:
         click.echo(format_assessment(assessment))
+        if outcome is not None:
+            click.echo(format_outcome(outcome))
+
+
+def format_outcome(result: OutcomeResult) -> str:
+    """A follow-up's outcome as `screening score` prints it for people."""
+    met = {True: "MET", False: "not met", None: "NOT KNOWN"}[result.met]
+    lines = ["", f"Outcome: {result.outcome.label}: {met}"]
+    lines += [f"  {reason}" for reason in result.reasons]
+    for value in result.outcome.values:
+        found = result.values[value.id]
+        lines.append(f"  {value.label}: {'not known' if found is None else found}")
+    return "\n".join(lines)
 
 
 @click.command("fhir-questionnaire")
@@ -111,9 +139,13 @@ def format_assessment(a: Assessment) -> str:
     q = a.questionnaire
     lines = [f"{q.title} ({q.id} {q.version})"]
     tier = a.tier.label if a.tier else "none until every required question is answered"
-    lines.append(
-        f"Risk tier: {tier} — {a.total} of {a.max_total} points ({a.modifiable_points} modifiable)"
-    )
+    if q.tiers:
+        lines.append(
+            f"Risk tier: {tier} — {a.total} of {a.max_total} points "
+            f"({a.modifiable_points} modifiable)"
+        )
+    else:  # a follow-up: its outcome instead (`format_outcome`)
+        lines.append(f"Answers: {'complete' if a.complete else 'incomplete'}")
     for axis in a.axes:
         floors = "".join(f"; {f.reason}" for f in axis.floors)
         axis_tier = axis.tier.label if axis.tier else "no tier yet"
@@ -126,9 +158,10 @@ def format_assessment(a: Assessment) -> str:
         lines += ["", "RED FLAGS (reported whatever the score):"]
         for r in a.red_flags:
             lines.append(f"  ! [{r.flag.urgency}] {r.flag.id}: {r.flag.clinician_message}")
-    lines += ["", "Points by category:"]
-    for category, points in a.category_points.items():
-        lines.append(f"  {CATEGORY_LABELS[category]:<18} {points}")
+    if q.tiers:
+        lines += ["", "Points by category:"]
+        for category, points in a.category_points.items():
+            lines.append(f"  {CATEGORY_LABELS[category]:<18} {points}")
     if a.factors:
         lines += ["", "Risk factors:"]
         for r in a.factors:

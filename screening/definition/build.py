@@ -19,6 +19,7 @@ from typing import Any
 
 from . import model as m
 from .build_conditions import ConditionReader
+from .build_followup import FollowupReader
 from .build_rules import RulesReader
 from .conditions import questions_read
 from .reading import Reader, parse_date
@@ -38,7 +39,7 @@ def build(data: Any, file: str, problems: list[Problem]) -> m.Questionnaire | No
     return _Builder(data, file, problems).build()
 
 
-class _Builder(RulesReader):
+class _Builder(RulesReader, FollowupReader):
     def __init__(self, data: YMap, file: str, problems: list[Problem]):
         self.data, self.file, self.problems = data, file, problems
         self.r = Reader(file, declared_languages(data), problems)
@@ -64,18 +65,25 @@ class _Builder(RulesReader):
 
     def build(self) -> m.Questionnaire | None:
         r, top = self.r, self.data
+        self.conditions.hints.update(_outcome_value_hints(top))
         raw_steps = self.read_steps(top)
         computed = self.read_computed(top)
         instruments = self.read_instruments(top)
         steps = self.finish_steps(raw_steps)
         tiers = self.read_tiers(top)
+        if not tiers and "tiers" not in top and "risk_factors" in top:
+            message = "risk factors are scored into tiers: give the `tiers`"
+            r.error(top.key_lines["risk_factors"], "risk_factors", message)
         axes = self.read_axes(top, tiers)
         points_base = self.read_points_rule(top)
         factors = self.read_factors(top, axes, points_base)
         caps = self.read_caps(top, factors)
         flags = self.read_red_flags(top)
         alerts = self.read_alerts(top, axes)
-        examples = self.read_examples(top, factors, flags, tiers, axes)
+        followups = self.read_followups(top)
+        baseline = self.read_baseline(top)
+        outcome = self.read_outcome(top, baseline)
+        examples = self.read_examples(top, factors, flags, tiers, axes, baseline, outcome)
         title = r.text(top, "title", "", patient=True)
         description = r.text(top, "description", "", required=False, patient=True)
         if self.problems:
@@ -99,6 +107,9 @@ class _Builder(RulesReader):
             notices=tuple(t for t, _, _ in r.items(top, "notices", "") if isinstance(t, str)),
             summary_goals=self.read_summary_goals(top),
             points_base=points_base,
+            followups=tuple(followups),
+            baseline=baseline,
+            outcome=outcome,
             languages=r.languages,
             source_name=self.file,
         )
@@ -426,7 +437,9 @@ class _Builder(RulesReader):
             bands.append(m.Band(label, bmax))
         return bands
 
-    def read_examples(self, top: YMap, factors, flags, tiers, axes) -> list[m.Example]:
+    def read_examples(
+        self, top: YMap, factors, flags, tiers, axes, baseline=None, outcome=None
+    ) -> list[m.Example]:
         r, result = self.r, []
         # Ids as declared: a factor or flag left out for a problem of its own is told once.
         factor_ids = {f.id for f in factors} | self.claimed("factor")
@@ -473,6 +486,11 @@ class _Builder(RulesReader):
                             join(join(path, "clinic"), key),
                             f"'{key}' is not a question the clinic can enter (`clinic: true`)",
                         )
+            given = b.get("baseline", YMap())
+            if isinstance(given, YMap):
+                self.check_example_baseline(given, join(path, "baseline"), baseline)
+            if isinstance(expect, YMap):
+                self.check_example_outcome(expect, join(path, "expect"), outcome)
             name = r.text(b, "name", path)
             if name and isinstance(answers, YMap) and isinstance(expect, YMap):
                 result.append(
@@ -482,9 +500,47 @@ class _Builder(RulesReader):
                         _plain(expect),
                         line,
                         _plain(clinic) if isinstance(clinic, YMap) else {},
+                        _plain(given) if isinstance(given, YMap) else {},
                     )
                 )
         return result
+
+    def check_example_baseline(
+        self, given: YMap, path: str, baseline: m.Baseline | None
+    ) -> None:
+        """An example's baseline names the values the questionnaire's `baseline` declares."""
+        declared = baseline.values if baseline else ()
+        for key in given:
+            if key not in declared:
+                allowed = ", ".join(declared) or "none: the questionnaire declares no baseline"
+                message = f"'{key}' is not a baseline value (allowed here: {allowed})"
+                self.r.error(given.key_lines[key], join(path, key), message)
+
+    def check_example_outcome(self, expect: YMap, path: str, outcome: m.Outcome | None) -> None:
+        """What an example expects of the outcome: the questionnaire states one, and the
+        criteria it names are the outcome's."""
+        for key in ("outcome", "criteria"):
+            if key in expect and outcome is None and "outcome" not in self.data:
+                message = "the questionnaire states no outcome (a follow-up's `outcome`)"
+                self.r.error(expect.key_lines[key], join(path, key), message)
+                return
+        ids = {c.id for c in outcome.criteria} if outcome else set()
+        ids |= self.claimed("criterion")
+        for ref, ref_path, ref_line in self.r.items(expect, "criteria", path):
+            if isinstance(ref, str) and ref not in ids:
+                self.r.error(ref_line, ref_path, f"there is no criterion {describe(ref)}")
+
+
+def _outcome_value_hints(top: YMap) -> dict[str, str]:
+    """Why an outcome's value is not there for a condition outside the outcome."""
+    outcome = top.get("outcome")
+    values = outcome.get("values") if isinstance(outcome, YMap) else None
+    hint = " (it is a value of the outcome: only the outcome's criteria read it)"
+    return {
+        v["id"]: hint
+        for v in (values if isinstance(values, YList) else ())
+        if isinstance(v, YMap) and isinstance(v.get("id"), str)
+    }
 
 
 def _plain(value: Any) -> Any:

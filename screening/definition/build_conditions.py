@@ -16,13 +16,29 @@ from .yaml_source import YMap, describe, join
 _BAD = object()  # an operand that cannot be used; its problem is reported
 
 
+_BASELINE_ELSEWHERE = (
+    " (a value of the pre-operative screening, baseline.ID, is read only by a follow-up's "
+    "outcome: its criteria and values)"
+)
+
+
 class ConditionReader:
     def __init__(
-        self, reader: Reader, questions: dict[str, dict[str, Any]], values: dict[str, str]
+        self,
+        reader: Reader,
+        questions: dict[str, dict[str, Any]],
+        values: dict[str, str],
+        hints: dict[str, str] | None = None,
+        baseline_hint: str = _BASELINE_ELSEWHERE,
     ):
         self.r = reader
         self.questions = questions  # id -> its fields ("type" None when the type is unusable)
-        self.values = values  # computed value / instrument id -> "computed" | "instrument"
+        # computed value / instrument id -> "computed" | "instrument" (and, for a follow-up's
+        # outcome, "outcome" for its values and "baseline" for baseline.ID)
+        self.values = values
+        # Why a value it does not know is not there (an outcome's value read elsewhere).
+        self.hints = hints if hints is not None else {}
+        self.baseline_hint = baseline_hint  # why a baseline.ID it does not know is not there
 
     def condition(self, node: Any, path: str) -> m.Condition | None:
         if not isinstance(node, YMap):
@@ -66,9 +82,12 @@ class ConditionReader:
                 return None
         else:
             if ref not in self.values:
-                hint = (
-                    f" (it is a question: write question: {ref})" if ref in self.questions else ""
-                )
+                if ref.startswith(m.BASELINE_PREFIX):
+                    hint = self.baseline_hint
+                elif ref in self.questions:
+                    hint = f" (it is a question: write question: {ref})"
+                else:
+                    hint = self.hints.get(ref, "")
                 self.r.error(
                     ref_line,
                     ref_path,

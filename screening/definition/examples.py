@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..scoring import score
+from ..scoring import score, score_outcome
 from . import model as m
 from .yaml_source import Problem
 
@@ -55,6 +55,14 @@ def check_examples(q: m.Questionnaire) -> list[Problem]:
         ):
             if key in expect and sorted(expect[key]) != sorted(got):
                 differ(key.replace("_", " "), sorted(expect[key]), sorted(got))
+        if q.outcome is not None and ("outcome" in expect or "criteria" in expect):
+            outcome = score_outcome(q, example.answers, example.baseline)
+            if "outcome" in expect and expect["outcome"] != outcome.met:
+                why = "; ".join(outcome.reasons)
+                differ("outcome", expect["outcome"], f"{outcome.met} ({why})")
+            met = sorted(c.id for c in outcome.met_criteria)
+            if "criteria" in expect and sorted(expect["criteria"]) != met:
+                differ("criteria met", sorted(expect["criteria"]), met)
         for question_id, message in result.errors.items():
             problems.append(
                 Problem(

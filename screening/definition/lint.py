@@ -10,11 +10,19 @@ from pathlib import Path
 from . import model as m
 from .analysis import analyse
 from .examples import check_examples
+from .followups import followup_problems
 from .hideable import hideable_flag_questions
 from .load import load_path
 from .yaml_source import DefinitionError, Problem
 
-__all__ = ["LintResult", "analyse", "check_examples", "hideable_flag_questions", "lint"]
+__all__ = [
+    "LintResult",
+    "analyse",
+    "check_examples",
+    "followup_problems",
+    "hideable_flag_questions",
+    "lint",
+]
 
 
 @dataclass
@@ -33,6 +41,8 @@ class LintResult:
         """The summary of a definition that passes, then one line per warning."""
         q = self.questionnaire
         assert q is not None and q.score_range is not None
+        if q.outcome is not None:
+            return self.followup_summary(q)
         questions = len(q.questions)
         r = q.score_range
         bound = "" if r.exact else " (a bound: some parts were too large to enumerate)"
@@ -59,6 +69,33 @@ class LintResult:
             + "\n"
             f"  languages: {', '.join(q.languages)}"
             f"{' (every patient text translated)' if len(q.languages) > 1 else ''}\n"
+            + "".join(
+                f"  follow-up '{f.id}': {f.questionnaire}, {f.after_surgery.text} after surgery "
+                f"(reminder after {f.remind_after.text}, expires after {f.expires_after.text})"
+                f"{', scored for its outcome' if f.outcome else ''}\n"
+                for f in q.followups
+            )
+            + f"  examples: {len(q.examples)} checked"
+        ) + "".join(f"\n{warning}" for warning in self.warnings)
+
+    def followup_summary(self, q: m.Questionnaire) -> str:
+        """The summary of a follow-up questionnaire: its outcome instead of tiers."""
+        assert q.outcome is not None
+        baseline = (
+            f"  baseline: {q.baseline.questionnaire} ({', '.join(q.baseline.values)})\n"
+            if q.baseline
+            else ""
+        )
+        return (
+            f"{self.path}: {q.id} {q.version}: OK\n"
+            f"  {len(q.steps)} steps, {len(q.questions)} questions, {len(q.red_flags)} red flags, "
+            f"{len(q.instruments)} instruments\n"
+            f"{baseline}"
+            f"  outcome '{q.outcome.id}': {q.outcome.label}; met when any of: "
+            + ", ".join(c.id for c in q.outcome.criteria)
+            + "\n"
+            f"  languages: {', '.join(q.languages)}"
+            f"{' (every patient text translated)' if len(q.languages) > 1 else ''}\n"
             f"  examples: {len(q.examples)} checked"
         ) + "".join(f"\n{warning}" for warning in self.warnings)
 
@@ -69,7 +106,8 @@ def lint(path: str | Path) -> LintResult:
     except DefinitionError as exc:
         return LintResult(str(path), exc.problems, None)
     warnings = [*hideable_flag_questions(q), *unreachable_axis_tiers(q)]
-    return LintResult(str(path), check_examples(q), q, warnings)
+    problems = [*followup_problems(q, Path(path).parent), *check_examples(q)]
+    return LintResult(str(path), problems, q, warnings)
 
 
 def unreachable_axis_tiers(q: m.Questionnaire) -> list[Problem]:

@@ -13,20 +13,25 @@ from .assessment import (
     score,
     visible_questions,
 )
+from .outcome import CriterionResult, OutcomeResult, baseline_values, score_outcome
 from .progress import Progress, progress
 
 __all__ = [
     "DEFAULT_BOUNDS",
     "AnswerError",
     "Assessment",
+    "CriterionResult",
     "FactorResult",
     "FlagResult",
     "InstrumentResult",
+    "OutcomeResult",
     "Progress",
+    "baseline_values",
     "decimal_number",
     "normalize",
     "progress",
     "score",
+    "score_outcome",
     "type_answers",
     "visible_questions",
     "whole_number",

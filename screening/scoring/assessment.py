@@ -194,7 +194,10 @@ class Assessment:
 
     @property
     def tier(self) -> m.Tier | None:
-        """The tier; None while the answers are incomplete."""
+        """The tier; None while the answers are incomplete, and for a questionnaire without
+        tiers (a follow-up, which states an outcome instead)."""
+        if not self.questionnaire.tiers:
+            return None
         return self.reached_tier if self.complete else None
 
     @cached_property

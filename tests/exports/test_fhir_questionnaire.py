@@ -73,6 +73,16 @@ def test_the_shipped_questionnaire_is_a_valid_questionnaire(shipped):
     assert revision.show_if is not None and "enableWhen" in by_id[f"step.{revision.id}"]
 
 
+def test_the_shipped_follow_up_is_a_valid_questionnaire():
+    followup = load_path(ROOT / "questionnaires" / "fbss-followup.yaml")
+    resource = fhir.questionnaire_resource(followup)
+    validated(resource)
+    by_id = check_questionnaire(resource)
+    assert resource["url"] == "https://example.org/fhir/Questionnaire/fbss-followup"
+    assert {"peg_1", "back_pain", "pgic", "reoperation", "reoperation_when"} <= set(by_id)
+    assert by_id["peg_1"]["code"] == [{"system": LOINC, "code": "75893-8"}]
+
+
 def test_the_shipped_codes_are_kept(shipped):
     by_id = check_questionnaire(fhir.questionnaire_resource(shipped))
     assert by_id["phq9_1"]["code"] == [

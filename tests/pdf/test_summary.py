@@ -82,7 +82,7 @@ def test_header_names_the_clinic_the_patient_the_surgery_and_the_screening(rende
         "Which part of your spine is the surgery for? Lower back –",
         "How many levels (joints between the bones) will be fused? Three or more levels –",
         f"{fbss.title}, version {fbss.version}, answered in English",
-        "Before your spine surgery, version 2.1.0, answered in English",
+        "Before your spine surgery, version 2.2.0, answered in English",
     ):
         assert expected in first, expected
 

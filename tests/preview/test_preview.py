@@ -189,6 +189,19 @@ def test_each_example_fills_its_answers_and_holds(client, index: int):
         assert sorted(shown["factors"]) == sorted(example.expect["factors"])
 
 
+def test_a_follow_up_previews_without_tiers_and_its_examples_hold():
+    """A follow-up questionnaire has no tiers: the panel shows no tier or points, and its
+    examples (the outcome against their baseline) hold."""
+    followup = Path(__file__).resolve().parents[2] / "questionnaires" / "fbss-followup.yaml"
+    client = create_preview_app(followup, config={"WTF_CSRF_ENABLED": False}).test_client()
+    html = client.get("/step/pain").get_data(as_text=True)
+    assert 'id="panel-tier"' not in html and "no tier until" not in html
+    for index, example in enumerate(load_path(followup).examples):
+        response = client.post(f"/examples/{index}")
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert f'data-example="{example.name}" data-holds="yes"' in page
+
+
 def test_an_example_that_does_not_hold_says_so(client, draft: Path):
     text = draft.read_text(encoding="utf-8")
     draft.write_text(

@@ -93,6 +93,10 @@ def changed_version(text: str) -> str:
     # A question removed (no rule reads it, only the examples answer it).
     start, end = _block(lines, f"- id: {REMOVED_QUESTION}")
     del lines[start:end]
+    # The follow-ups go: fbss-followup.yaml reads the removed question as a baseline value.
+    fu = next(i for i, line in enumerate(lines) if line.startswith("followups:"))
+    after = next(i for i in range(fu + 1, len(lines)) if re.match(r"^[a-z_]+:", lines[i]))
+    del lines[fu:after]
     # The examples go: they were written for the shipped version.
     ex = next(i for i, line in enumerate(lines) if line.startswith("examples:"))
     after = next((i for i in range(ex + 1, len(lines)) if re.match(r"^[a-z_]+:", lines[i])),
@@ -109,6 +113,8 @@ def versions(tmp_path_factory) -> dict[str, Path]:
     paths = {"v1": folder / f"fbss-preop-{OLD}.yaml", "v2": folder / f"fbss-preop-{NEW}.yaml"}
     paths["v1"].write_text(text, encoding="utf-8")
     paths["v2"].write_text(changed_version(text), encoding="utf-8")
+    followup = SHIPPED.with_name("fbss-followup.yaml")  # the file its followups name, beside it
+    (folder / followup.name).write_text(followup.read_text(encoding="utf-8"), encoding="utf-8")
     for path in paths.values():
         result = lint(path)
         assert result.ok, [str(p) for p in result.problems]

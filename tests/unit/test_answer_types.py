@@ -283,7 +283,7 @@ def test_the_shipped_none_options_are_exclusive():
     from tests.unit.test_lint import SHIPPED
 
     q = load_path(SHIPPED)
-    assert q.version == "2.1.0"
+    assert q.version == "2.2.0"
     assert q.questions["other_pain_areas"].exclusive_values == frozenset({"none"})
     assert q.questions["other_pain_areas"].options[-1].value == "none"
     assert q.questions["quit_date"].type == "month_year"

@@ -284,3 +284,41 @@ def test_lint_needs_a_path():
     result = invoke("lint")
     assert result.exit_code == 2
     assert "Missing argument" in result.stderr
+
+
+# --- a follow-up's outcome -----------------------------------------------------------------------
+
+FOLLOWUP = ROOT / "questionnaires" / "fbss-followup.yaml"
+NO_BETTER = {
+    "peg_1": 6, "peg_2": 6, "peg_3": 6, "back_pain": 5, "leg_pain": 5, "pgic": 4,
+    "satisfaction": "neither", "reoperation": False,
+}  # fmt: skip
+
+
+def test_score_a_follow_up_against_its_baseline(tmp_path):
+    answers = answers_file(tmp_path, NO_BETTER)
+    baseline = answers_file(tmp_path, {"peg": 18, "back_pain": 7}, "baseline.json")
+    result = invoke("score", FOLLOWUP, answers, "--baseline", baseline, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["tier"] is None and data["complete"] is True
+    assert data["outcome"]["met"] is True
+    assert [c["id"] for c in data["outcome"]["criteria"] if c["met"]] == ["persistent_pain"]
+    assert data["outcome"]["values"]["back_pain_change"] == -2
+    text = invoke("score", FOLLOWUP, answers, "--baseline", baseline).stdout
+    assert "Answers: complete" in text and "Risk tier" not in text
+    assert (
+        "Outcome: Poor outcome: another spine operation, or persistent pain without important "
+        "improvement: MET" in text
+    )
+    # Without a baseline the same answers cannot tell.
+    text = invoke("score", FOLLOWUP, answers).stdout
+    assert "improvement: NOT KNOWN" in text
+    assert "(not known: peg_change_percent, peg_change)" in text
+
+
+def test_a_baseline_for_a_questionnaire_without_an_outcome_is_refused(tmp_path):
+    baseline = answers_file(tmp_path, {"peg": 18}, "baseline.json")
+    result = invoke("score", MINI, answers_file(tmp_path, {}), "--baseline", baseline)
+    assert result.exit_code == 2
+    assert "the questionnaire states no outcome" in result.output
