@@ -14,7 +14,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from ..domain import questionnaires
-from . import schemas
+from . import bodies, schemas
 
 REF = "#/components/schemas/{model}"
 
@@ -86,7 +86,7 @@ def component_schemas(tiers: dict[str, str]) -> dict[str, dict[str, Any]]:
     was answered under)."""
     _, generated = models_json_schema(
         [(model, "serialization") for model in schemas.RESPONSES]
-        + [(model, "validation") for model in schemas.REQUESTS],
+        + [(model, "validation") for model in bodies.REQUESTS],
         ref_template=REF,
         schema_generator=schemas.JsonSchema,
     )
@@ -167,7 +167,7 @@ def document() -> dict[str, Any]:
                     "parameters": [ID_PARAMETER],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _ref(schemas.SurgeryInput)}},
+                        "content": {"application/json": {"schema": _ref(bodies.SurgeryInput)}},
                     },
                     "responses": {
                         "200": _response(

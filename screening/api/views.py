@@ -32,7 +32,7 @@ from ..domain import (
 )
 from ..extensions import db, limiter, retry_after
 from ..models import ApiKey, FlagEvent, Screening, SurgeryRecord, User, utcnow
-from . import schemas
+from . import bodies, schemas
 from .openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -346,7 +346,7 @@ def record_surgery(ident: str):
     s = db.session.get(Screening, screening_id)
     if s is None or not sites.visible(key, s):  # another site's is not said to exist
         raise ApiError(404, f"There is no screening {screening_id}.", "id")
-    body = schemas.parse_body(schemas.SurgeryInput, request.get_data(cache=False))
+    body = bodies.parse_body(bodies.SurgeryInput, request.get_data(cache=False))
     given = surgery.Given(
         status=body.status, surgery_date=body.surgery_date, planned_date=body.planned_date,
         procedure=body.procedure, note=body.note,

@@ -15,7 +15,7 @@ from typing import Any
 from . import model as m
 from .build_conditions import ConditionReader
 from .reading import Reader
-from .yaml_source import YMap, describe, join
+from .yaml_source import YList, YMap, describe, join
 
 
 class FollowupReader:
@@ -200,6 +200,18 @@ class FollowupReader:
             )
         r.error(line, path, message)
         return False
+
+
+def outcome_value_hints(top: YMap) -> dict[str, str]:
+    """Why an outcome's value is not there for a condition outside the outcome."""
+    outcome = top.get("outcome")
+    values = outcome.get("values") if isinstance(outcome, YMap) else None
+    hint = " (it is a value of the outcome: only the outcome's criteria read it)"
+    return {
+        v["id"]: hint
+        for v in (values if isinstance(values, YList) else ())
+        if isinstance(v, YMap) and isinstance(v.get("id"), str)
+    }
 
 
 def _offset(value: Any) -> m.Offset | None:

@@ -51,7 +51,7 @@ def followup_problems(q: m.Questionnaire, directory: Path) -> list[Problem]:
                 f"('{q.id}')"
             )
             continue
-        numeric = q.numeric_values
+        numeric = m.numeric_values(q)
         for name in fq.baseline.values:
             if name not in numeric:
                 what = (

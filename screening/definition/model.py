@@ -8,62 +8,43 @@ once, when it is loaded, and kept here as plain fields.
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
-QUESTION_TYPES = (
-    "choice",
-    "multi_choice",
-    "yes_no",
-    "integer",
-    "number",
-    "text",
-    "date",
-    "month_year",
-    "height",
-    "weight",
+from .model_followup import (  # re-exported, as the terms below
+    BASELINE_PREFIX,
+    OFFSET_UNITS,
+    Baseline,
+    Criterion,
+    Followup,
+    Offset,
+    Outcome,
+    OutcomeValue,
+    add_months,
+    numeric_values,
 )
-NUMERIC_TYPES = frozenset({"integer", "number", "height", "weight"})
-DATE_TYPES = frozenset({"date", "month_year"})
-ORDERED_TYPES = NUMERIC_TYPES | DATE_TYPES
-CATEGORIES = ("surgery", "history", "habits", "mental_health", "psychosocial")
-CATEGORY_LABELS = {
-    "surgery": "Planned surgery",
-    "history": "Medical history",
-    "habits": "Habits",
-    "mental_health": "Mental health",
-    "psychosocial": "Psychosocial",
-}
-URGENCIES = ("emergency", "same_day", "review")
-URGENCY_LABELS = {  # for the clinic: the PDF, the staff pages, the FHIR bundle
-    "emergency": "Emergency: same-day emergency care",
-    "same_day": "Same-day clinician review",
-    "review": "Hold for review before surgery",
-}
-URGENCY_NAMES = {  # short, before a flag's title: "Emergency: Possible cauda equina syndrome"
-    "emergency": "Emergency",
-    "same_day": "Same day",
-    "review": "Review",
-}
-TEXT_MAX_DEFAULT = 2000
-# Sanity bounds of a height (cm) or weight (kg) question that gives none of its own.
-DEFAULT_BOUNDS = {"height": (30.0, 300.0), "weight": (2.0, 700.0)}
-
-OptionValue = str | int
-
-
 from .terms import (  # noqa: E402 - re-exported: the model is read as one module
+    CATEGORIES,
+    CATEGORY_LABELS,
+    DATE_TYPES,
+    DEFAULT_BOUNDS,
     LEAF_OPS,
+    NUMERIC_TYPES,
+    ORDERED_TYPES,
+    QUESTION_TYPES,
+    TEXT_MAX_DEFAULT,
+    URGENCIES,
+    URGENCY_LABELS,
+    URGENCY_NAMES,
     All,
     AnyOf,
     Condition,
     Leaf,
     LeafOp,
     Not,
+    OptionValue,
     Text,
     YearMonth,
     localize,
@@ -71,6 +52,10 @@ from .terms import (  # noqa: E402 - re-exported: the model is read as one modul
 
 # The terms above are re-exported; every other name of this module is public too.
 __all__ = [
+    "CATEGORIES", "CATEGORY_LABELS", "DATE_TYPES", "DEFAULT_BOUNDS", "NUMERIC_TYPES",
+    "ORDERED_TYPES", "QUESTION_TYPES", "TEXT_MAX_DEFAULT", "URGENCIES", "URGENCY_LABELS",
+    "URGENCY_NAMES", "OptionValue", "BASELINE_PREFIX", "OFFSET_UNITS", "Baseline", "Criterion",
+    "Followup", "Offset", "Outcome", "OutcomeValue", "add_months", "numeric_values",
     "LEAF_OPS", "All", "AnyOf", "Condition", "Leaf", "LeafOp", "Not", "Text", "YearMonth",
     "localize",
 ]  # fmt: skip
@@ -377,124 +362,6 @@ class Example:
     baseline: dict[str, Any] = field(default_factory=dict)
 
 
-# --- follow-up after surgery ------------------------------------------------------------------
-
-OFFSET_UNITS = ("days", "weeks", "months")
-# A value named `baseline.ID` is the pre-operative screening's value ID (a follow-up's outcome).
-BASELINE_PREFIX = "baseline."
-# Every start day of four years (a leap year among them): what a number of months can span.
-_FOUR_YEARS = tuple(dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(4 * 365 + 1))
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` calendar months later, the month's last day where it has no such
-    day (31 January + 1 month = 28 or 29 February)."""
-    year, month = divmod(day.month - 1 + months, 12)
-    year, month = day.year + year, month + 1
-    last = calendar.monthrange(year, month)[1]
-    return day.replace(year=year, month=month, day=min(day.day, last))
-
-
-@dataclass(frozen=True, slots=True)
-class Offset:
-    """A time after a day: a number of days, weeks or calendar months."""
-
-    amount: int
-    unit: str  # one of OFFSET_UNITS
-
-    def after(self, day: dt.date) -> dt.date:
-        if self.unit == "months":
-            return add_months(day, self.amount)
-        return day + dt.timedelta(days=self.amount * (7 if self.unit == "weeks" else 1))
-
-    @property
-    def days(self) -> tuple[int, int]:
-        """The fewest and the most days it can be, whatever the day it starts from."""
-        if self.unit != "months":
-            return (self.amount * (7 if self.unit == "weeks" else 1),) * 2
-        spans = {(self.after(day) - day).days for day in _FOUR_YEARS}
-        return min(spans), max(spans)
-
-    @property
-    def text(self) -> str:
-        """"6 weeks", "1 month"."""
-        return f"{self.amount} {self.unit if self.amount != 1 else self.unit[:-1]}"
-
-
-@dataclass(frozen=True)
-class Followup:
-    """A follow-up questionnaire sent after surgery (`followups` of a pre-operative
-    questionnaire): which file, when, when to remind, when its link expires."""
-
-    id: str
-    questionnaire: str  # a file name beside the definition, e.g. fbss-followup.yaml
-    after_surgery: Offset  # the day it is due, from the day of surgery
-    remind_after: Offset  # from the day it is sent
-    expires_after: Offset  # from the day it is sent: then the link stops working
-    label: str  # patient text: "6 weeks after your surgery"
-    outcome: bool = False  # its answers are scored for the follow-up's outcome
-    line: int = field(default=0, compare=False)
-
-    def due(self, surgery: dt.date) -> dt.date:
-        return self.after_surgery.after(surgery)
-
-    def reminder(self, surgery: dt.date) -> dt.date:
-        """The day of the reminder, when it is sent on the day it is due."""
-        return self.remind_after.after(self.due(surgery))
-
-    def expires(self, surgery: dt.date) -> dt.date:
-        """The day its link stops working, when it is sent on the day it is due."""
-        return self.expires_after.after(self.due(surgery))
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """What a follow-up reads of the pre-operative screening: the questionnaire's id and the
-    values (its numeric questions, computed values and instruments), named `baseline.ID`."""
-
-    questionnaire: str
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class OutcomeValue:
-    """A number the outcome's criteria read: `change` (to - from) or `percent_change`
-    (100 x (to - from) / from, none when `from` is 0). `from` and `to` are questions, computed
-    values, instruments, earlier outcome values or baseline values (`baseline.ID`)."""
-
-    id: str
-    label: str
-    kind: Literal["change", "percent_change"]
-    inputs: tuple[str, str]  # (from, to)
-
-
-@dataclass(frozen=True)
-class Criterion:
-    id: str
-    label: str
-    when: Condition
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What counts as a poor outcome, scored from a follow-up's answers and the pre-operative
-    baseline: met when any criterion is met (Kleene's logic: a criterion that would depend on a
-    value not known is not known, and so is the outcome unless another criterion is met)."""
-
-    id: str
-    label: str
-    description: str
-    criteria: tuple[Criterion, ...]
-    evidence: tuple[Evidence, ...]
-    values: tuple[OutcomeValue, ...] = ()
-    line: int = field(default=0, compare=False)
-
-    @cached_property
-    def value_by_id(self) -> dict[str, OutcomeValue]:
-        return {v.id: v for v in self.values}
-
-
 @dataclass(frozen=True)
 class ScoreRange:
     """What totals the rules can produce, found by the linter's exhaustive analysis."""
@@ -595,19 +462,6 @@ class Questionnaire:
         computed = self.computed_by_id.get(value_id)
         return computed.inputs if computed is not None else self.instrument_by_id[value_id].items
 
-    @cached_property
-    def numeric_values(self) -> tuple[str, ...]:
-        """What a follow-up may read as a baseline value (`baseline.ID`): the numeric questions
-        (numbers, heights, weights, choices whose option values are whole numbers), the
-        computed values and the instruments."""
-        questions = [
-            q.id
-            for q in self.questions.values()
-            if q.type in NUMERIC_TYPES
-            or (q.type == "choice" and q.options and all(_whole(o.value) for o in q.options))
-        ]
-        return (*questions, *(c.id for c in self.computed), *(i.id for i in self.instruments))
-
     @property
     def max_points(self) -> int:
         """The highest total the rules can produce (the sum of all points when not analysed)."""
@@ -636,6 +490,3 @@ class Questionnaire:
                 return tier
         return self.tiers[-1]
 
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,7 +1,8 @@
 """The language's smallest terms: a month of a year, a text in several languages, and the nodes
 of a condition.
 
-Part of the model (`model.py` re-exports them); apart so that the model stays one readable room.
+With the vocabulary's fixed lists. Part of the model (`model.py` re-exports them); apart so that
+the model stays one readable room.
 """
 
 from __future__ import annotations
@@ -11,6 +12,49 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Literal
+
+# --- the vocabulary --------------------------------------------------------------------------
+
+QUESTION_TYPES = (
+    "choice",
+    "multi_choice",
+    "yes_no",
+    "integer",
+    "number",
+    "text",
+    "date",
+    "month_year",
+    "height",
+    "weight",
+)
+NUMERIC_TYPES = frozenset({"integer", "number", "height", "weight"})
+DATE_TYPES = frozenset({"date", "month_year"})
+ORDERED_TYPES = NUMERIC_TYPES | DATE_TYPES
+CATEGORIES = ("surgery", "history", "habits", "mental_health", "psychosocial")
+CATEGORY_LABELS = {
+    "surgery": "Planned surgery",
+    "history": "Medical history",
+    "habits": "Habits",
+    "mental_health": "Mental health",
+    "psychosocial": "Psychosocial",
+}
+URGENCIES = ("emergency", "same_day", "review")
+URGENCY_LABELS = {  # for the clinic: the PDF, the staff pages, the FHIR bundle
+    "emergency": "Emergency: same-day emergency care",
+    "same_day": "Same-day clinician review",
+    "review": "Hold for review before surgery",
+}
+URGENCY_NAMES = {  # short, before a flag's title: "Emergency: Possible cauda equina syndrome"
+    "emergency": "Emergency",
+    "same_day": "Same day",
+    "review": "Review",
+}
+TEXT_MAX_DEFAULT = 2000
+# Sanity bounds of a height (cm) or weight (kg) question that gives none of its own.
+DEFAULT_BOUNDS = {"height": (30.0, 300.0), "weight": (2.0, 700.0)}
+
+OptionValue = str | int
+
 
 # --- a month of a year -----------------------------------------------------------------------
 

@@ -152,7 +152,7 @@ def baseline_values(assessment: Assessment) -> dict[str, int | float]:
     """A pre-operative screening's values a follow-up may read (`baseline.ID`): its instruments'
     scores, its computed values and its answers to numeric questions, each that is known."""
     q = assessment.questionnaire
-    numeric = set(q.numeric_values)
+    numeric = set(m.numeric_values(q))
     found: dict[str, int | float] = {
         k: v for k, v in assessment.answers.items() if k in numeric and _number(v)
     }

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from screening.api import schemas
+from screening.api import bodies
 from screening.domain import api_keys, sites, surgery
 from screening.extensions import db
 from screening.models import Screening, SurgeryRecord, utcnow
@@ -190,7 +190,7 @@ def test_a_body_of_another_shape_is_a_bad_request(app, client, screening, raw, p
 
 
 def test_the_body_and_the_domain_agree_on_the_note(app):
-    assert schemas.NOTE_LENGTH == surgery.NOTE_LENGTH
+    assert bodies.NOTE_LENGTH == surgery.NOTE_LENGTH
 
 
 JSON_VALUES = st.recursive(

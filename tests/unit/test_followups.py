@@ -161,7 +161,7 @@ def test_the_follow_up_repeats_the_baseline_items_as_they_were_asked():
     peg_before, peg_after = preop.instrument_by_id["peg"], followup.instrument_by_id["peg"]
     assert peg_after == peg_before
     assert followup.notices == preop.notices
-    assert set(followup.baseline.values) <= set(preop.numeric_values)
+    assert set(followup.baseline.values) <= set(m.numeric_values(preop))
 
 
 def test_the_pgic_is_the_standard_seven_point_scale():
