@@ -274,6 +274,7 @@ class SurgeryForm(ClinicEntries):
         ],
         filters=[strip],
         render_kw={"rows": 2},
+        id="surgery_note",  # the review's note, on the same page, is "note"
     )
     replaces = HiddenField()
 

@@ -177,9 +177,9 @@ def test_a_record_made_meanwhile_is_not_overwritten(app, client, staff):
         ({"status": "postponed", "planned_date": TODAY.isoformat()},
          {"planned_date": f"The new planned date must be after today ({TODAY.isoformat()})."}),
         ({"status": "cancelled", "note": "x" * 2001},
-         {"note": "Use at most 2000 characters."}),
+         {"surgery_note": "Use at most 2000 characters."}),
         ({"status": "cancelled", "note": "bad\x00note"},
-         {"note": "Remove the control characters (such as a NUL) from this field."}),
+         {"surgery_note": "Remove the control characters (such as a NUL) from this field."}),
     ],
 )
 def test_what_cannot_be_recorded_is_said_on_its_field(app, client, staff, data, wanted):
