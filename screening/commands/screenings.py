@@ -74,12 +74,7 @@ def invite_command(name, dob, mrn, surgeon, surgery_date, days, language, clinic
 def _clinic_entries(given: tuple[str, ...]) -> dict[str, str]:
     """The --clinic QUESTION=VALUE options, each checked against the questionnaire in force
     (a usage error names the first that cannot be kept)."""
-    raw: dict[str, str] = {}
-    for item in given:
-        question_id, sep, value = item.partition("=")
-        if not sep or not question_id.strip():
-            raise click.BadParameter(f"{item!r} is not QUESTION=VALUE", param_hint="--clinic")
-        raw[question_id.strip()] = value
+    raw = _pairs(given, "--clinic")
     _, errors = clinic_entries.checked(questionnaires.in_force(), raw)
     if errors:
         question_id, message = next(iter(errors.items()))
@@ -243,7 +238,7 @@ def surgery_record_command(screening_ref, status, surgery_date, planned_date, pr
     screening_id = screening_number(screening_ref)
     given = surgery.Given(
         status=status, surgery_date=day(surgery_date), planned_date=day(planned_date),
-        procedure=_pairs(procedure), note=note,
+        procedure=_pairs(procedure, "--procedure"), note=note,
     )  # fmt: skip
     screening = db.session.get(Screening, screening_id)
     if screening is None:
@@ -269,12 +264,13 @@ def surgery_record_command(screening_ref, status, surgery_date, planned_date, pr
         click.echo(f"{screening.reference}: nothing changed; record {made.id} ({what}) stands")
 
 
-def _pairs(given: tuple[str, ...]) -> dict[str, str]:
-    """QUESTION=VALUE options as a dict (a usage error for one without '=')."""
+def _pairs(given: tuple[str, ...], option: str) -> dict[str, str]:
+    """QUESTION=VALUE options (`option`: --clinic, --procedure) as a dict (a usage error for one
+    without '=')."""
     pairs: dict[str, str] = {}
     for item in given:
         question_id, sep, value = item.partition("=")
         if not sep or not question_id.strip():
-            raise click.BadParameter(f"{item!r} is not QUESTION=VALUE", param_hint="--procedure")
+            raise click.BadParameter(f"{item!r} is not QUESTION=VALUE", param_hint=option)
         pairs[question_id.strip()] = value
     return pairs
