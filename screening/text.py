@@ -46,6 +46,12 @@ def without_format_characters(value: str) -> str:
     return "".join(c for c in value if unicodedata.category(c) != "Cf")
 
 
+def kept_note(note: str | None) -> str | None:
+    """A staff member's note as kept: format characters out, runs of spaces and line breaks made
+    single spaces; None when empty."""
+    return " ".join(without_format_characters(note or "").split()) or None
+
+
 def shown(value):
     """What a template prints, without format characters (Jinja's `finalize`, for the pages and
     the PDF): values stored before they were taken out at the door are shown without them too."""

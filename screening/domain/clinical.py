@@ -10,7 +10,7 @@ from .. import rescoring
 from ..definition import DefinitionError, Questionnaire
 from ..models import Screening, User, utcnow
 from ..scoring import Assessment
-from ..text import has_control_characters, without_format_characters
+from ..text import has_control_characters, kept_note
 from . import NotAllowed, audit, clinic_entries, documents, questionnaires
 from .answering import assessment_of, judged_on
 
@@ -34,7 +34,7 @@ REVIEW_NOTE_LENGTH = 2000
 def review_note(note: str | None) -> str | None:
     """A review note as kept: format characters taken out, spaces and line breaks made single
     spaces; None when empty. NotAllowed for a control character or a note too long."""
-    kept = " ".join(without_format_characters(note or "").split()) or None
+    kept = kept_note(note)
     if kept and has_control_characters(kept):
         raise NotAllowed("Remove the control characters (such as a NUL) from the note.")
     if kept and len(kept) > REVIEW_NOTE_LENGTH:

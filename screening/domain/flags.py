@@ -17,7 +17,7 @@ from ..definition import Questionnaire
 from ..extensions import db
 from ..models import FlagAcknowledgement, FlagEvent, Screening, User, utcnow
 from ..scoring import Assessment
-from ..text import has_control_characters, without_format_characters
+from ..text import has_control_characters, kept_note
 from . import NotAllowed, alerts, audit, documents
 
 NOTE_LENGTH = 2000
@@ -86,7 +86,7 @@ def acknowledge(
 ) -> FlagAcknowledgement:
     """A clinician acknowledges one flag, saying what was done: required for an emergency or a
     self-harm flag. Its escalations stop."""
-    note = " ".join(without_format_characters(note or "").split())[:NOTE_LENGTH] or None
+    note = (kept_note(note) or "")[:NOTE_LENGTH] or None
     if note and has_control_characters(note):
         raise NotAllowed("Remove the control characters (such as a NUL) from the note.")
     if event.acknowledgement is not None:

@@ -25,7 +25,7 @@ from flask import current_app
 from .. import clock
 from ..extensions import db
 from ..models import SURGERY_STATUSES, ApiKey, Screening, SurgeryRecord, User, utcnow
-from ..text import has_control_characters, without_format_characters
+from ..text import has_control_characters, kept_note
 from . import NotAllowed, api_keys, audit, clinic_entries, questionnaires
 
 STATUSES = SURGERY_STATUSES
@@ -62,12 +62,6 @@ class Given:
 def today(now: dt.datetime | None = None) -> dt.date:
     """Today in the clinic's time zone (what "a past or today date" is judged against)."""
     return clock.local(now or utcnow(), current_app.config["SCREENING_TIMEZONE"]).date()
-
-
-def kept_note(note: str | None) -> str | None:
-    """The note as kept: format characters out, runs of spaces and line breaks made single
-    spaces; None when empty."""
-    return " ".join(without_format_characters(note or "").split()) or None
 
 
 def check(
